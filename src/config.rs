@@ -1,0 +1,388 @@
+//! Layered configuration: built-in defaults < TOML file < `TESSERA_*` environment.
+//!
+//! [`Settings::load`] reads and validates everything once, before the server binds; an invalid
+//! value fails start-up with a [`ConfigError`] that names the key and the accepted range.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The file read when `--config` is not given (if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+
+/// Raw settings as deserialised from the layers; see `config/default.toml` for each key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    /// Canonical issuer URL (`iss`), byte-identical in discovery and tokens.
+    pub issuer: String,
+    /// `host:port` to listen on.
+    pub listen: String,
+    /// Redis URL; required unless the server runs with `--dev`.
+    pub redis_url: Option<String>,
+    /// Directory holding PKCS#8 PEM private keys.
+    pub keys_dir: PathBuf,
+    /// Access-token lifetime in seconds (900..=3600).
+    pub access_token_ttl: u64,
+    /// Refresh-token lifetime in seconds (300..=31536000).
+    pub refresh_token_ttl: u64,
+    /// Default `aud` of access tokens; the issuer when unset.
+    pub audience: Option<String>,
+    /// `Cache-Control: max-age` of the JWKS document, seconds (0..=86400).
+    pub jwks_max_age: u64,
+    /// Argon2id memory cost in KiB (OWASP: 19456).
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations (OWASP: 2).
+    pub argon2_iterations: u32,
+    /// Argon2id lanes (OWASP: 1).
+    pub argon2_parallelism: u32,
+    /// Password hashes computed at once; the number of CPUs when unset.
+    pub hash_concurrency: Option<usize>,
+    /// Redis connect and command timeout, milliseconds (50..=60000).
+    pub redis_timeout_ms: u64,
+    /// Seconds a client registration is cached in-process (0..=300).
+    pub client_cache_ttl: u64,
+    /// `tracing` filter directive (RUST_LOG syntax).
+    pub log_level: String,
+}
+
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            listen: "127.0.0.1:8080".into(),
+            redis_url: None,
+            keys_dir: PathBuf::from("keys"),
+            access_token_ttl: 900,
+            refresh_token_ttl: 30 * 24 * 3600,
+            audience: None,
+            jwks_max_age: 300,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_concurrency: None,
+            redis_timeout_ms: 1000,
+            client_cache_ttl: 5,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Argon2id cost parameters (RFC 9106), validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory cost in KiB.
+    pub memory_kib: u32,
+    /// Number of passes.
+    pub iterations: u32,
+    /// Degree of parallelism (lanes).
+    pub parallelism: u32,
+}
+
+/// Validated settings, the single source of configuration for the application.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Canonical issuer URL exactly as configured (OIDC Discovery §3: compared byte for byte).
+    pub issuer: String,
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Redis URL (`None` only with the in-memory store).
+    pub redis_url: Option<String>,
+    /// Directory of PKCS#8 PEM private keys.
+    pub keys_dir: PathBuf,
+    /// Access- and ID-token lifetime, seconds.
+    pub access_token_ttl: u64,
+    /// Refresh-token lifetime, seconds.
+    pub refresh_token_ttl: u64,
+    /// Default access-token audience.
+    pub audience: String,
+    /// JWKS `max-age`, seconds.
+    pub jwks_max_age: u64,
+    /// Password hashing cost.
+    pub argon2: Argon2Params,
+    /// Concurrent Argon2 computations.
+    pub hash_concurrency: usize,
+    /// Redis connect/command timeout, milliseconds.
+    pub redis_timeout_ms: u64,
+    /// In-process client cache lifetime, seconds.
+    pub client_cache_ttl: u64,
+    /// Log filter.
+    pub log_level: String,
+}
+
+impl Settings {
+    /// The absolute URL of one of our endpoints: the issuer (without a trailing slash) + `path`.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer.trim_end_matches('/'))
+    }
+}
+
+/// A configuration problem found at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A layer could not be read or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Load(Box<figment::Error>),
+    /// A value is outside what is accepted.
+    #[error("configuration key `{key}` (env {env}): {problem}")]
+    Invalid {
+        /// The key as written in the TOML file.
+        key: &'static str,
+        /// The environment variable that sets it.
+        env: &'static str,
+        /// What is wrong and what is accepted.
+        problem: String,
+    },
+}
+
+fn invalid(key: &'static str, env: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        env,
+        problem: problem.into(),
+    }
+}
+
+fn in_range(
+    key: &'static str,
+    env: &'static str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+    unit: &str,
+) -> Result<u64, ConfigError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(
+            key,
+            env,
+            format!(
+                "{value} is outside the accepted range {}..={} {unit}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+impl RawSettings {
+    /// Reads the layers: defaults, then `file` (or [`DEFAULT_CONFIG_FILE`] when it exists), then
+    /// `TESSERA_*` environment variables.
+    ///
+    /// # Errors
+    /// [`ConfigError::Load`] when the explicit file is missing or a value has the wrong type.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(RawSettings::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::Load(Box::new(figment::Error::from(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    )))));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        // Only `TESSERA_<KEY>` for our keys: other TESSERA_* variables (test harness, scripts) are
+        // not configuration, while unknown keys in the file are still refused.
+        let known: Vec<String> = match serde_json::to_value(RawSettings::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        figment = figment.merge(
+            Env::prefixed("TESSERA_").filter(move |k| known.iter().any(|name| k == name.as_str())),
+        );
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+
+    /// Validates every value into [`Settings`].
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the key, its environment variable and the accepted range.
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let issuer = self.issuer;
+        let parsed = url::Url::parse(&issuer)
+            .map_err(|e| invalid("issuer", "TESSERA_ISSUER", format!("not a URL: {e}")))?;
+        // OIDC Discovery §3 / RFC 8414 §2: https, no query or fragment; plain http only for loopback.
+        let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if !(parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback)) {
+            return Err(invalid(
+                "issuer",
+                "TESSERA_ISSUER",
+                "must be an https URL (http is accepted only for 127.0.0.1, localhost or [::1])",
+            ));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(invalid(
+                "issuer",
+                "TESSERA_ISSUER",
+                "must not have a query or fragment (RFC 8414 §2)",
+            ));
+        }
+        let listen = self.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                "TESSERA_LISTEN",
+                format!("`{}` is not host:port (e.g. 127.0.0.1:8080)", self.listen),
+            )
+        })?;
+        if let Some(url) = &self.redis_url {
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("redis+unix://")
+                || url.starts_with("unix://"))
+            {
+                return Err(invalid(
+                    "redis_url",
+                    "TESSERA_REDIS_URL",
+                    "must start with redis://, rediss:// or unix://",
+                ));
+            }
+        }
+        let access_token_ttl = in_range(
+            "access_token_ttl",
+            "TESSERA_ACCESS_TOKEN_TTL",
+            self.access_token_ttl,
+            900..=3600,
+            "seconds",
+        )?;
+        let refresh_token_ttl = in_range(
+            "refresh_token_ttl",
+            "TESSERA_REFRESH_TOKEN_TTL",
+            self.refresh_token_ttl,
+            300..=31_536_000,
+            "seconds",
+        )?;
+        let jwks_max_age = in_range(
+            "jwks_max_age",
+            "TESSERA_JWKS_MAX_AGE",
+            self.jwks_max_age,
+            0..=86_400,
+            "seconds",
+        )?;
+        let memory_kib = in_range(
+            "argon2_memory_kib",
+            "TESSERA_ARGON2_MEMORY_KIB",
+            self.argon2_memory_kib.into(),
+            8..=4_194_304,
+            "KiB",
+        )?;
+        let iterations = in_range(
+            "argon2_iterations",
+            "TESSERA_ARGON2_ITERATIONS",
+            self.argon2_iterations.into(),
+            1..=64,
+            "passes",
+        )?;
+        let parallelism = in_range(
+            "argon2_parallelism",
+            "TESSERA_ARGON2_PARALLELISM",
+            self.argon2_parallelism.into(),
+            1..=64,
+            "lanes",
+        )?;
+        if memory_kib < 8 * parallelism {
+            return Err(invalid(
+                "argon2_memory_kib",
+                "TESSERA_ARGON2_MEMORY_KIB",
+                "must be at least 8 × argon2_parallelism KiB (RFC 9106 §3.1)",
+            ));
+        }
+        let hash_concurrency = match self.hash_concurrency {
+            None => num_cpus::get().max(1),
+            Some(n) => in_range(
+                "hash_concurrency",
+                "TESSERA_HASH_CONCURRENCY",
+                n as u64,
+                1..=1024,
+                "jobs",
+            )? as usize,
+        };
+        let redis_timeout_ms = in_range(
+            "redis_timeout_ms",
+            "TESSERA_REDIS_TIMEOUT_MS",
+            self.redis_timeout_ms,
+            50..=60_000,
+            "milliseconds",
+        )?;
+        let client_cache_ttl = in_range(
+            "client_cache_ttl",
+            "TESSERA_CLIENT_CACHE_TTL",
+            self.client_cache_ttl,
+            0..=300,
+            "seconds",
+        )?;
+        let audience = match self.audience {
+            Some(a) if a.trim().is_empty() => {
+                return Err(invalid("audience", "TESSERA_AUDIENCE", "must not be empty"))
+            }
+            Some(a) => a,
+            None => issuer.clone(),
+        };
+        Ok(Settings {
+            issuer,
+            listen,
+            redis_url: self.redis_url,
+            keys_dir: self.keys_dir,
+            access_token_ttl,
+            refresh_token_ttl,
+            audience,
+            jwks_max_age,
+            argon2: Argon2Params {
+                memory_kib: memory_kib as u32,
+                iterations: iterations as u32,
+                parallelism: parallelism as u32,
+            },
+            hash_concurrency,
+            redis_timeout_ms,
+            client_cache_ttl,
+            log_level: self.log_level,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let s = RawSettings::default().validate().unwrap();
+        assert_eq!(s.access_token_ttl, 900);
+        assert_eq!(s.audience, "http://127.0.0.1:8080");
+        assert_eq!(s.argon2.memory_kib, 19_456);
+    }
+
+    #[test]
+    fn access_ttl_out_of_range_names_key_and_range() {
+        let raw = RawSettings {
+            access_token_ttl: 60,
+            ..RawSettings::default()
+        };
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("access_token_ttl"), "{err}");
+        assert!(err.contains("TESSERA_ACCESS_TOKEN_TTL"), "{err}");
+        assert!(err.contains("900..=3600"), "{err}");
+    }
+
+    #[test]
+    fn issuer_must_be_https_off_loopback() {
+        let raw = RawSettings {
+            issuer: "http://id.example.com".into(),
+            ..RawSettings::default()
+        };
+        assert!(raw.validate().is_err());
+        let raw = RawSettings {
+            issuer: "https://id.example.com/".into(),
+            ..RawSettings::default()
+        };
+        assert_eq!(raw.validate().unwrap().issuer, "https://id.example.com/");
+    }
+}

@@ -1,0 +1,210 @@
+//! Password hashing with Argon2id (RFC 9106) on a bounded blocking pool.
+//!
+//! Hashing is CPU- and memory-heavy (about 20 ms and 19 MiB at the OWASP parameters), so it runs
+//! on tokio's blocking threads behind a semaphore sized by `hash_concurrency`: a login flood can
+//! occupy at most that many cores and never stalls the async workers that serve JWKS or refresh.
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::config::Argon2Params;
+
+/// Errors of the hashing pool. They never contain the password.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The parameters are not valid Argon2 parameters.
+    #[error("invalid Argon2 parameters")]
+    Params,
+    /// The hash could not be computed, or the blocking task failed.
+    #[error("password hashing failed")]
+    Failed,
+}
+
+/// The outcome of a password verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// The password is wrong (or the stored hash unreadable, or the user unknown).
+    Mismatch,
+    /// The password is right; `Some(new PHC)` when the stored hash used weaker parameters and was
+    /// recomputed with the current ones (the brief's `check_needs_rehash`).
+    Match(Option<String>),
+}
+
+/// The Argon2id hasher with its concurrency bound.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    /// A hash of a random password with the current parameters: verifying an unknown user
+    /// against it costs the same as a wrong password.
+    dummy: Arc<str>,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+fn argon2(params: Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_with(params: &Params, password: &[u8]) -> Result<String, HashError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2(params.clone())
+        .hash_password(password, &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| HashError::Failed)
+}
+
+/// Whether `hash` was made with other (weaker or different) parameters than `current`.
+fn needs_rehash(hash: &PasswordHash<'_>, current: &Params) -> bool {
+    if hash.algorithm != Algorithm::Argon2id.ident() || hash.version != Some(Version::V0x13.into())
+    {
+        return true;
+    }
+    match Params::try_from(hash) {
+        Ok(p) => {
+            p.m_cost() != current.m_cost()
+                || p.t_cost() != current.t_cost()
+                || p.p_cost() != current.p_cost()
+        }
+        Err(_) => true,
+    }
+}
+
+impl PasswordHasher {
+    /// A hasher with `params` running at most `concurrency` hashes at once.
+    ///
+    /// # Errors
+    /// [`HashError::Params`] for invalid parameters.
+    pub fn new(params: Argon2Params, concurrency: usize) -> Result<Self, HashError> {
+        let params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|_| HashError::Params)?;
+        let mut random = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
+        let dummy = hash_with(&params, &random)?.into();
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy,
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError::Failed)?;
+        tokio::task::spawn_blocking(job)
+            .await
+            .map_err(|_| HashError::Failed)
+    }
+
+    /// Hashes `password` (already NFC-normalised) into a PHC string.
+    ///
+    /// # Errors
+    /// [`HashError::Failed`] if hashing fails.
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        let params = self.params.clone();
+        self.run(move || hash_with(&params, password.as_bytes()))
+            .await?
+    }
+
+    /// Verifies `password` against `stored` (or against the dummy hash when `None`, so an
+    /// unknown user costs the same), rehashing on success when the stored parameters are weaker.
+    ///
+    /// # Errors
+    /// [`HashError::Failed`] if the blocking task fails.
+    pub async fn verify(
+        &self,
+        stored: Option<String>,
+        password: String,
+    ) -> Result<Verification, HashError> {
+        let params = self.params.clone();
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| self.dummy.to_string());
+        self.run(move || {
+            let Ok(hash) = PasswordHash::new(&stored) else {
+                return Verification::Mismatch;
+            };
+            let ok = Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok();
+            if !(ok && known) {
+                return Verification::Mismatch;
+            }
+            if needs_rehash(&hash, &params) {
+                Verification::Match(hash_with(&params, password.as_bytes()).ok())
+            } else {
+                Verification::Match(None)
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(m: u32) -> Argon2Params {
+        Argon2Params {
+            memory_kib: m,
+            iterations: 1,
+            parallelism: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn verify_and_rehash_on_weaker_params() {
+        let weak = PasswordHasher::new(params(64), 2).unwrap();
+        let strong = PasswordHasher::new(params(128), 2).unwrap();
+        let phc = weak.hash("correct horse".into()).await.unwrap();
+        assert_eq!(
+            weak.verify(Some(phc.clone()), "correct horse".into())
+                .await
+                .unwrap(),
+            Verification::Match(None)
+        );
+        assert_eq!(
+            weak.verify(Some(phc.clone()), "wrong".into())
+                .await
+                .unwrap(),
+            Verification::Mismatch
+        );
+        let Verification::Match(Some(new)) = strong
+            .verify(Some(phc), "correct horse".into())
+            .await
+            .unwrap()
+        else {
+            panic!("expected a rehash");
+        };
+        assert!(new.contains("m=128"), "{new}");
+    }
+
+    #[tokio::test]
+    async fn unknown_user_never_matches() {
+        let h = PasswordHasher::new(params(64), 1).unwrap();
+        assert_eq!(
+            h.verify(None, "anything".into()).await.unwrap(),
+            Verification::Mismatch
+        );
+    }
+}

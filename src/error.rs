@@ -1,0 +1,163 @@
+//! Error types shared across layers.
+//!
+//! [`OAuthError`] carries an RFC 6749 §5.2 error code and renders itself (status, JSON body and
+//! headers) in one [`actix_web::ResponseError`] impl; [`StoreError`] is an unavailable backing
+//! store and becomes `503` with `Retry-After`.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// The backing store could not answer (Redis down, timed out, or returned garbage).
+#[derive(Debug, thiserror::Error)]
+#[error("store unavailable: {0}")]
+pub struct StoreError(pub String);
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        // The redis error text names the command and server state, never argument values.
+        StoreError(format!("{:?}: {}", e.kind(), e.category()))
+    }
+}
+
+/// RFC 6749 §5.2 / RFC 6750 §3.1 / RFC 7009 §2.2.1 error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is missing a parameter, repeats one, or is otherwise malformed.
+    InvalidRequest,
+    /// Client authentication failed (401 with `WWW-Authenticate`).
+    InvalidClient,
+    /// The grant (credentials, refresh token) is invalid, expired or revoked.
+    InvalidGrant,
+    /// The client may not use this grant type.
+    UnauthorizedClient,
+    /// The grant type is not supported.
+    UnsupportedGrantType,
+    /// The requested scope is invalid or exceeds what is allowed.
+    InvalidScope,
+    /// RFC 6750 §3.1: the bearer token is missing, expired, revoked or malformed.
+    InvalidToken,
+    /// The server is temporarily unable to handle the request (limits, store outage).
+    TemporarilyUnavailable,
+}
+
+/// An OAuth error response. `description` is shown to the client and must never contain a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code:?}: {description}")]
+pub struct OAuthError {
+    /// The RFC error code.
+    pub code: ErrorCode,
+    /// Human-readable `error_description` (RFC 6749 §5.2), free of secrets.
+    pub description: String,
+    /// `Retry-After` in seconds, for `temporarily_unavailable`.
+    pub retry_after: Option<u64>,
+    /// HTTP status override (429/503 for `temporarily_unavailable`).
+    status: Option<StatusCode>,
+}
+
+impl OAuthError {
+    /// An error with the code's default status.
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            retry_after: None,
+            status: None,
+        }
+    }
+
+    /// `invalid_request` (400).
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// `invalid_client` (401, `WWW-Authenticate: Basic`).
+    pub fn invalid_client() -> Self {
+        Self::new(ErrorCode::InvalidClient, "client authentication failed")
+    }
+
+    /// `invalid_grant` (400).
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    /// `invalid_token` (401, `WWW-Authenticate: Bearer`), RFC 6750 §3.1.
+    pub fn invalid_token(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidToken, description)
+    }
+
+    /// `temporarily_unavailable` with the given status (429 or 503) and `Retry-After` seconds.
+    pub fn unavailable(status: StatusCode, retry_after: u64, description: &str) -> Self {
+        Self {
+            code: ErrorCode::TemporarilyUnavailable,
+            description: description.into(),
+            retry_after: Some(retry_after),
+            status: Some(status),
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store unavailable");
+        OAuthError::unavailable(
+            StatusCode::SERVICE_UNAVAILABLE,
+            1,
+            "the service is temporarily unavailable, retry shortly",
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorCode,
+    error_description: &'a str,
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        if let Some(status) = self.status {
+            return status;
+        }
+        match self.code {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        // RFC 6749 §5.1/§5.2: token endpoint responses must not be cached.
+        response
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"));
+        match self.code {
+            // RFC 6749 §5.2: 401 for invalid_client carries the scheme the client used (Basic).
+            ErrorCode::InvalidClient => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"tessera\""));
+            }
+            // RFC 6750 §3: the Bearer challenge names the error.
+            ErrorCode::InvalidToken => {
+                let challenge = format!(
+                    "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{}\"",
+                    self.description.replace('"', "'")
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.insert_header((header::WWW_AUTHENTICATE, value));
+                }
+            }
+            _ => {}
+        }
+        if let Some(seconds) = self.retry_after {
+            // RFC 6585 §4 / RFC 9110 §10.2.3.
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(ErrorBody {
+            error: self.code,
+            error_description: &self.description,
+        })
+    }
+}

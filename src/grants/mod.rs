@@ -1,0 +1,147 @@
+//! The OAuth grants, free of HTTP: each takes an authenticated client and typed parameters and
+//! returns a [`TokenResponse`] or an [`OAuthError`] (RFC 6749 §5.1/§5.2).
+
+mod password;
+mod refresh;
+
+pub use password::password_grant;
+pub use refresh::refresh_token_grant;
+
+use serde::Serialize;
+
+use crate::error::{ErrorCode, OAuthError, StoreError};
+use crate::keys::KeyError;
+use crate::state::AppState;
+use crate::store::{Client, Family};
+use crate::tokens::RefreshToken;
+
+/// RFC 6749 §5.1 successful token response.
+#[derive(Serialize)]
+pub struct TokenResponse {
+    /// The access token (JWT).
+    pub access_token: String,
+    /// Always `Bearer` (RFC 6750).
+    pub token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    pub expires_in: u64,
+    /// The next refresh token, when the client may refresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The granted scope, space-separated.
+    pub scope: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<KeyError> for OAuthError {
+    fn from(e: KeyError) -> Self {
+        tracing::error!(error = %e, "signing failed");
+        OAuthError::unavailable(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            1,
+            "the service is temporarily unable to sign tokens",
+        )
+    }
+}
+
+/// RFC 6749 §3.3: the scope parameter is a space-delimited list; splits it, dropping empty items.
+pub fn split_scope(scope: Option<&str>) -> Vec<&str> {
+    scope
+        .map(|s| s.split(' ').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// The scope to grant `client`: the requested scopes when all are allowed, the client's
+/// registered scopes when none is requested (RFC 6749 §3.3).
+///
+/// # Errors
+/// `invalid_scope` when a requested scope is not registered for the client.
+pub fn grant_scope(client: &Client, requested: Option<&str>) -> Result<String, OAuthError> {
+    let requested = split_scope(requested);
+    if requested.is_empty() {
+        return Ok(client.scopes.join(" "));
+    }
+    if let Some(bad) = requested
+        .iter()
+        .find(|s| !client.scopes.iter().any(|c| c == *s))
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("scope `{bad}` is not allowed for this client"),
+        ));
+    }
+    let mut granted: Vec<&str> = Vec::with_capacity(requested.len());
+    for s in requested {
+        if !granted.contains(&s) {
+            granted.push(s);
+        }
+    }
+    Ok(granted.join(" "))
+}
+
+/// RFC 6749 §5.2 `unauthorized_client` unless `client` is registered for `grant_type`.
+///
+/// # Errors
+/// `unauthorized_client`.
+pub fn require_grant(client: &Client, grant_type: &str) -> Result<(), OAuthError> {
+    if client.grant_types.iter().any(|g| g == grant_type) {
+        Ok(())
+    } else {
+        Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("the client is not allowed the {grant_type} grant"),
+        ))
+    }
+}
+
+/// Signs an access token for the user session `family` (sid `family_id`) with `scope`.
+fn user_token_response(
+    state: &AppState,
+    client: &Client,
+    family_id: &str,
+    family: &Family,
+    scope: String,
+    refresh_token: Option<RefreshToken>,
+) -> Result<TokenResponse, OAuthError> {
+    let aud = client
+        .audience
+        .as_deref()
+        .unwrap_or(&state.settings.audience);
+    let claims = state.tokens.access_claims(
+        &family.sub,
+        &client.client_id,
+        aud,
+        &scope,
+        Some(family.auth_time),
+        Some(family_id),
+    );
+    Ok(TokenResponse {
+        access_token: state.tokens.sign_access_token(&claims)?,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl(),
+        refresh_token: refresh_token.map(|t| t.expose().to_owned()),
+        scope,
+    })
+}
+
+impl From<crate::users::UserError> for OAuthError {
+    fn from(e: crate::users::UserError) -> Self {
+        use crate::users::UserError;
+        match e {
+            UserError::InvalidUsername(why) => {
+                OAuthError::invalid_request(format!("invalid username: {why}"))
+            }
+            UserError::InvalidPassword(why) => {
+                OAuthError::invalid_request(format!("invalid password: {why}"))
+            }
+            UserError::Store(e) => e.into(),
+            other => StoreError(other.to_string()).into(),
+        }
+    }
+}

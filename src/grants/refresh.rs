@@ -1,0 +1,62 @@
+//! Refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+
+use super::{require_grant, split_scope, user_token_response, TokenResponse};
+use crate::error::{ErrorCode, OAuthError};
+use crate::state::AppState;
+use crate::store::{Client, Rotation};
+use crate::tokens::RefreshToken;
+
+/// Exchanges a refresh token for a new access token and a new refresh token, in one atomic
+/// store operation. `scope` may only narrow the original grant; the family keeps its scope
+/// (RFC 6749 §6).
+///
+/// # Errors
+/// `invalid_grant` for unknown, expired, revoked, rotated (reuse: the family is revoked) or
+/// other-client tokens; `invalid_scope`; `unauthorized_client`; `temporarily_unavailable`.
+#[tracing::instrument(skip_all, fields(client_id = %client.client_id, grant_type = "refresh_token"))]
+pub async fn refresh_token_grant(
+    state: &AppState,
+    client: &Client,
+    presented: &str,
+    scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    require_grant(client, "refresh_token")?;
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let presented = RefreshToken::parse(presented).ok_or_else(invalid)?;
+    let requested = split_scope(scope);
+    let next = RefreshToken::in_family(presented.family_id());
+    let rotation = state
+        .store
+        .rotate_refresh_token(
+            presented.family_id(),
+            &presented.hash(),
+            &next.hash(),
+            &client.client_id,
+            &requested,
+            state.settings.refresh_token_ttl,
+        )
+        .await?;
+    match rotation {
+        Rotation::Rotated(family) => {
+            tracing::info!(target: "audit", event = "refresh", sub = %family.sub,
+                client_id = %client.client_id, sid = %presented.family_id());
+            let scope = if requested.is_empty() {
+                family.scope.clone()
+            } else {
+                requested.join(" ")
+            };
+            let family_id = presented.family_id().to_owned();
+            user_token_response(state, client, &family_id, &family, scope, Some(next))
+        }
+        Rotation::Reused { sub, client_id } => {
+            tracing::warn!(target: "audit", event = "refresh_reuse_detected", sub = %sub,
+                client_id = %client_id, sid = %presented.family_id());
+            Err(invalid())
+        }
+        Rotation::ScopeExceeded => Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the requested scope exceeds the scope originally granted",
+        )),
+        Rotation::Invalid => Err(invalid()),
+    }
+}

@@ -1,0 +1,400 @@
+//! Signing keys: loading and generating RSA keys, RFC 7638 `kid`s, the JWKS document (RFC 7517)
+//! and RS256 JWS signing (RFC 7515/7518 §3.3) with a pre-parsed key pair.
+//!
+//! Private keys are PKCS#8 PEM files in the keys directory, named `<unix-seconds>-<kid>.pem`,
+//! mode 0600. Every key is published in the JWKS; the one whose file name sorts last (the newest)
+//! signs.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::DecodingKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Errors loading, generating or using keys. Messages name files, never key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Reading or writing the keys directory failed.
+    #[error("keys dir {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file is not a PKCS#8 PEM RSA private key.
+    #[error("{path} is not a PKCS#8 PEM RSA private key")]
+    Invalid {
+        /// The offending file.
+        path: PathBuf,
+    },
+    /// RSA key generation failed or the size is not 2048, 3072 or 4096.
+    #[error("key generation: {0}")]
+    Generate(String),
+    /// No key in the directory.
+    #[error("no signing key in {0}; run `tessera keys generate`")]
+    Empty(PathBuf),
+    /// The signature operation failed (should not happen with a valid key).
+    #[error("signing failed")]
+    Sign,
+}
+
+/// One published RSA key.
+pub struct SigningKey {
+    /// RFC 7638 JWK thumbprint (SHA-256, base64url).
+    pub kid: String,
+    /// Modulus size in bits.
+    pub bits: usize,
+    /// Creation time from the file name, unix seconds.
+    pub created: u64,
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    n: String,
+    e: String,
+    key_pair: RsaKeyPair,
+    decoding: DecodingKey,
+    /// base64url of the JWS header for access tokens (`typ: at+jwt`) and ID tokens (`typ: JWT`).
+    at_header: String,
+    id_header: String,
+}
+
+/// The JOSE `typ` of a token we sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// RFC 9068 §2.1: `at+jwt`.
+    Access,
+    /// OIDC Core §2: `JWT`.
+    Id,
+}
+
+#[derive(Serialize)]
+struct Jwk<'a> {
+    kty: &'static str,
+    #[serde(rename = "use")]
+    use_: &'static str,
+    alg: &'static str,
+    kid: &'a str,
+    n: &'a str,
+    e: &'a str,
+}
+
+#[derive(Serialize)]
+struct JwsHeader<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    kid: &'a str,
+}
+
+/// RFC 7638 §3.1 thumbprint of an RSA public key given its base64url `e` and `n`: the SHA-256 of
+/// the JSON object with the required members in lexicographic order, base64url without padding.
+pub fn rsa_thumbprint(n: &str, e: &str) -> String {
+    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+impl SigningKey {
+    fn from_private(key: &RsaPrivateKey, path: PathBuf, created: u64) -> Result<Self, KeyError> {
+        let invalid = || KeyError::Invalid { path: path.clone() };
+        // RFC 7518 §6.3.1: unsigned big-endian, minimal octets, base64url without padding.
+        let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
+        let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+        let kid = rsa_thumbprint(&n, &e);
+        let der = key.to_pkcs8_der().map_err(|_| invalid())?;
+        let key_pair = RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|_| invalid())?;
+        let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|_| invalid())?;
+        let header = |typ| {
+            let json = serde_json::to_vec(&JwsHeader {
+                alg: "RS256",
+                typ,
+                kid: &kid,
+            })
+            .unwrap_or_default();
+            URL_SAFE_NO_PAD.encode(json)
+        };
+        Ok(Self {
+            at_header: header("at+jwt"),
+            id_header: header("JWT"),
+            bits: key.size() * 8,
+            kid,
+            created,
+            path,
+            n,
+            e,
+            key_pair,
+            decoding,
+        })
+    }
+
+    /// The verification key for `jsonwebtoken::decode`.
+    pub fn decoding_key(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    /// Signs `claims` as a compact JWS (RFC 7515 §7.1) with RS256 and this key's `kid`.
+    ///
+    /// # Errors
+    /// [`KeyError::Sign`] if serialisation or the RSA operation fails.
+    pub fn sign<T: Serialize>(&self, typ: TokenType, claims: &T) -> Result<String, KeyError> {
+        let header = match typ {
+            TokenType::Access => &self.at_header,
+            TokenType::Id => &self.id_header,
+        };
+        let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
+        let sig_len = self.key_pair.public_modulus_len();
+        let mut token = String::with_capacity(
+            header.len() + 2 + payload.len() * 4 / 3 + 4 + sig_len * 4 / 3 + 4,
+        );
+        token.push_str(header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let mut signature = vec![0u8; sig_len];
+        self.key_pair
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                token.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| KeyError::Sign)?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(token)
+    }
+}
+
+/// All loaded keys; the newest signs, all verify and are published.
+pub struct KeySet {
+    keys: Vec<SigningKey>,
+    by_kid: HashMap<String, usize>,
+    jwks: Vec<u8>,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field(
+                "kids",
+                &self.keys.iter().map(|k| &k.kid).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl KeySet {
+    /// Loads every `*.pem` file in `dir`.
+    ///
+    /// # Errors
+    /// [`KeyError::Io`] / [`KeyError::Invalid`] for unreadable files; [`KeyError::Empty`] when
+    /// there is no key.
+    pub fn load(dir: &Path) -> Result<Self, KeyError> {
+        let entries = fs::read_dir(dir).map_err(|source| KeyError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pem"))
+            .collect();
+        paths.sort();
+        let mut keys = Vec::with_capacity(paths.len());
+        for path in paths {
+            let pem = fs::read_to_string(&path).map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let private = RsaPrivateKey::from_pkcs8_pem(&pem)
+                .map_err(|_| KeyError::Invalid { path: path.clone() })?;
+            let created = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('-').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            keys.push(SigningKey::from_private(&private, path, created)?);
+        }
+        if keys.is_empty() {
+            return Err(KeyError::Empty(dir.to_owned()));
+        }
+        let by_kid = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.kid.clone(), i))
+            .collect();
+        let jwks = jwks_document(&keys);
+        Ok(Self { keys, by_kid, jwks })
+    }
+
+    /// Loads `dir`, first generating a 2048-bit key there if it holds none (for `--dev`).
+    ///
+    /// # Errors
+    /// As [`KeySet::load`] and [`generate_key`].
+    pub fn load_or_generate(dir: &Path) -> Result<Self, KeyError> {
+        match Self::load(dir) {
+            Err(KeyError::Empty(_)) => {
+                generate_key(dir, 2048)?;
+                Self::load(dir)
+            }
+            Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                generate_key(dir, 2048)?;
+                Self::load(dir)
+            }
+            other => other,
+        }
+    }
+
+    /// The key that signs new tokens (the newest).
+    pub fn signing_key(&self) -> &SigningKey {
+        // `load` refuses an empty set, so there is always a last key.
+        &self.keys[self.keys.len() - 1]
+    }
+
+    /// The key with this `kid`, if published.
+    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.by_kid.get(kid).map(|&i| &self.keys[i])
+    }
+
+    /// All keys, oldest first.
+    pub fn keys(&self) -> &[SigningKey] {
+        &self.keys
+    }
+
+    /// The serialised JWKS document (RFC 7517 §5), built once at load.
+    pub fn jwks(&self) -> &[u8] {
+        &self.jwks
+    }
+}
+
+fn jwks_document(keys: &[SigningKey]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Jwks<'a> {
+        keys: Vec<Jwk<'a>>,
+    }
+    let doc = Jwks {
+        keys: keys
+            .iter()
+            .map(|k| Jwk {
+                kty: "RSA",
+                use_: "sig",
+                alg: "RS256",
+                kid: &k.kid,
+                n: &k.n,
+                e: &k.e,
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&doc).unwrap_or_default()
+}
+
+/// Generates an RSA key of `bits` (2048, 3072 or 4096) and writes it to
+/// `dir/<unix-seconds>-<kid>.pem` with mode 0600. Returns the new `kid`.
+///
+/// # Errors
+/// [`KeyError::Generate`] for an unsupported size, [`KeyError::Io`] when writing fails.
+pub fn generate_key(dir: &Path, bits: usize) -> Result<String, KeyError> {
+    if ![2048, 3072, 4096].contains(&bits) {
+        return Err(KeyError::Generate(format!(
+            "{bits} bits is not one of 2048, 3072, 4096"
+        )));
+    }
+    let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let n = URL_SAFE_NO_PAD.encode(private.n().to_bytes_be());
+    let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
+    let kid = rsa_thumbprint(&n, &e);
+    let pem = private
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| KeyError::Io { path, source }
+    };
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let path = dir.join(format!("{now:011}-{kid}.pem"));
+    write_private(&path, pem.as_bytes()).map_err(io(&path))?;
+    Ok(kid)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7638_example_thumbprint() {
+        // RFC 7638 §3.1 example key and its expected thumbprint.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let e = "AQAB";
+        assert_eq!(
+            rsa_thumbprint(n, e),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn generate_load_sign_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let kid = generate_key(dir.path(), 2048).unwrap();
+        let set = KeySet::load(dir.path()).unwrap();
+        assert_eq!(set.signing_key().kid, kid);
+        let jwks: serde_json::Value = serde_json::from_slice(set.jwks()).unwrap();
+        let jwk = &jwks["keys"][0];
+        assert_eq!(jwk["kid"], kid.as_str());
+        assert_eq!(jwk["e"], "AQAB");
+        assert!(jwk.get("d").is_none());
+        let token = set
+            .signing_key()
+            .sign(TokenType::Access, &serde_json::json!({"sub": "x"}))
+            .unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<serde_json::Value>(
+            &token,
+            set.signing_key().decoding_key(),
+            &validation,
+        )
+        .unwrap();
+        assert_eq!(data.claims["sub"], "x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&set.signing_key().path)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

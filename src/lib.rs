@@ -1,0 +1,143 @@
+//! tessera: a small, fast OAuth 2 / OpenID Connect token issuer.
+//!
+//! [`Application::build`] assembles the server from validated [`config::Settings`]; the binary
+//! (`src/main.rs`) and the integration tests both use it.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod clients;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod grants;
+pub mod http;
+pub mod keys;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;
+pub mod users;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Settings;
+use crate::credentials::PasswordHasher;
+use crate::keys::KeySet;
+use crate::state::AppState;
+use crate::store::memory::MemoryStore;
+use crate::store::redis::RedisStore;
+use crate::store::Store;
+
+/// Errors assembling the application.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Keys could not be loaded.
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    /// The store could not be reached.
+    #[error("redis: {0}")]
+    Store(#[from] error::StoreError),
+    /// Hashing parameters are invalid.
+    #[error(transparent)]
+    Hash(#[from] credentials::HashError),
+    /// Binding the listen address failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// No Redis URL and not `--dev`.
+    #[error("no Redis URL configured: set TESSERA_REDIS_URL (or `redis_url` in the config file), or run `tessera serve --dev` for the in-memory store")]
+    NoRedis,
+}
+
+/// Opens the store named by `settings`: Redis when `redis_url` is set, the in-memory store only
+/// when `dev` allows it.
+///
+/// # Errors
+/// [`StartupError::NoRedis`] without a URL outside dev; [`StartupError::Store`] when Redis
+/// cannot be reached.
+pub async fn open_store(settings: &Settings, dev: bool) -> Result<Store, StartupError> {
+    match (&settings.redis_url, dev) {
+        (_, true) => Ok(Store::Memory(MemoryStore::new())),
+        (Some(url), false) => Ok(Store::Redis(
+            RedisStore::connect(url, Duration::from_millis(settings.redis_timeout_ms)).await?,
+        )),
+        (None, false) => Err(StartupError::NoRedis),
+    }
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Binds `settings.listen` (port 0 picks a free port) and assembles the app over `store`,
+    /// loading keys from `keys` (already loaded by the caller).
+    ///
+    /// # Errors
+    /// [`StartupError`] for hashing parameters or bind failures.
+    pub fn build(
+        settings: Settings,
+        store: Store,
+        keys: Arc<KeySet>,
+    ) -> Result<Self, StartupError> {
+        let hasher = PasswordHasher::new(settings.argon2, settings.hash_concurrency)?;
+        let listener = TcpListener::bind(settings.listen).map_err(|source| StartupError::Bind {
+            addr: settings.listen.to_string(),
+            source,
+        })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let state = web::Data::new(AppState::new(settings, store, keys, hasher));
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap_fn(http::with_request_id)
+                .configure(http::configure)
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: "listener".into(),
+            source,
+        })?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (for seeding in `--dev` and tests).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Runs until stopped (SIGINT/SIGTERM finish in-flight requests first).
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

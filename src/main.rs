@@ -1,0 +1,299 @@
+//! The `tessera` command line: `serve`, `user`, `client`, `keys`.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use tessera::config::{RawSettings, Settings};
+use tessera::credentials::PasswordHasher;
+use tessera::keys::{generate_key, KeySet};
+use tessera::store::Store;
+use tessera::{clients, open_store, telemetry, users, Application};
+
+/// A small, fast OAuth 2 / OpenID Connect token issuer.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (TOML); default: config/default.toml when present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// In-memory store, generated key, demo user and client (for trying tessera out).
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Manage users (acts on the configured Redis).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth clients (acts on the configured Redis).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys in the keys directory.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args)]
+struct PasswordInput {
+    /// Read the password from standard input instead of the terminal.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints its `sub`.
+    Add {
+        /// The username (normalised: trimmed, NFKC, lowercase).
+        username: String,
+        /// Email address.
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        password: PasswordInput,
+    },
+    /// Set a user's password and revoke all their sessions; prints the `sub`.
+    Passwd {
+        /// The username.
+        username: String,
+        #[command(flatten)]
+        password: PasswordInput,
+    },
+    /// Disable a user and revoke all their sessions; prints the `sub`.
+    Disable {
+        /// The username.
+        username: String,
+    },
+    /// Revoke every session (refresh-token family) of a user; prints the `sub`.
+    LogoutAll {
+        /// The username.
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; a confidential client's secret is printed once.
+    Add {
+        /// The client_id.
+        client_id: String,
+        /// A public client (no secret; for SPAs and CLIs).
+        #[arg(long)]
+        public: bool,
+        /// Allowed grant type (password, refresh_token, client_credentials); repeatable.
+        #[arg(long = "grant-type", required = true, value_name = "G")]
+        grant_types: Vec<String>,
+        /// Allowed scope; repeatable. Also the default scope.
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// Default `aud` of the client's access tokens.
+        #[arg(long)]
+        audience: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a new RSA signing key (it signs from the next start).
+    Generate {
+        /// Modulus size in bits: 2048, 3072 or 4096.
+        #[arg(long, default_value_t = 2048)]
+        bits: usize,
+    },
+    /// List keys: kid, bits, created, and which signs.
+    List,
+}
+
+fn settings(cli: &Cli) -> Result<Settings, String> {
+    RawSettings::load(cli.config.as_deref())
+        .and_then(RawSettings::validate)
+        .map_err(|e| e.to_string())
+}
+
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    let password = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut input = String::new();
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .map_err(|e| format!("reading the password: {e}"))?;
+        input.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        first
+    };
+    Ok(password)
+}
+
+async fn store_and_hasher(settings: &Settings) -> Result<(Store, PasswordHasher), String> {
+    let store = open_store(settings, false)
+        .await
+        .map_err(|e| e.to_string())?;
+    let hasher = PasswordHasher::new(settings.argon2, settings.hash_concurrency)
+        .map_err(|e| e.to_string())?;
+    Ok((store, hasher))
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let settings = settings(&cli)?;
+    telemetry::init(&settings.log_level);
+    match cli.command {
+        Command::Serve { dev } => serve(settings, dev).await,
+        Command::User(command) => {
+            let (store, hasher) = store_and_hasher(&settings).await?;
+            let user = match command {
+                UserCommand::Add {
+                    username,
+                    email,
+                    password,
+                } => {
+                    let password = read_password(password.password_stdin)?;
+                    users::add_user(&store, &hasher, &username, email, &password).await
+                }
+                UserCommand::Passwd { username, password } => {
+                    let password = read_password(password.password_stdin)?;
+                    users::change_password(&store, &hasher, &username, &password).await
+                }
+                UserCommand::Disable { username } => users::disable(&store, &username).await,
+                UserCommand::LogoutAll { username } => {
+                    let user = store
+                        .user(&users::normalize_username(&username).map_err(|e| e.to_string())?)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or("no such user")?;
+                    users::logout_all(&store, &user.sub)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(user)
+                }
+            }
+            .map_err(|e| e.to_string())?;
+            println!("{}", user.sub);
+            Ok(())
+        }
+        Command::Client(ClientCommand::Add {
+            client_id,
+            public,
+            grant_types,
+            scopes,
+            audience,
+        }) => {
+            let store = open_store(&settings, false)
+                .await
+                .map_err(|e| e.to_string())?;
+            let secret =
+                clients::add_client(&store, &client_id, public, grant_types, scopes, audience)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            println!("client_id: {client_id}");
+            if let Some(secret) = secret {
+                println!("client_secret: {secret}");
+                eprintln!("The secret is shown only now; tessera keeps only its hash.");
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Generate { bits }) => {
+            let kid = generate_key(&settings.keys_dir, bits).map_err(|e| e.to_string())?;
+            println!("{kid}");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List) => {
+            let keys = KeySet::load(&settings.keys_dir).map_err(|e| e.to_string())?;
+            let signing = keys.signing_key().kid.clone();
+            for key in keys.keys() {
+                let role = if key.kid == signing {
+                    "signing"
+                } else {
+                    "published"
+                };
+                println!(
+                    "{}\t{} bits\tcreated {}\t{}",
+                    key.kid, key.bits, key.created, role
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings, dev: bool) -> Result<(), String> {
+    let keys = if dev {
+        KeySet::load_or_generate(&settings.keys_dir)
+    } else {
+        KeySet::load(&settings.keys_dir)
+    }
+    .map_err(|e| e.to_string())?;
+    let store = open_store(&settings, dev)
+        .await
+        .map_err(|e| e.to_string())?;
+    let listen = settings.listen;
+    let issuer = settings.issuer.clone();
+    let app = Application::build(settings, store, Arc::new(keys)).map_err(|e| e.to_string())?;
+    if dev {
+        seed_demo(&app).await?;
+    }
+    tracing::info!(%listen, %issuer, dev, "tessera listening");
+    app.run().await.map_err(|e| e.to_string())
+}
+
+/// `--dev`: a demo user with a random password and a public demo client, printed once.
+async fn seed_demo(app: &Application) -> Result<(), String> {
+    let state = app.state();
+    let password = clients::random_token()[..16].to_owned();
+    users::add_user(
+        &state.store,
+        &state.hasher,
+        "demo",
+        Some("demo@example.test".into()),
+        &password,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let grants = vec!["password".to_owned(), "refresh_token".to_owned()];
+    let scopes = ["openid", "profile", "email", "offline_access"]
+        .map(String::from)
+        .to_vec();
+    clients::add_client(&state.store, "demo-app", true, grants, scopes, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("tessera --dev: in-memory store; nothing is kept after exit.");
+    println!("  issuer:   {}", state.settings.issuer);
+    println!("  user:     demo");
+    println!("  password: {password}");
+    println!("  client:   demo-app (public)");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tessera: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tessera: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The one application state shared by every handler (passed as `web::Data`; no globals).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clients::ClientRegistry;
+use crate::config::Settings;
+use crate::credentials::PasswordHasher;
+use crate::keys::KeySet;
+use crate::store::Store;
+use crate::tokens::TokenIssuer;
+
+/// Everything a request may need.
+pub struct AppState {
+    /// Validated configuration.
+    pub settings: Settings,
+    /// Persistence backend.
+    pub store: Store,
+    /// Client lookups (cached).
+    pub clients: ClientRegistry,
+    /// Argon2id pool.
+    pub hasher: PasswordHasher,
+    /// Access-token signing and verification.
+    pub tokens: TokenIssuer,
+}
+
+impl AppState {
+    /// Assembles the state from its parts.
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        keys: Arc<KeySet>,
+        hasher: PasswordHasher,
+    ) -> Self {
+        Self {
+            clients: ClientRegistry::new(
+                store.clone(),
+                Duration::from_secs(settings.client_cache_ttl),
+            ),
+            tokens: TokenIssuer::new(keys, settings.issuer.clone(), settings.access_token_ttl),
+            settings,
+            store,
+            hasher,
+        }
+    }
+}

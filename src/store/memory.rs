@@ -1,0 +1,205 @@
+//! In-memory backend: the same contract as Redis, behind one mutex. Used by `--dev` and tests.
+//! Expiry is checked lazily on access.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::{Client, Family, Rotation, TokenState, User};
+use crate::error::StoreError;
+
+struct FamilyRecord {
+    family: Family,
+    current: String,
+    used: HashSet<String>,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    users: HashMap<String, User>,
+    subs: HashMap<String, String>,
+    clients: HashMap<String, Client>,
+    families: HashMap<String, FamilyRecord>,
+    user_families: HashMap<String, HashSet<String>>,
+}
+
+impl State {
+    /// The live family `id`, dropping it if it expired.
+    fn family(&mut self, id: &str) -> Option<&mut FamilyRecord> {
+        if self
+            .families
+            .get(id)
+            .is_some_and(|f| f.expires <= Instant::now())
+        {
+            self.families.remove(id);
+        }
+        self.families.get_mut(id)
+    }
+}
+
+/// In-process store. Cloning shares the same state.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-written record (every update is a
+        // single insert), so a poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    pub(super) async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.lock().users.get(username).cloned())
+    }
+
+    pub(super) async fn user_by_sub(&self, sub: &str) -> Result<Option<User>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .subs
+            .get(sub)
+            .and_then(|name| state.users.get(name))
+            .cloned())
+    }
+
+    pub(super) async fn put_user(
+        &self,
+        user: &User,
+        create_only: bool,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        if create_only && state.users.contains_key(&user.username) {
+            return Ok(false);
+        }
+        state.subs.insert(user.sub.clone(), user.username.clone());
+        state.users.insert(user.username.clone(), user.clone());
+        Ok(true)
+    }
+
+    pub(super) async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        Ok(self.lock().clients.get(client_id).cloned())
+    }
+
+    pub(super) async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        if state.clients.contains_key(&client.client_id) {
+            return Ok(false);
+        }
+        state
+            .clients
+            .insert(client.client_id.clone(), client.clone());
+        Ok(true)
+    }
+
+    pub(super) async fn create_family(
+        &self,
+        family_id: &str,
+        family: &Family,
+        token_hash: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state
+            .user_families
+            .entry(family.sub.clone())
+            .or_default()
+            .insert(family_id.to_owned());
+        state.families.insert(
+            family_id.to_owned(),
+            FamilyRecord {
+                family: family.clone(),
+                current: token_hash.to_owned(),
+                used: HashSet::new(),
+                expires: Instant::now() + Duration::from_secs(ttl),
+            },
+        );
+        Ok(())
+    }
+
+    pub(super) async fn rotate_refresh_token(
+        &self,
+        family_id: &str,
+        presented_hash: &str,
+        new_hash: &str,
+        client_id: &str,
+        scope: &[&str],
+        ttl: u64,
+    ) -> Result<Rotation, StoreError> {
+        let mut state = self.lock();
+        let Some(record) = state.family(family_id) else {
+            return Ok(Rotation::Invalid);
+        };
+        if record.current != presented_hash {
+            if record.used.contains(presented_hash) {
+                let family = record.family.clone();
+                state.families.remove(family_id);
+                return Ok(Rotation::Reused {
+                    sub: family.sub,
+                    client_id: family.client_id,
+                });
+            }
+            return Ok(Rotation::Invalid);
+        }
+        if record.family.client_id != client_id {
+            return Ok(Rotation::Invalid);
+        }
+        if !scope
+            .iter()
+            .all(|s| record.family.scope.split(' ').any(|g| g == *s))
+        {
+            return Ok(Rotation::ScopeExceeded);
+        }
+        let old = std::mem::replace(&mut record.current, new_hash.to_owned());
+        record.used.insert(old);
+        record.expires = Instant::now() + Duration::from_secs(ttl);
+        Ok(Rotation::Rotated(record.family.clone()))
+    }
+
+    pub(super) async fn refresh_token_state(
+        &self,
+        family_id: &str,
+        token_hash: &str,
+    ) -> Result<TokenState, StoreError> {
+        let mut state = self.lock();
+        Ok(match state.family(family_id) {
+            Some(r) if r.current == token_hash => TokenState::Current(r.family.clone()),
+            Some(r) if r.used.contains(token_hash) => TokenState::Rotated(r.family.clone()),
+            _ => TokenState::Unknown,
+        })
+    }
+
+    pub(super) async fn family_alive(&self, family_id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().family(family_id).is_some())
+    }
+
+    pub(super) async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let alive = state.family(family_id).is_some();
+        state.families.remove(family_id);
+        Ok(alive)
+    }
+
+    pub(super) async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError> {
+        let mut state = self.lock();
+        let ids = state.user_families.remove(sub).unwrap_or_default();
+        let mut alive = 0;
+        for id in ids {
+            if state.family(&id).is_some() {
+                alive += 1;
+            }
+            state.families.remove(&id);
+        }
+        Ok(alive)
+    }
+}

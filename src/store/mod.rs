@@ -1,0 +1,249 @@
+//! Persistence: one [`Store`] with two backends, Redis (production; every read-check-write is a
+//! single Lua script) and memory (`--dev` and tests; the same contract behind a mutex).
+//!
+//! Records are small serde structs. Users and clients are durable registrations; everything a
+//! token creates (refresh-token families) carries a TTL, so nothing needs a cleanup job.
+
+pub mod memory;
+pub mod redis;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// A registered user.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    /// Stable subject identifier (UUID v4), the `sub` of tokens.
+    pub sub: String,
+    /// Normalised username (see [`crate::users::normalize_username`]).
+    pub username: String,
+    /// Email address, if known.
+    pub email: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// A disabled user cannot log in or refresh.
+    pub disabled: bool,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("sub", &self.sub)
+            .field("username", &self.username)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A registered OAuth client (RFC 6749 §2).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Client {
+    /// The `client_id`.
+    pub client_id: String,
+    /// Hex SHA-256 of the client secret; `None` for a public client.
+    pub secret_hash: Option<String>,
+    /// Grant types the client may use (`password`, `refresh_token`, `client_credentials`).
+    pub grant_types: Vec<String>,
+    /// Scopes the client may request; also the default when a request names none.
+    pub scopes: Vec<String>,
+    /// Default `aud` of the access tokens it gets; the server default when `None`.
+    pub audience: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("public", &self.secret_hash.is_none())
+            .field("grant_types", &self.grant_types)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A refresh-token family: one login session (`sid`) and the chain of refresh tokens it rotates
+/// through (RFC 9700 §4.14.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    /// The user's `sub`.
+    pub sub: String,
+    /// The client the family is bound to.
+    pub client_id: String,
+    /// The granted scope (space-separated); refreshes may only narrow it.
+    pub scope: String,
+    /// Time of the original authentication, unix seconds.
+    pub auth_time: u64,
+}
+
+/// The result of presenting a refresh token for rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current: it is now dead and its successor's hash is stored.
+    Rotated(Family),
+    /// The token had already been rotated: the whole family is now revoked.
+    Reused {
+        /// The family's user.
+        sub: String,
+        /// The family's client.
+        client_id: String,
+    },
+    /// The scope asked for is not within the granted scope; nothing changed.
+    ScopeExceeded,
+    /// Unknown, expired, revoked, or bound to another client; nothing changed.
+    Invalid,
+}
+
+/// What a stored refresh token is, for introspection and revocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenState {
+    /// The current token of a live family.
+    Current(Family),
+    /// A rotated-away token of a live family.
+    Rotated(Family),
+    /// Nothing known (never issued, expired or revoked).
+    Unknown,
+}
+
+/// The persistence backend. Every method is one round trip to Redis at most.
+#[derive(Clone)]
+pub enum Store {
+    /// In-process maps behind a mutex (`--dev`, tests).
+    Memory(memory::MemoryStore),
+    /// Redis standalone (production).
+    Redis(redis::RedisStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Memory(s) => s.$method($($arg),*).await,
+            Store::Redis(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Checks the backend answers (`PING`).
+    ///
+    /// # Errors
+    /// [`StoreError`] when it does not.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self.ping())
+    }
+
+    /// The user with this normalised username.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        dispatch!(self.user(username))
+    }
+
+    /// The user with this `sub`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn user_by_sub(&self, sub: &str) -> Result<Option<User>, StoreError> {
+        dispatch!(self.user_by_sub(sub))
+    }
+
+    /// Stores `user`. With `create_only`, refuses (returns `false`) when the username exists.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn put_user(&self, user: &User, create_only: bool) -> Result<bool, StoreError> {
+        dispatch!(self.put_user(user, create_only))
+    }
+
+    /// The client with this id.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        dispatch!(self.client(client_id))
+    }
+
+    /// Registers `client`; returns `false` when the id is taken.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
+        dispatch!(self.insert_client(client))
+    }
+
+    /// Creates family `family_id` whose current refresh token hashes to `token_hash`, alive for
+    /// `ttl` seconds, and indexes it under the user.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn create_family(
+        &self,
+        family_id: &str,
+        family: &Family,
+        token_hash: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.create_family(family_id, family, token_hash, ttl))
+    }
+
+    /// Atomically rotates the refresh token `presented_hash` of `family_id` to `new_hash` for
+    /// `client_id`, checking `scope` (empty: no narrowing) is within the grant, and extending the
+    /// family's life to `ttl` seconds. A rotated token presented again revokes the family.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable; then nothing changed.
+    pub async fn rotate_refresh_token(
+        &self,
+        family_id: &str,
+        presented_hash: &str,
+        new_hash: &str,
+        client_id: &str,
+        scope: &[&str],
+        ttl: u64,
+    ) -> Result<Rotation, StoreError> {
+        dispatch!(self.rotate_refresh_token(
+            family_id,
+            presented_hash,
+            new_hash,
+            client_id,
+            scope,
+            ttl
+        ))
+    }
+
+    /// What the refresh token `token_hash` of `family_id` is, without changing anything.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn refresh_token_state(
+        &self,
+        family_id: &str,
+        token_hash: &str,
+    ) -> Result<TokenState, StoreError> {
+        dispatch!(self.refresh_token_state(family_id, token_hash))
+    }
+
+    /// Whether session `family_id` is still alive (not revoked, not expired).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn family_alive(&self, family_id: &str) -> Result<bool, StoreError> {
+        dispatch!(self.family_alive(family_id))
+    }
+
+    /// Revokes family `family_id`; `true` if it existed.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError> {
+        dispatch!(self.revoke_family(family_id))
+    }
+
+    /// Revokes every family of user `sub`; returns how many were alive.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError> {
+        dispatch!(self.revoke_user_families(sub))
+    }
+}

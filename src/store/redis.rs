@@ -1,0 +1,298 @@
+//! Redis backend. One multiplexed connection (`ConnectionManager`, reconnecting by itself) is
+//! shared by all workers, so a request costs no pool check-out round trip. Every read-check-write
+//! is a Lua script (atomic on the server); a family's keys share the hash tag `{<family id>}` so
+//! each script touches one Redis Cluster slot.
+//!
+//! Key layout (all under `tessera:`):
+//! - `user:<username>` → JSON [`User`]; `sub:<sub>` → username
+//! - `client:<client_id>` → JSON [`Client`]
+//! - `fam:{<id>}` → hash `sub client_id scope auth_time current` (TTL = refresh-token TTL)
+//! - `fam:{<id>}:used` → set of rotated-away token hashes (same TTL)
+//! - `user-fams:<sub>` → set of the user's family ids (TTL = refresh-token TTL)
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+
+use super::{Client, Family, Rotation, TokenState, User};
+use crate::error::StoreError;
+
+/// Rotation (RFC 9700 §4.14.2): KEYS = family hash, used set; ARGV = presented hash, new hash,
+/// ttl seconds, client id, requested scopes...
+static ROTATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('HGET', KEYS[1], 'current')
+if not cur then return {'invalid'} end
+if cur ~= ARGV[1] then
+  if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+    local f = redis.call('HMGET', KEYS[1], 'sub', 'client_id')
+    redis.call('DEL', KEYS[1], KEYS[2])
+    return {'reused', f[1], f[2]}
+  end
+  return {'invalid'}
+end
+local f = redis.call('HMGET', KEYS[1], 'sub', 'client_id', 'scope', 'auth_time')
+if f[2] ~= ARGV[4] then return {'invalid'} end
+if #ARGV > 4 then
+  local granted = {}
+  for s in string.gmatch(f[3], '%S+') do granted[s] = true end
+  for i = 5, #ARGV do
+    if not granted[ARGV[i]] then return {'scope'} end
+  end
+end
+redis.call('HSET', KEYS[1], 'current', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {'rotated', f[1], f[2], f[3], f[4]}
+",
+    )
+});
+
+/// State of one token: KEYS = family hash, used set; ARGV = token hash.
+static STATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local f = redis.call('HMGET', KEYS[1], 'sub', 'client_id', 'scope', 'auth_time', 'current')
+if not f[5] then return {'unknown'} end
+local kind = 'unknown'
+if f[5] == ARGV[1] then kind = 'current'
+elseif redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then kind = 'rotated' end
+return {kind, f[1], f[2], f[3], f[4]}
+",
+    )
+});
+
+fn family_keys(id: &str) -> (String, String) {
+    (
+        format!("tessera:fam:{{{id}}}"),
+        format!("tessera:fam:{{{id}}}:used"),
+    )
+}
+
+fn user_key(username: &str) -> String {
+    format!("tessera:user:{username}")
+}
+
+fn decode_family(fields: &[String]) -> Result<Family, StoreError> {
+    match fields {
+        [sub, client_id, scope, auth_time, ..] => Ok(Family {
+            sub: sub.clone(),
+            client_id: client_id.clone(),
+            scope: scope.clone(),
+            auth_time: auth_time.parse().unwrap_or(0),
+        }),
+        _ => Err(StoreError("malformed family record".into())),
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<Option<T>, StoreError> {
+    raw.map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|_| StoreError("malformed record".into()))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|_| StoreError("unserialisable record".into()))
+}
+
+/// Redis-backed store. Cloning shares the connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+}
+
+impl RedisStore {
+    /// Connects to `url`, bounding connection attempts and every command by `timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is invalid or the first connection fails.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
+            .set_number_of_retries(2)
+            .set_max_delay(1000);
+        let conn = ConnectionManager::new_with_config(client, config).await?;
+        Ok(Self { conn })
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        from_json(self.conn.clone().get(user_key(username)).await?)
+    }
+
+    pub(super) async fn user_by_sub(&self, sub: &str) -> Result<Option<User>, StoreError> {
+        let mut conn = self.conn.clone();
+        let name: Option<String> = conn.get(format!("tessera:sub:{sub}")).await?;
+        match name {
+            Some(name) => self.user(&name).await,
+            None => Ok(None),
+        }
+    }
+
+    pub(super) async fn put_user(
+        &self,
+        user: &User,
+        create_only: bool,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let json = to_json(user)?;
+        let mut set = redis::cmd("SET");
+        set.arg(user_key(&user.username)).arg(json);
+        if create_only {
+            set.arg("NX");
+        }
+        let written: Option<String> = set.query_async(&mut conn).await?;
+        if written.is_none() {
+            return Ok(false);
+        }
+        let () = conn
+            .set(format!("tessera:sub:{}", user.sub), &user.username)
+            .await?;
+        Ok(true)
+    }
+
+    pub(super) async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        from_json(
+            self.conn
+                .clone()
+                .get(format!("tessera:client:{client_id}"))
+                .await?,
+        )
+    }
+
+    pub(super) async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let created: bool = self
+            .conn
+            .clone()
+            .set_nx(
+                format!("tessera:client:{}", client.client_id),
+                to_json(client)?,
+            )
+            .await?;
+        Ok(created)
+    }
+
+    pub(super) async fn create_family(
+        &self,
+        family_id: &str,
+        family: &Family,
+        token_hash: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let (key, _) = family_keys(family_id);
+        let index = format!("tessera:user-fams:{}", family.sub);
+        let ttl = i64::try_from(ttl).unwrap_or(i64::MAX);
+        // Not MULTI: the index lives in another cluster slot. The index is written first, so a
+        // family is never alive without being reachable by logout-everywhere.
+        let () = redis::pipe()
+            .sadd(&index, family_id)
+            .ignore()
+            .expire(&index, ttl)
+            .ignore()
+            .hset_multiple(
+                &key,
+                &[
+                    ("sub", family.sub.as_str()),
+                    ("client_id", family.client_id.as_str()),
+                    ("scope", family.scope.as_str()),
+                    ("auth_time", &family.auth_time.to_string()),
+                    ("current", token_hash),
+                ],
+            )
+            .ignore()
+            .expire(&key, ttl)
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn rotate_refresh_token(
+        &self,
+        family_id: &str,
+        presented_hash: &str,
+        new_hash: &str,
+        client_id: &str,
+        scope: &[&str],
+        ttl: u64,
+    ) -> Result<Rotation, StoreError> {
+        let (key, used) = family_keys(family_id);
+        let mut invocation = ROTATE.key(key);
+        invocation
+            .key(used)
+            .arg(presented_hash)
+            .arg(new_hash)
+            .arg(ttl)
+            .arg(client_id);
+        for s in scope {
+            invocation.arg(*s);
+        }
+        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        Ok(match reply.split_first() {
+            Some((status, rest)) if status == "rotated" => Rotation::Rotated(decode_family(rest)?),
+            Some((status, [sub, client_id, ..])) if status == "reused" => Rotation::Reused {
+                sub: sub.clone(),
+                client_id: client_id.clone(),
+            },
+            Some((status, _)) if status == "scope" => Rotation::ScopeExceeded,
+            _ => Rotation::Invalid,
+        })
+    }
+
+    pub(super) async fn refresh_token_state(
+        &self,
+        family_id: &str,
+        token_hash: &str,
+    ) -> Result<TokenState, StoreError> {
+        let (key, used) = family_keys(family_id);
+        let reply: Vec<Option<String>> = STATE
+            .key(key)
+            .key(used)
+            .arg(token_hash)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        let fields: Vec<String> = reply.into_iter().map(Option::unwrap_or_default).collect();
+        Ok(match fields.split_first() {
+            Some((kind, rest)) if kind == "current" => TokenState::Current(decode_family(rest)?),
+            Some((kind, rest)) if kind == "rotated" => TokenState::Rotated(decode_family(rest)?),
+            _ => TokenState::Unknown,
+        })
+    }
+
+    pub(super) async fn family_alive(&self, family_id: &str) -> Result<bool, StoreError> {
+        let (key, _) = family_keys(family_id);
+        Ok(self.conn.clone().exists(key).await?)
+    }
+
+    pub(super) async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError> {
+        let (key, used) = family_keys(family_id);
+        let removed: usize = self.conn.clone().del(&[key, used]).await?;
+        Ok(removed > 0)
+    }
+
+    pub(super) async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError> {
+        let mut conn = self.conn.clone();
+        let index = format!("tessera:user-fams:{sub}");
+        let ids: Vec<String> = conn.smembers(&index).await?;
+        let mut alive = 0;
+        for id in &ids {
+            if self.revoke_family(id).await? {
+                alive += 1;
+            }
+        }
+        let () = conn.del(&index).await?;
+        Ok(alive)
+    }
+}

@@ -1,0 +1,233 @@
+//! Tokens: RS256 JWT access tokens (RFC 9068), their verification for our own endpoints, and
+//! opaque refresh tokens.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::{hash_secret, random_token};
+use crate::keys::{KeyError, KeySet, TokenType};
+
+/// Current time, unix seconds.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// RFC 9068 §2.2 access-token claims, plus `sid` (the refresh-token family / session).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// Issuer, byte-identical to discovery.
+    pub iss: String,
+    /// The user's stable id, or the client id for client credentials.
+    pub sub: String,
+    /// Audience (resource server).
+    pub aud: String,
+    /// Expiry, unix seconds.
+    pub exp: u64,
+    /// Issued at, unix seconds.
+    pub iat: u64,
+    /// Not before, unix seconds.
+    pub nbf: u64,
+    /// Unique token id.
+    pub jti: String,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// Granted scope, space-separated.
+    pub scope: String,
+    /// Time the user authenticated, unix seconds (absent for client credentials).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub auth_time: Option<u64>,
+    /// Session: the refresh-token family id (absent for client credentials).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sid: Option<String>,
+}
+
+/// Why a bearer access token was refused. The text is safe to show to the client.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Not a JWT, bad signature, unknown `kid`, wrong `alg`/`typ`/`iss`, or expired.
+    #[error("the access token is invalid or expired")]
+    Invalid,
+}
+
+/// Signs access tokens with the current key and verifies ours.
+pub struct TokenIssuer {
+    keys: Arc<KeySet>,
+    issuer: String,
+    ttl: u64,
+    validation: Validation,
+}
+
+impl TokenIssuer {
+    /// An issuer for `issuer` signing with `keys`, access tokens living `ttl` seconds.
+    pub fn new(keys: Arc<KeySet>, issuer: String, ttl: u64) -> Self {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&issuer]);
+        // Our own endpoints accept tokens for any audience we issued; presence is required.
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
+        validation.leeway = 5;
+        Self {
+            keys,
+            issuer,
+            ttl,
+            validation,
+        }
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// Access- and ID-token lifetime, seconds.
+    pub fn ttl(&self) -> u64 {
+        self.ttl
+    }
+
+    /// Claims for a new access token issued now.
+    pub fn access_claims(
+        &self,
+        sub: &str,
+        client_id: &str,
+        aud: &str,
+        scope: &str,
+        auth_time: Option<u64>,
+        sid: Option<&str>,
+    ) -> AccessClaims {
+        let now = now();
+        AccessClaims {
+            iss: self.issuer.clone(),
+            sub: sub.to_owned(),
+            aud: aud.to_owned(),
+            exp: now + self.ttl,
+            iat: now,
+            nbf: now,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
+            auth_time,
+            sid: sid.map(str::to_owned),
+        }
+    }
+
+    /// Signs `claims` as an `at+jwt` (RFC 9068 §2.1).
+    ///
+    /// # Errors
+    /// [`KeyError::Sign`] if signing fails.
+    pub fn sign_access_token(&self, claims: &AccessClaims) -> Result<String, KeyError> {
+        self.keys.signing_key().sign(TokenType::Access, claims)
+    }
+
+    /// Verifies one of our access tokens (RFC 9068 §4): RS256 only, a published `kid`,
+    /// `typ: at+jwt`, our `iss`, `aud` present, not expired. An ID token or a refresh token is
+    /// refused.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] for any failure.
+    pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::RS256
+            || !header
+                .typ
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
+        {
+            return Err(TokenError::Invalid);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.by_kid(kid))
+            .ok_or(TokenError::Invalid)?;
+        jsonwebtoken::decode::<AccessClaims>(token, key.decoding_key(), &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| TokenError::Invalid)
+    }
+}
+
+/// A refresh token: `<family id>.<secret>`, opaque to clients. The family id (128 bits) names
+/// the session and its Redis hash slot; the secret carries 256 bits from the OS CSPRNG. Only the
+/// SHA-256 of the whole string is stored. `Debug` never shows the value.
+pub struct RefreshToken {
+    value: String,
+    family_len: usize,
+}
+
+impl std::fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshToken(..)")
+    }
+}
+
+impl RefreshToken {
+    /// A token opening a new family.
+    pub fn new_family() -> Self {
+        let mut id = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+        Self::in_family(&URL_SAFE_NO_PAD.encode(id))
+    }
+
+    /// The next token of `family_id`.
+    pub fn in_family(family_id: &str) -> Self {
+        Self {
+            value: format!("{family_id}.{}", random_token()),
+            family_len: family_id.len(),
+        }
+    }
+
+    /// Parses a presented token; `None` when it cannot be one of ours.
+    pub fn parse(presented: &str) -> Option<Self> {
+        let (family, secret) = presented.split_once('.')?;
+        let b64url = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        (family.len() == 22 && secret.len() == 43 && b64url(family) && b64url(secret)).then(|| {
+            Self {
+                value: presented.to_owned(),
+                family_len: family.len(),
+            }
+        })
+    }
+
+    /// The family (session) id, used as `sid`.
+    pub fn family_id(&self) -> &str {
+        &self.value[..self.family_len]
+    }
+
+    /// The stored form: hex SHA-256 of the whole token.
+    pub fn hash(&self) -> String {
+        hash_secret(&self.value)
+    }
+
+    /// The token to hand to the client.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_tokens_round_trip_and_reject_garbage() {
+        let t = RefreshToken::new_family();
+        let parsed = RefreshToken::parse(t.expose()).unwrap();
+        assert_eq!(parsed.family_id(), t.family_id());
+        assert_eq!(parsed.hash(), t.hash());
+        let next = RefreshToken::in_family(t.family_id());
+        assert_eq!(next.family_id(), t.family_id());
+        assert_ne!(next.hash(), t.hash());
+        assert!(RefreshToken::parse("nope").is_none());
+        assert!(RefreshToken::parse(&format!("{}.x", t.family_id())).is_none());
+        assert_eq!(format!("{t:?}"), "RefreshToken(..)");
+    }
+}
