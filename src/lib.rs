@@ -85,8 +85,7 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `settings.listen` (port 0 picks a free port) and assembles the app over `store`,
-    /// loading keys from `keys` (already loaded by the caller).
+    /// Binds `settings.listen` and assembles the app over `store` with `keys`.
     ///
     /// # Errors
     /// [`StartupError`] for hashing parameters or bind failures.
@@ -95,11 +94,25 @@ impl Application {
         store: Store,
         keys: Arc<KeySet>,
     ) -> Result<Self, StartupError> {
-        let hasher = PasswordHasher::new(settings.argon2, settings.hash_concurrency)?;
         let listener = TcpListener::bind(settings.listen).map_err(|source| StartupError::Bind {
             addr: settings.listen.to_string(),
             source,
         })?;
+        Self::build_with_listener(settings, store, keys, listener)
+    }
+
+    /// As [`Application::build`] on an already bound `listener` (tests bind port 0 first so the
+    /// issuer URL can name the real port).
+    ///
+    /// # Errors
+    /// [`StartupError`] for hashing parameters or listener failures.
+    pub fn build_with_listener(
+        settings: Settings,
+        store: Store,
+        keys: Arc<KeySet>,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
+        let hasher = PasswordHasher::new(settings.argon2, settings.hash_concurrency)?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let state = web::Data::new(AppState::new(settings, store, keys, hasher));
         let app_state = state.clone();
@@ -131,6 +144,11 @@ impl Application {
     /// The shared state (for seeding in `--dev` and tests).
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// A handle on the shared state that outlives [`Application::run`].
+    pub fn state_handle(&self) -> web::Data<AppState> {
+        self.state.clone()
     }
 
     /// Runs until stopped (SIGINT/SIGTERM finish in-flight requests first).

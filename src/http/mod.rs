@@ -42,6 +42,20 @@ pub mod paths {
     pub const HEALTHZ: &str = "/healthz";
     /// Readiness (store reachable).
     pub const READYZ: &str = "/readyz";
+
+    /// Every route the app serves, as (constant name, method, path); kept in step with
+    /// [`super::configure`] by a unit test and checked against `openapi.yaml` by the
+    /// integration tests.
+    pub const ALL: &[(&str, &str, &str)] = &[
+        ("TOKEN", "POST", TOKEN),
+        ("REVOKE", "POST", REVOKE),
+        ("JWKS", "GET", JWKS),
+        ("OPENID_CONFIGURATION", "GET", OPENID_CONFIGURATION),
+        ("OAUTH_METADATA", "GET", OAUTH_METADATA),
+        ("LOGOUT_ALL", "POST", LOGOUT_ALL),
+        ("HEALTHZ", "GET", HEALTHZ),
+        ("READYZ", "GET", READYZ),
+    ];
 }
 
 /// Registers every route, the body limit and the request-id middleware.
@@ -270,4 +284,40 @@ pub fn bearer_claims(state: &AppState, req: &HttpRequest) -> Result<AccessClaims
         .tokens
         .verify_access_token(token.trim())
         .map_err(|e| OAuthError::invalid_token(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `.route(paths::X, web::method()...)` in `configure` is listed in `paths::ALL`.
+    #[test]
+    fn all_routes_are_listed() {
+        let source = include_str!("mod.rs");
+        let start = source.find("pub fn configure").unwrap();
+        let body = &source[start..start + source[start..].find("\n}").unwrap()];
+        let mut registered = 0;
+        for line in body.lines().filter(|l| l.contains(".route(paths::")) {
+            let name = line
+                .split("paths::")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap();
+            let method = line
+                .split("web::")
+                .nth(1)
+                .unwrap()
+                .split('(')
+                .next()
+                .unwrap();
+            assert!(
+                super::paths::ALL
+                    .iter()
+                    .any(|(n, m, _)| *n == name && m.eq_ignore_ascii_case(method)),
+                "{method} {name} missing from paths::ALL"
+            );
+            registered += 1;
+        }
+        assert_eq!(registered, super::paths::ALL.len());
+    }
 }
