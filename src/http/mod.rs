@@ -294,16 +294,11 @@ mod tests {
         let source = include_str!("mod.rs");
         let start = source.find("pub fn configure").unwrap();
         let body = &source[start..start + source[start..].find("\n}").unwrap()];
+        let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
         let mut registered = 0;
-        for line in body.lines().filter(|l| l.contains(".route(paths::")) {
-            let name = line
-                .split("paths::")
-                .nth(1)
-                .unwrap()
-                .split(',')
-                .next()
-                .unwrap();
-            let method = line
+        for route in compact.split(".route(paths::").skip(1) {
+            let name = route.split(',').next().unwrap();
+            let method = route
                 .split("web::")
                 .nth(1)
                 .unwrap()
