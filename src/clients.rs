@@ -39,7 +39,7 @@ pub fn hash_secret(secret: &str) -> String {
     hex
 }
 
-/// Errors registering a client.
+/// Errors registering or changing a client.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// A grant type we do not implement.
@@ -48,57 +48,187 @@ pub enum ClientError {
     /// A public client cannot use client credentials (RFC 6749 §4.4 needs authentication).
     #[error("a public client cannot use the client_credentials grant")]
     PublicClientCredentials,
+    /// A public client cannot have a secret.
+    #[error("a public client has no secret")]
+    PublicWithSecret,
+    /// An operator-supplied secret below 256 bits of estimated entropy.
+    #[error("the client secret is too weak: at least 256 bits of entropy are required (e.g. 43 random base64url characters); omit it to have one generated")]
+    WeakSecret,
     /// The id is empty, too long or has characters outside printable ASCII.
     #[error("client id must be 1 to 128 printable ASCII characters without spaces")]
     InvalidId,
     /// The id is taken.
     #[error("client already exists")]
     Exists,
+    /// No such client (or a client declared in the config file, which cannot be changed).
+    #[error("no such client in the store")]
+    NotFound,
     /// The store is unavailable.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Registers a client. Returns the generated secret for a confidential client (shown once).
+/// A client registration as given by the CLI, the admin API or the config file.
+#[derive(Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The `client_id`.
+    pub client_id: String,
+    /// A public client (no secret).
+    #[serde(default)]
+    pub public: bool,
+    /// Allowed grant types.
+    pub grant_types: Vec<String>,
+    /// Allowed (and default) scopes.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Default audience.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Further audiences allowed through RFC 8707 `resource`.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// An operator-chosen secret (must carry 256 bits of entropy); generated when absent.
+    #[serde(default, skip_serializing)]
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("client_id", &self.client_id)
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Estimated entropy of an operator-supplied secret in bits: length × log2 of the alphabet
+/// implied by the character classes it uses; repetitive strings count as their distinct
+/// characters only.
+fn estimated_entropy_bits(secret: &str) -> f64 {
+    let mut alphabet = 0u32;
+    if secret.bytes().any(|b| b.is_ascii_lowercase()) {
+        alphabet += 26;
+    }
+    if secret.bytes().any(|b| b.is_ascii_uppercase()) {
+        alphabet += 26;
+    }
+    if secret.bytes().any(|b| b.is_ascii_digit()) {
+        alphabet += 10;
+    }
+    if secret.bytes().any(|b| !b.is_ascii_alphanumeric()) {
+        alphabet += 33;
+    }
+    let distinct = secret
+        .chars()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let length = secret.chars().count().min(distinct * 4);
+    length as f64 * f64::from(alphabet.max(1)).log2()
+}
+
+/// Validates a registration into a stored [`Client`], generating the secret when needed.
+/// Returns the client and the secret to show once (`None` for public clients or when the
+/// operator supplied it).
 ///
 /// # Errors
-/// [`ClientError`] for invalid registrations or store failures.
-pub async fn add_client(
-    store: &Store,
-    client_id: &str,
-    public: bool,
-    grant_types: Vec<String>,
-    scopes: Vec<String>,
-    audience: Option<String>,
-) -> Result<Option<String>, ClientError> {
-    if client_id.is_empty()
-        || client_id.len() > 128
-        || !client_id.bytes().all(|b| b.is_ascii_graphic())
-    {
+/// [`ClientError`] for invalid ids, grant types, or weak secrets.
+pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), ClientError> {
+    let id = &reg.client_id;
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ClientError::InvalidId);
     }
-    if let Some(g) = grant_types
+    if let Some(g) = reg
+        .grant_types
         .iter()
         .find(|g| !GRANT_TYPES.contains(&g.as_str()))
     {
         return Err(ClientError::UnknownGrant(g.clone()));
     }
-    if public && grant_types.iter().any(|g| g == "client_credentials") {
+    if reg.public && reg.grant_types.iter().any(|g| g == "client_credentials") {
         return Err(ClientError::PublicClientCredentials);
     }
-    let secret = (!public).then(random_token);
-    let client = Client {
-        client_id: client_id.to_owned(),
-        secret_hash: secret.as_deref().map(hash_secret),
-        grant_types,
-        scopes,
-        audience,
+    let (secret_hash, shown) = match (reg.public, reg.client_secret) {
+        (true, Some(_)) => return Err(ClientError::PublicWithSecret),
+        (true, None) => (None, None),
+        (false, Some(secret)) => {
+            if estimated_entropy_bits(&secret) < 256.0 {
+                return Err(ClientError::WeakSecret);
+            }
+            (Some(hash_secret(&secret)), None)
+        }
+        (false, None) => {
+            let secret = random_token();
+            (Some(hash_secret(&secret)), Some(secret))
+        }
     };
-    if !store.insert_client(&client).await? {
+    Ok((
+        Client {
+            client_id: reg.client_id,
+            secret_hash,
+            grant_types: reg.grant_types,
+            scopes: reg.scopes,
+            audience: reg.audience,
+            audiences: reg.audiences,
+        },
+        shown,
+    ))
+}
+
+/// Registers a client in the store. Returns the generated secret, if any (shown once).
+///
+/// # Errors
+/// [`ClientError`] for invalid registrations, taken ids or store failures.
+pub async fn add_client(store: &Store, reg: Registration) -> Result<Option<String>, ClientError> {
+    let (client, secret) = build_client(reg)?;
+    if !store.put_client(&client, true).await? {
         return Err(ClientError::Exists);
     }
-    tracing::info!(target: "audit", event = "client_added", client_id = %client.client_id, public);
+    tracing::info!(target: "audit", event = "client_added", client_id = %client.client_id,
+        public = client.secret_hash.is_none());
     Ok(secret)
+}
+
+/// A client as public JSON (no secret hash): `client_id`, `public`, `grant_types`, `scopes`,
+/// `audience`, `audiences`.
+pub fn describe(client: &Client) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": client.client_id,
+        "public": client.secret_hash.is_none(),
+        "grant_types": client.grant_types,
+        "scopes": client.scopes,
+        "audience": client.audience,
+        "audiences": client.audiences,
+    })
+}
+
+/// Replaces a confidential client's secret with a new generated one (returned, shown once).
+///
+/// # Errors
+/// [`ClientError::NotFound`] for unknown or public clients; store failures.
+pub async fn rotate_secret(store: &Store, client_id: &str) -> Result<String, ClientError> {
+    let mut client = store
+        .client(client_id)
+        .await?
+        .filter(|c| c.secret_hash.is_some())
+        .ok_or(ClientError::NotFound)?;
+    let secret = random_token();
+    client.secret_hash = Some(hash_secret(&secret));
+    store.put_client(&client, false).await?;
+    tracing::info!(target: "audit", event = "client_secret_rotated", client_id = %client_id);
+    Ok(secret)
+}
+
+/// Removes a client from the store.
+///
+/// # Errors
+/// [`ClientError::NotFound`]; store failures.
+pub async fn remove_client(store: &Store, client_id: &str) -> Result<(), ClientError> {
+    if !store.remove_client(client_id).await? {
+        return Err(ClientError::NotFound);
+    }
+    tracing::info!(target: "audit", event = "client_removed", client_id = %client_id);
+    Ok(())
 }
 
 /// Client credentials as presented on a request (RFC 6749 §2.3.1).
@@ -124,17 +254,36 @@ impl std::fmt::Debug for PresentedClient {
 pub struct ClientRegistry {
     store: Store,
     ttl: Duration,
+    /// Clients declared in the config file; they take precedence over the store.
+    declared: HashMap<String, Arc<Client>>,
     cache: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
 }
 
 impl ClientRegistry {
-    /// A registry over `store` caching registrations for `ttl`.
-    pub fn new(store: Store, ttl: Duration) -> Self {
+    /// A registry over `store` caching registrations for `ttl`, with `declared` clients from the
+    /// config file.
+    pub fn new(store: Store, ttl: Duration, declared: Vec<Client>) -> Self {
         Self {
             store,
             ttl,
+            declared: declared
+                .into_iter()
+                .map(|c| (c.client_id.clone(), Arc::new(c)))
+                .collect(),
             cache: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Drops `client_id` from this instance's cache (after a change made here).
+    pub fn forget(&self, client_id: &str) {
+        if let Ok(mut cache) = self.cache.write() {
+            cache.remove(client_id);
+        }
+    }
+
+    /// Whether `client_id` is declared in the config file (and so cannot be changed at run time).
+    pub fn is_declared(&self, client_id: &str) -> bool {
+        self.declared.contains_key(client_id)
     }
 
     /// The client `client_id`, from the cache when fresh.
@@ -142,6 +291,9 @@ impl ClientRegistry {
     /// # Errors
     /// [`StoreError`] when the store is unavailable.
     pub async fn get(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Some(client) = self.declared.get(client_id) {
+            return Ok(Some(client.clone()));
+        }
         if let Ok(cache) = self.cache.read() {
             if let Some((at, client)) = cache.get(client_id) {
                 if at.elapsed() < self.ttl {
@@ -199,6 +351,26 @@ mod tests {
         let t = random_token();
         assert_eq!(URL_SAFE_NO_PAD.decode(&t).unwrap().len(), 32);
         assert_ne!(t, random_token());
+    }
+
+    #[test]
+    fn operator_secrets_need_256_bits() {
+        assert!(estimated_entropy_bits(&random_token()) >= 256.0);
+        assert!(estimated_entropy_bits("password123") < 256.0);
+        assert!(estimated_entropy_bits(&"ab".repeat(100)) < 256.0);
+        let reg = |secret: &str| Registration {
+            client_id: "svc".into(),
+            grant_types: vec!["client_credentials".into()],
+            client_secret: Some(secret.into()),
+            ..Registration::default()
+        };
+        assert!(matches!(
+            build_client(reg("hunter2")),
+            Err(ClientError::WeakSecret)
+        ));
+        let (client, shown) = build_client(reg(&random_token())).unwrap();
+        assert!(client.secret_hash.is_some());
+        assert!(shown.is_none());
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct RawSettings {
     pub client_cache_ttl: u64,
     /// `tracing` filter directive (RUST_LOG syntax).
     pub log_level: String,
+    /// Clients declared in the file (`[[clients]]` tables) for static deployments.
+    #[serde(default)]
+    pub clients: Vec<crate::clients::Registration>,
 }
 
 impl Default for RawSettings {
@@ -67,6 +70,7 @@ impl Default for RawSettings {
             redis_timeout_ms: 1000,
             client_cache_ttl: 5,
             log_level: "info".into(),
+            clients: Vec::new(),
         }
     }
 }
@@ -111,6 +115,8 @@ pub struct Settings {
     pub client_cache_ttl: u64,
     /// Log filter.
     pub log_level: String,
+    /// Clients declared in the config file.
+    pub clients: Vec<crate::store::Client>,
 }
 
 impl Settings {
@@ -326,7 +332,25 @@ impl RawSettings {
             Some(a) => a,
             None => issuer.clone(),
         };
+        let mut clients = Vec::with_capacity(self.clients.len());
+        for reg in self.clients {
+            if !reg.public && reg.client_secret.is_none() {
+                return Err(invalid(
+                    "clients",
+                    "(file only)",
+                    format!(
+                        "declared client `{}` is confidential and needs a client_secret",
+                        reg.client_id
+                    ),
+                ));
+            }
+            let id = reg.client_id.clone();
+            let (client, _) = crate::clients::build_client(reg)
+                .map_err(|e| invalid("clients", "(file only)", format!("client `{id}`: {e}")))?;
+            clients.push(client);
+        }
         Ok(Settings {
+            clients,
             issuer,
             listen,
             redis_url: self.redis_url,

@@ -37,8 +37,12 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     /// The requested scope is invalid or exceeds what is allowed.
     InvalidScope,
+    /// RFC 8707 §2: the `resource` is not one the client may request.
+    InvalidTarget,
     /// RFC 6750 §3.1: the bearer token is missing, expired, revoked or malformed.
     InvalidToken,
+    /// RFC 6750 §3.1: the token lacks the scope the resource needs (403).
+    InsufficientScope,
     /// The server is temporarily unable to handle the request (limits, store outage).
     TemporarilyUnavailable,
 }
@@ -123,6 +127,7 @@ impl ResponseError for OAuthError {
         }
         match self.code {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -140,9 +145,14 @@ impl ResponseError for OAuthError {
                 response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"tessera\""));
             }
             // RFC 6750 §3: the Bearer challenge names the error.
-            ErrorCode::InvalidToken => {
+            ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
+                let code = if self.code == ErrorCode::InvalidToken {
+                    "invalid_token"
+                } else {
+                    "insufficient_scope"
+                };
                 let challenge = format!(
-                    "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{}\"",
+                    "Bearer realm=\"tessera\", error=\"{code}\", error_description=\"{}\"",
                     self.description.replace('"', "'")
                 );
                 if let Ok(value) = HeaderValue::from_str(&challenge) {

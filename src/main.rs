@@ -99,6 +99,21 @@ enum ClientCommand {
         /// Default `aud` of the client's access tokens.
         #[arg(long)]
         audience: Option<String>,
+        /// Further audience the client may request with an RFC 8707 `resource`; repeatable.
+        #[arg(long = "allowed-audience", value_name = "A")]
+        audiences: Vec<String>,
+    },
+    /// List registered clients (one JSON object per line, no secrets).
+    List,
+    /// Replace a confidential client's secret; the new one is printed once.
+    RotateSecret {
+        /// The client_id.
+        client_id: String,
+    },
+    /// Remove a client.
+    Remove {
+        /// The client_id.
+        client_id: String,
     },
 }
 
@@ -184,26 +199,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", user.sub);
             Ok(())
         }
-        Command::Client(ClientCommand::Add {
-            client_id,
-            public,
-            grant_types,
-            scopes,
-            audience,
-        }) => {
+        Command::Client(command) => {
             let store = open_store(&settings, false)
                 .await
                 .map_err(|e| e.to_string())?;
-            let secret =
-                clients::add_client(&store, &client_id, public, grant_types, scopes, audience)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            println!("client_id: {client_id}");
-            if let Some(secret) = secret {
-                println!("client_secret: {secret}");
-                eprintln!("The secret is shown only now; tessera keeps only its hash.");
-            }
-            Ok(())
+            client_command(&store, command).await
         }
         Command::Keys(KeysCommand::Generate { bits }) => {
             let kid = generate_key(&settings.keys_dir, bits).map_err(|e| e.to_string())?;
@@ -227,6 +227,56 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn client_command(store: &Store, command: ClientCommand) -> Result<(), String> {
+    match command {
+        ClientCommand::Add {
+            client_id,
+            public,
+            grant_types,
+            scopes,
+            audience,
+            audiences,
+        } => {
+            let registration = clients::Registration {
+                client_id: client_id.clone(),
+                public,
+                grant_types,
+                scopes,
+                audience,
+                audiences,
+                client_secret: None,
+            };
+            let secret = clients::add_client(store, registration)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("client_id: {client_id}");
+            if let Some(secret) = secret {
+                println!("client_secret: {secret}");
+                eprintln!("The secret is shown only now; tessera keeps only its hash.");
+            }
+        }
+        ClientCommand::List => {
+            for client in store.clients().await.map_err(|e| e.to_string())? {
+                println!("{}", clients::describe(&client));
+            }
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let secret = clients::rotate_secret(store, &client_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("client_secret: {secret}");
+            eprintln!("The secret is shown only now; the old one no longer works.");
+        }
+        ClientCommand::Remove { client_id } => {
+            clients::remove_client(store, &client_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("removed {client_id}");
+        }
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings, dev: bool) -> Result<(), String> {
@@ -262,11 +312,16 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
     )
     .await
     .map_err(|e| e.to_string())?;
-    let grants = vec!["password".to_owned(), "refresh_token".to_owned()];
-    let scopes = ["openid", "profile", "email", "offline_access"]
-        .map(String::from)
-        .to_vec();
-    clients::add_client(&state.store, "demo-app", true, grants, scopes, None)
+    let demo = clients::Registration {
+        client_id: "demo-app".into(),
+        public: true,
+        grant_types: vec!["password".into(), "refresh_token".into()],
+        scopes: ["openid", "profile", "email", "offline_access"]
+            .map(String::from)
+            .to_vec(),
+        ..clients::Registration::default()
+    };
+    clients::add_client(&state.store, demo)
         .await
         .map_err(|e| e.to_string())?;
     println!("tessera --dev: in-memory store; nothing is kept after exit.");

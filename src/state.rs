@@ -36,6 +36,7 @@ impl AppState {
             clients: ClientRegistry::new(
                 store.clone(),
                 Duration::from_secs(settings.client_cache_ttl),
+                settings.clients.clone(),
             ),
             tokens: TokenIssuer::new(keys, settings.issuer.clone(), settings.access_token_ttl),
             settings,

@@ -48,6 +48,36 @@ pub struct AccessClaims {
     pub sid: Option<String>,
 }
 
+/// OpenID Connect Core §2 ID-token claims, with the §5.4 standard claims the scopes allow.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The user's stable id.
+    pub sub: String,
+    /// The client id (OIDC Core §2: the audience of an ID token is the client).
+    pub aud: String,
+    /// Expiry, unix seconds.
+    pub exp: u64,
+    /// Issued at, unix seconds.
+    pub iat: u64,
+    /// Time the user authenticated, unix seconds.
+    pub auth_time: u64,
+    /// Authentication methods (RFC 8176), e.g. `["pwd"]`.
+    pub amr: Vec<String>,
+    /// The session (refresh-token family) id.
+    pub sid: String,
+    /// Email, with the `email` scope.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub email: Option<String>,
+    /// Whether the email was verified (tessera does not verify emails: always `false`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub email_verified: Option<bool>,
+    /// The username, with the `profile` scope.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub preferred_username: Option<String>,
+}
+
 /// Why a bearer access token was refused. The text is safe to show to the client.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
@@ -123,6 +153,36 @@ impl TokenIssuer {
     /// [`KeyError::Sign`] if signing fails.
     pub fn sign_access_token(&self, claims: &AccessClaims) -> Result<String, KeyError> {
         self.keys.signing_key().sign(TokenType::Access, claims)
+    }
+
+    /// Signs an ID token (`typ: JWT`) for `family` issued to its client, living as long as an
+    /// access token, with the standard claims `scope` allows (OIDC Core §5.4).
+    ///
+    /// # Errors
+    /// [`KeyError::Sign`] if signing fails.
+    pub fn sign_id_token(
+        &self,
+        family_id: &str,
+        family: &crate::store::Family,
+        scope: &str,
+    ) -> Result<String, KeyError> {
+        let now = now();
+        let has = |s: &str| scope.split(' ').any(|x| x == s);
+        let email = has("email").then(|| family.email.clone()).flatten();
+        let claims = IdClaims {
+            iss: self.issuer.clone(),
+            sub: family.sub.clone(),
+            aud: family.client_id.clone(),
+            exp: now + self.ttl,
+            iat: now,
+            auth_time: family.auth_time,
+            amr: family.amr.split(' ').map(str::to_owned).collect(),
+            sid: family_id.to_owned(),
+            email_verified: email.as_ref().map(|_| false),
+            email,
+            preferred_username: has("profile").then(|| family.username.clone()),
+        };
+        self.keys.signing_key().sign(TokenType::Id, &claims)
     }
 
     /// Verifies one of our access tokens (RFC 9068 §4): RS256 only, a published `kid`,

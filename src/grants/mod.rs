@@ -1,9 +1,11 @@
 //! The OAuth grants, free of HTTP: each takes an authenticated client and typed parameters and
 //! returns a [`TokenResponse`] or an [`OAuthError`] (RFC 6749 §5.1/§5.2).
 
+mod client_credentials;
 mod password;
 mod refresh;
 
+pub use client_credentials::client_credentials_grant;
 pub use password::password_grant;
 pub use refresh::refresh_token_grant;
 
@@ -29,6 +31,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     /// The granted scope, space-separated.
     pub scope: String,
+    /// OpenID Connect ID token, when the scope includes `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -121,12 +126,19 @@ fn user_token_response(
         Some(family.auth_time),
         Some(family_id),
     );
+    // OIDC Core §3.1.3.3: with the `openid` scope the token response carries an ID token.
+    let id_token = if scope.split(' ').any(|s| s == "openid") {
+        Some(state.tokens.sign_id_token(family_id, family, &scope)?)
+    } else {
+        None
+    };
     Ok(TokenResponse {
         access_token: state.tokens.sign_access_token(&claims)?,
         token_type: "Bearer",
         expires_in: state.tokens.ttl(),
         refresh_token: refresh_token.map(|t| t.expose().to_owned()),
         scope,
+        id_token,
     })
 }
 

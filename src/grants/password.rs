@@ -38,6 +38,10 @@ pub async fn password_grant(
         client_id: client.client_id.clone(),
         scope: scope.clone(),
         auth_time: now(),
+        // RFC 8176 §2: password authentication.
+        amr: "pwd".into(),
+        username: user.username,
+        email: user.email,
     };
     state
         .store

@@ -38,14 +38,19 @@ pub fn metadata_document(settings: &Settings) -> serde_json::Value {
         "issuer": settings.issuer,
         "token_endpoint": settings.endpoint(paths::TOKEN),
         "revocation_endpoint": settings.endpoint(paths::REVOKE),
+        "introspection_endpoint": settings.endpoint(paths::INTROSPECT),
+        "userinfo_endpoint": settings.endpoint(paths::USERINFO),
         "jwks_uri": settings.endpoint(paths::JWKS),
-        "grant_types_supported": ["password", "refresh_token"],
+        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+        // No authorization endpoint yet: no response type is supported.
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "sid", "client_id", "scope"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "amr", "sid",
+            "email", "email_verified", "preferred_username"],
     })
 }

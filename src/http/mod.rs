@@ -2,10 +2,13 @@
 //! per endpoint family.
 
 mod account;
+mod admin;
 mod discovery;
 mod health;
+mod introspect;
 mod revoke;
 mod token;
+mod userinfo;
 
 use std::collections::HashMap;
 
@@ -30,6 +33,16 @@ pub mod paths {
     pub const TOKEN: &str = "/oauth2/token";
     /// RFC 7009 revocation endpoint.
     pub const REVOKE: &str = "/oauth2/revoke";
+    /// RFC 7662 introspection endpoint.
+    pub const INTROSPECT: &str = "/oauth2/introspect";
+    /// OIDC Core §5.3 UserInfo endpoint.
+    pub const USERINFO: &str = "/oauth2/userinfo";
+    /// Admin API: the client collection.
+    pub const ADMIN_CLIENTS: &str = "/admin/clients";
+    /// Admin API: one client.
+    pub const ADMIN_CLIENT: &str = "/admin/clients/{client_id}";
+    /// Admin API: a client's secret.
+    pub const ADMIN_CLIENT_SECRET: &str = "/admin/clients/{client_id}/secret";
     /// RFC 7517 JWK Set.
     pub const JWKS: &str = "/.well-known/jwks.json";
     /// OIDC Discovery 1.0 §4.
@@ -49,6 +62,14 @@ pub mod paths {
     pub const ALL: &[(&str, &str, &str)] = &[
         ("TOKEN", "POST", TOKEN),
         ("REVOKE", "POST", REVOKE),
+        ("INTROSPECT", "POST", INTROSPECT),
+        ("USERINFO", "GET", USERINFO),
+        ("USERINFO", "POST", USERINFO),
+        ("ADMIN_CLIENTS", "GET", ADMIN_CLIENTS),
+        ("ADMIN_CLIENTS", "POST", ADMIN_CLIENTS),
+        ("ADMIN_CLIENT", "GET", ADMIN_CLIENT),
+        ("ADMIN_CLIENT", "DELETE", ADMIN_CLIENT),
+        ("ADMIN_CLIENT_SECRET", "POST", ADMIN_CLIENT_SECRET),
         ("JWKS", "GET", JWKS),
         ("OPENID_CONFIGURATION", "GET", OPENID_CONFIGURATION),
         ("OAUTH_METADATA", "GET", OAUTH_METADATA),
@@ -63,6 +84,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .route(paths::TOKEN, web::post().to(token::token))
         .route(paths::REVOKE, web::post().to(revoke::revoke))
+        .route(paths::INTROSPECT, web::post().to(introspect::introspect))
+        .route(paths::USERINFO, web::get().to(userinfo::userinfo))
+        .route(paths::USERINFO, web::post().to(userinfo::userinfo))
+        .route(paths::ADMIN_CLIENTS, web::get().to(admin::list))
+        .route(paths::ADMIN_CLIENTS, web::post().to(admin::create))
+        .route(paths::ADMIN_CLIENT, web::get().to(admin::get))
+        .route(paths::ADMIN_CLIENT, web::delete().to(admin::remove))
+        .route(
+            paths::ADMIN_CLIENT_SECRET,
+            web::post().to(admin::rotate_secret),
+        )
         .route(paths::JWKS, web::get().to(discovery::jwks))
         .route(
             paths::OPENID_CONFIGURATION,

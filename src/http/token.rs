@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{authenticated_client, Params};
 use crate::error::{ErrorCode, OAuthError};
-use crate::grants::{password_grant, refresh_token_grant};
+use crate::grants::{client_credentials_grant, password_grant, refresh_token_grant};
 use crate::state::AppState;
 
 /// Dispatches on `grant_type`; every response carries `Cache-Control: no-store` (RFC 6749 §5.1).
@@ -16,10 +16,13 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthError> {
     let params = Params::parse(&req, &body)?;
     let grant_type = params.require("grant_type")?;
-    if !matches!(grant_type, "password" | "refresh_token") {
+    if !matches!(
+        grant_type,
+        "password" | "refresh_token" | "client_credentials"
+    ) {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "supported grant types: password, refresh_token",
+            "supported grant types: password, refresh_token, client_credentials",
         ));
     }
     let client = authenticated_client(&state, &req, &params).await?;
@@ -33,6 +36,9 @@ pub async fn token(
                 params.get("scope"),
             )
             .await?
+        }
+        "client_credentials" => {
+            client_credentials_grant(&state, &client, params.get("scope"), params.get("resource"))?
         }
         _ => {
             refresh_token_grant(

@@ -91,15 +91,27 @@ impl MemoryStore {
         Ok(self.lock().clients.get(client_id).cloned())
     }
 
-    pub(super) async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
+    pub(super) async fn put_client(
+        &self,
+        client: &Client,
+        create_only: bool,
+    ) -> Result<bool, StoreError> {
         let mut state = self.lock();
-        if state.clients.contains_key(&client.client_id) {
+        if create_only && state.clients.contains_key(&client.client_id) {
             return Ok(false);
         }
         state
             .clients
             .insert(client.client_id.clone(), client.clone());
         Ok(true)
+    }
+
+    pub(super) async fn remove_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().clients.remove(client_id).is_some())
+    }
+
+    pub(super) async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        Ok(self.lock().clients.values().cloned().collect())
     }
 
     pub(super) async fn create_family(

@@ -49,6 +49,9 @@ pub struct Client {
     pub scopes: Vec<String>,
     /// Default `aud` of the access tokens it gets; the server default when `None`.
     pub audience: Option<String>,
+    /// Further audiences it may ask for with an RFC 8707 `resource` parameter.
+    #[serde(default)]
+    pub audiences: Vec<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -73,6 +76,12 @@ pub struct Family {
     pub scope: String,
     /// Time of the original authentication, unix seconds.
     pub auth_time: u64,
+    /// Authentication methods used (RFC 8176 values, space-separated, e.g. `pwd`).
+    pub amr: String,
+    /// The user's username at login, for the `preferred_username` claim.
+    pub username: String,
+    /// The user's email at login, for the `email` claim.
+    pub email: Option<String>,
 }
 
 /// The result of presenting a refresh token for rotation.
@@ -163,12 +172,28 @@ impl Store {
         dispatch!(self.client(client_id))
     }
 
-    /// Registers `client`; returns `false` when the id is taken.
+    /// Stores `client`. With `create_only`, refuses (returns `false`) when the id is taken.
     ///
     /// # Errors
     /// [`StoreError`] when the backend is unavailable.
-    pub async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
-        dispatch!(self.insert_client(client))
+    pub async fn put_client(&self, client: &Client, create_only: bool) -> Result<bool, StoreError> {
+        dispatch!(self.put_client(client, create_only))
+    }
+
+    /// Removes client `client_id`; `true` if it existed.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn remove_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        dispatch!(self.remove_client(client_id))
+    }
+
+    /// Every registered client, in no particular order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        dispatch!(self.clients())
     }
 
     /// Creates family `family_id` whose current refresh token hashes to `token_hash`, alive for

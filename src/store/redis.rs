@@ -5,8 +5,9 @@
 //!
 //! Key layout (all under `tessera:`):
 //! - `user:<username>` → JSON [`User`]; `sub:<sub>` → username
-//! - `client:<client_id>` → JSON [`Client`]
-//! - `fam:{<id>}` → hash `sub client_id scope auth_time current` (TTL = refresh-token TTL)
+//! - `client:<client_id>` → JSON [`Client`]; `clients` → set of client ids
+//! - `fam:{<id>}` → hash `sub client_id scope auth_time amr username email current`
+//!   (TTL = refresh-token TTL)
 //! - `fam:{<id>}:used` → set of rotated-away token hashes (same TTL)
 //! - `user-fams:<sub>` → set of the user's family ids (TTL = refresh-token TTL)
 
@@ -34,7 +35,7 @@ if cur ~= ARGV[1] then
   end
   return {'invalid'}
 end
-local f = redis.call('HMGET', KEYS[1], 'sub', 'client_id', 'scope', 'auth_time')
+local f = redis.call('HMGET', KEYS[1], 'sub', 'client_id', 'scope', 'auth_time', 'amr', 'username', 'email')
 if f[2] ~= ARGV[4] then return {'invalid'} end
 if #ARGV > 4 then
   local granted = {}
@@ -47,7 +48,7 @@ redis.call('HSET', KEYS[1], 'current', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-return {'rotated', f[1], f[2], f[3], f[4]}
+return {'rotated', f[1], f[2], f[3], f[4], f[5], f[6], f[7]}
 ",
     )
 });
@@ -56,12 +57,12 @@ return {'rotated', f[1], f[2], f[3], f[4]}
 static STATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local f = redis.call('HMGET', KEYS[1], 'sub', 'client_id', 'scope', 'auth_time', 'current')
-if not f[5] then return {'unknown'} end
+local f = redis.call('HMGET', KEYS[1], 'current', 'sub', 'client_id', 'scope', 'auth_time', 'amr', 'username', 'email')
+if not f[1] then return {'unknown'} end
 local kind = 'unknown'
-if f[5] == ARGV[1] then kind = 'current'
+if f[1] == ARGV[1] then kind = 'current'
 elseif redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then kind = 'rotated' end
-return {kind, f[1], f[2], f[3], f[4]}
+return {kind, f[2], f[3], f[4], f[5], f[6], f[7], f[8]}
 ",
     )
 });
@@ -73,17 +74,27 @@ fn family_keys(id: &str) -> (String, String) {
     )
 }
 
+/// Set of all registered client ids (for `client list`).
+const CLIENT_INDEX: &str = "tessera:clients";
+
+fn client_key(client_id: &str) -> String {
+    format!("tessera:client:{client_id}")
+}
+
 fn user_key(username: &str) -> String {
     format!("tessera:user:{username}")
 }
 
 fn decode_family(fields: &[String]) -> Result<Family, StoreError> {
     match fields {
-        [sub, client_id, scope, auth_time, ..] => Ok(Family {
+        [sub, client_id, scope, auth_time, amr, username, email, ..] => Ok(Family {
             sub: sub.clone(),
             client_id: client_id.clone(),
             scope: scope.clone(),
             auth_time: auth_time.parse().unwrap_or(0),
+            amr: amr.clone(),
+            username: username.clone(),
+            email: (!email.is_empty()).then(|| email.clone()),
         }),
         _ => Err(StoreError("malformed family record".into())),
     }
@@ -164,24 +175,45 @@ impl RedisStore {
     }
 
     pub(super) async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        from_json(
-            self.conn
-                .clone()
-                .get(format!("tessera:client:{client_id}"))
-                .await?,
-        )
+        from_json(self.conn.clone().get(client_key(client_id)).await?)
     }
 
-    pub(super) async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
-        let created: bool = self
-            .conn
-            .clone()
-            .set_nx(
-                format!("tessera:client:{}", client.client_id),
-                to_json(client)?,
-            )
-            .await?;
-        Ok(created)
+    pub(super) async fn put_client(
+        &self,
+        client: &Client,
+        create_only: bool,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut set = redis::cmd("SET");
+        set.arg(client_key(&client.client_id)).arg(to_json(client)?);
+        if create_only {
+            set.arg("NX");
+        }
+        let written: Option<String> = set.query_async(&mut conn).await?;
+        if written.is_none() {
+            return Ok(false);
+        }
+        let () = conn.sadd(CLIENT_INDEX, &client.client_id).await?;
+        Ok(true)
+    }
+
+    pub(super) async fn remove_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let removed: usize = conn.del(client_key(client_id)).await?;
+        let () = conn.srem(CLIENT_INDEX, client_id).await?;
+        Ok(removed > 0)
+    }
+
+    pub(super) async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = conn.smembers(CLIENT_INDEX).await?;
+        let mut clients = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(client) = self.client(&id).await? {
+                clients.push(client);
+            }
+        }
+        Ok(clients)
     }
 
     pub(super) async fn create_family(
@@ -208,6 +240,9 @@ impl RedisStore {
                     ("client_id", family.client_id.as_str()),
                     ("scope", family.scope.as_str()),
                     ("auth_time", &family.auth_time.to_string()),
+                    ("amr", family.amr.as_str()),
+                    ("username", family.username.as_str()),
+                    ("email", family.email.as_deref().unwrap_or("")),
                     ("current", token_hash),
                 ],
             )
@@ -239,7 +274,8 @@ impl RedisStore {
         for s in scope {
             invocation.arg(*s);
         }
-        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let reply: Vec<Option<String>> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let reply: Vec<String> = reply.into_iter().map(Option::unwrap_or_default).collect();
         Ok(match reply.split_first() {
             Some((status, rest)) if status == "rotated" => Rotation::Rotated(decode_family(rest)?),
             Some((status, [sub, client_id, ..])) if status == "reused" => Rotation::Reused {

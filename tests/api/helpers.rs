@@ -163,16 +163,16 @@ impl TestApp {
         scopes: &[&str],
     ) -> (String, Option<String>) {
         let id = unique("client");
-        let secret = tessera::clients::add_client(
-            &self.state.store,
-            &id,
+        let registration = tessera::clients::Registration {
+            client_id: id.clone(),
             public,
-            grants.iter().map(|s| s.to_string()).collect(),
-            scopes.iter().map(|s| s.to_string()).collect(),
-            None,
-        )
-        .await
-        .unwrap();
+            grant_types: grants.iter().map(|s| s.to_string()).collect(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let secret = tessera::clients::add_client(&self.state.store, registration)
+            .await
+            .unwrap();
         (id, secret)
     }
 
@@ -215,4 +215,142 @@ impl TestApp {
         assert_eq!(res.status(), 200, "login failed");
         res.json().await.unwrap()
     }
+}
+
+/// RFC 6749 §2.3.1: the `Authorization: Basic` value for `client_id` and `secret`, each
+/// `application/x-www-form-urlencoded`-encoded before base64.
+pub fn basic(client_id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            encode(client_id),
+            encode(secret)
+        ))
+    )
+}
+
+/// The claims of a JWT, decoded without verification (for tests that already verified it or
+/// only need `sid`).
+pub fn claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a JWT has three parts");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// A header value as a string ("" when absent).
+pub fn header<'a>(res: &'a reqwest::Response, name: &str) -> &'a str {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
+}
+
+/// RFC 6749 §5.1/§5.2: token-endpoint responses, successes and errors, must not be cached.
+pub fn assert_no_store(res: &reqwest::Response) {
+    assert_eq!(header(res, "cache-control"), "no-store", "RFC 6749 §5.1");
+    assert_eq!(header(res, "pragma"), "no-cache", "RFC 6749 §5.1");
+    assert!(
+        !header(res, "x-request-id").is_empty(),
+        "every response carries x-request-id"
+    );
+}
+
+/// Asserts an RFC 6749 §5.2 error response (`status`, `error` = `code`, a non-empty
+/// `error_description`, JSON, no-store headers) and returns its raw body.
+pub async fn expect_error(res: reqwest::Response, status: u16, code: &str) -> String {
+    assert_eq!(res.status().as_u16(), status, "status for `{code}`");
+    assert_no_store(&res);
+    // RFC 6749 §5.2: the parameters are in an application/json body.
+    assert!(
+        header(&res, "content-type").starts_with("application/json"),
+        "error content type: {}",
+        header(&res, "content-type")
+    );
+    let raw = res.text().await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(body["error"], code, "body: {raw}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "error_description missing: {raw}"
+    );
+    raw
+}
+
+impl TestApp {
+    /// Refresh grant for a public client, optionally narrowing `scope`.
+    pub async fn refresh(
+        &self,
+        client_id: &str,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> reqwest::Response {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", refresh_token),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.token(&form).await
+    }
+
+    /// Refreshes and asserts 200; returns the body.
+    pub async fn refresh_ok(&self, client_id: &str, refresh_token: &str) -> serde_json::Value {
+        let res = self.refresh(client_id, refresh_token, None).await;
+        assert_eq!(res.status(), 200, "refresh failed");
+        assert_no_store(&res);
+        res.json().await.unwrap()
+    }
+
+    /// Asserts that `refresh_token` is dead: 400 `invalid_grant` (RFC 6749 §5.2).
+    pub async fn assert_refresh_dead(&self, client_id: &str, refresh_token: &str) {
+        let res = self.refresh(client_id, refresh_token, None).await;
+        expect_error(res, 400, "invalid_grant").await;
+    }
+
+    /// POSTs a form to the revocation endpoint.
+    pub async fn revoke(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url("/oauth2/revoke"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /account/logout-all` with `Authorization: <authorization>` when given.
+    pub async fn logout_all(&self, authorization: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.post(self.url("/account/logout-all"));
+        if let Some(value) = authorization {
+            req = req.header("authorization", value);
+        }
+        req.send().await.unwrap()
+    }
+}
+
+/// The refresh token of a token response.
+pub fn refresh_token(body: &serde_json::Value) -> String {
+    body["refresh_token"]
+        .as_str()
+        .expect("a refresh_token in the response")
+        .to_owned()
+}
+
+/// The access token of a token response.
+pub fn access_token(body: &serde_json::Value) -> String {
+    body["access_token"]
+        .as_str()
+        .expect("an access_token in the response")
+        .to_owned()
 }

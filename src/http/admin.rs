@@ -1,0 +1,131 @@
+//! Operator JSON API under `/admin/`: client management. Every call needs a bearer access token
+//! with the `tessera:admin` scope (obtained with client credentials by an admin client created
+//! from the CLI); RFC 6750 §3.1 errors otherwise.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::bearer_claims;
+use crate::clients::{self, ClientError, Registration};
+use crate::error::{ErrorCode, OAuthError};
+use crate::state::AppState;
+
+/// The scope an admin token must carry.
+pub const ADMIN_SCOPE: &str = "tessera:admin";
+
+fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), OAuthError> {
+    let claims = bearer_claims(state, req)?;
+    if claims.scope.split(' ').any(|s| s == ADMIN_SCOPE) {
+        Ok(())
+    } else {
+        Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "the tessera:admin scope is required",
+        ))
+    }
+}
+
+/// Renders a [`ClientError`]: 404 unknown, 409 taken, 503 store down, 400 otherwise.
+fn client_error(e: ClientError) -> HttpResponse {
+    let (status, code) = match &e {
+        ClientError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+        ClientError::Exists => (StatusCode::CONFLICT, "conflict"),
+        ClientError::Store(_) => {
+            return actix_web::ResponseError::error_response(&OAuthError::from(
+                crate::error::StoreError(e.to_string()),
+            ))
+        }
+        _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+    };
+    HttpResponse::build(status).json(json!({"error": code, "error_description": e.to_string()}))
+}
+
+/// `GET /admin/clients`: every registered client, without secrets.
+pub async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, OAuthError> {
+    require_admin(&state, &req)?;
+    let clients: Vec<_> = state
+        .store
+        .clients()
+        .await?
+        .iter()
+        .map(clients::describe)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"clients": clients})))
+}
+
+/// `POST /admin/clients` with a JSON registration: 201 with the client and, for a confidential
+/// client without an operator-supplied secret, the generated `client_secret` (shown once).
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    require_admin(&state, &req)?;
+    let registration: Registration = serde_json::from_slice(&body)
+        .map_err(|e| OAuthError::invalid_request(format!("invalid registration: {e}")))?;
+    let client_id = registration.client_id.clone();
+    if state.clients.is_declared(&client_id) {
+        return Ok(client_error(ClientError::Exists));
+    }
+    match clients::add_client(&state.store, registration).await {
+        Ok(secret) => {
+            let mut body = json!({"client_id": client_id});
+            if let Some(secret) = secret {
+                body["client_secret"] = secret.into();
+            }
+            Ok(HttpResponse::Created()
+                .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+                .json(body))
+        }
+        Err(e) => Ok(client_error(e)),
+    }
+}
+
+/// `GET /admin/clients/{client_id}`: one client, or 404.
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, OAuthError> {
+    require_admin(&state, &req)?;
+    Ok(match state.store.client(&path).await? {
+        Some(client) => HttpResponse::Ok().json(clients::describe(&client)),
+        None => client_error(ClientError::NotFound),
+    })
+}
+
+/// `DELETE /admin/clients/{client_id}`: 204, or 404.
+pub async fn remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, OAuthError> {
+    require_admin(&state, &req)?;
+    let result = clients::remove_client(&state.store, &path).await;
+    state.clients.forget(&path);
+    Ok(match result {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => client_error(e),
+    })
+}
+
+/// `POST /admin/clients/{client_id}/secret`: a new generated secret (shown once).
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, OAuthError> {
+    require_admin(&state, &req)?;
+    let result = clients::rotate_secret(&state.store, &path).await;
+    state.clients.forget(&path);
+    Ok(match result {
+        Ok(secret) => HttpResponse::Ok()
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .json(json!({"client_id": path.as_str(), "client_secret": secret})),
+        Err(e) => client_error(e),
+    })
+}

@@ -1,0 +1,80 @@
+//! `POST /oauth2/introspect` (RFC 7662).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use super::{authenticated_client, Params};
+use crate::error::{ErrorCode, OAuthError};
+use crate::state::AppState;
+use crate::store::TokenState;
+use crate::tokens::RefreshToken;
+
+/// Answers whether `token` is active, with its claims (RFC 7662 §2.2). Only authenticated
+/// confidential clients may ask (§2.1). Expired, malformed, forged, wrong-`typ` tokens and
+/// tokens of a revoked session are `{"active": false}`.
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = Params::parse(&req, &body)?;
+    let client = authenticated_client(&state, &req, &params).await?;
+    if client.secret_hash.is_none() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "introspection requires a confidential client",
+        ));
+    }
+    let token = params.require("token")?;
+    let answer = match RefreshToken::parse(token) {
+        Some(refresh) => refresh_answer(&state, &refresh).await?,
+        None => access_answer(&state, token).await?,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
+fn inactive() -> Value {
+    json!({"active": false})
+}
+
+async fn access_answer(state: &AppState, token: &str) -> Result<Value, OAuthError> {
+    let Ok(claims) = state.tokens.verify_access_token(token) else {
+        return Ok(inactive());
+    };
+    if let Some(sid) = &claims.sid {
+        if !state.store.family_alive(sid).await? {
+            return Ok(inactive());
+        }
+    }
+    let mut answer = serde_json::to_value(&claims).unwrap_or_else(|_| inactive());
+    if let Value::Object(map) = &mut answer {
+        map.insert("active".into(), Value::Bool(true));
+        map.insert("token_type".into(), Value::from("access_token"));
+    }
+    Ok(answer)
+}
+
+async fn refresh_answer(state: &AppState, refresh: &RefreshToken) -> Result<Value, OAuthError> {
+    Ok(
+        match state
+            .store
+            .refresh_token_state(refresh.family_id(), &refresh.hash())
+            .await?
+        {
+            TokenState::Current(family) => json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "iss": state.settings.issuer,
+                "sub": family.sub,
+                "client_id": family.client_id,
+                "scope": family.scope,
+                "auth_time": family.auth_time,
+                "sid": refresh.family_id(),
+            }),
+            TokenState::Rotated(_) | TokenState::Unknown => inactive(),
+        },
+    )
+}

@@ -1,0 +1,50 @@
+//! `GET`/`POST /oauth2/userinfo` (OpenID Connect Core §5.3).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::bearer_claims;
+use crate::error::{ErrorCode, OAuthError};
+use crate::state::AppState;
+
+/// Returns the claims the access token's scopes allow: `sub`, and `email`/`email_verified`
+/// (scope `email`) and `preferred_username` (scope `profile`). The token must carry `openid`
+/// (OIDC Core §5.3.1), belong to a live session and a user that is not disabled; failures are
+/// RFC 6750 §3.1 errors with a `WWW-Authenticate: Bearer` challenge.
+pub async fn userinfo(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, OAuthError> {
+    let claims = bearer_claims(&state, &req)?;
+    let has = |s: &str| claims.scope.split(' ').any(|x| x == s);
+    if !has("openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "the access token lacks the openid scope",
+        ));
+    }
+    let revoked = || OAuthError::invalid_token("the session has ended");
+    let sid = claims.sid.as_deref().ok_or_else(revoked)?;
+    if !state.store.family_alive(sid).await? {
+        return Err(revoked());
+    }
+    let user = state
+        .store
+        .user_by_sub(&claims.sub)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(revoked)?;
+    let mut body = json!({"sub": user.sub});
+    if has("email") {
+        if let Some(email) = user.email {
+            body["email"] = email.into();
+            body["email_verified"] = false.into();
+        }
+    }
+    if has("profile") {
+        body["preferred_username"] = user.username.into();
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(body))
+}
