@@ -1,4 +1,11 @@
 //! Integration tests: one binary, one module per area. They talk HTTP to a real server.
 
 mod core_flow;
+mod discovery;
+mod errors;
 mod helpers;
+mod logs;
+mod openapi;
+mod refresh;
+mod revocation;
+mod store_contract;

@@ -1,0 +1,130 @@
+//! No secret ever reaches the logs, while the audit trail does.
+
+use crate::helpers::{access_token, basic, captured_logs, expect_error, refresh_token, TestApp};
+
+#[tokio::test]
+async fn a_full_flow_logs_no_secret_but_logs_the_audit_trail() {
+    let app = TestApp::spawn().await;
+    let (username, password, sub) = app.user().await;
+    let client = crate::helpers::unique("client");
+    let registration = tessera::clients::Registration {
+        client_id: client.clone(),
+        grant_types: vec!["password".into(), "refresh_token".into()],
+        scopes: vec!["openid".into(), "profile".into(), "email".into()],
+        ..Default::default()
+    };
+    let secret = tessera::clients::add_client(&app.state.store, registration)
+        .await
+        .unwrap()
+        .unwrap();
+    let wrong_password = format!("wrong-{}", uuid::Uuid::new_v4());
+    let wrong_secret = format!("wrong-secret-{}", uuid::Uuid::new_v4());
+
+    // Password grant with client_secret_basic.
+    let res = app
+        .http
+        .post(app.url("/oauth2/token"))
+        .header("authorization", basic(&client, &secret))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username.as_str()),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let login: serde_json::Value = res.json().await.unwrap();
+    let at = access_token(&login);
+    let rt0 = refresh_token(&login);
+    let id_token = login["id_token"]
+        .as_str()
+        .expect("an ID token with the openid scope")
+        .to_owned();
+
+    // Refresh with client_secret_post.
+    let res = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt0),
+            ("client_id", &client),
+            ("client_secret", &secret),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let refreshed: serde_json::Value = res.json().await.unwrap();
+    let at1 = access_token(&refreshed);
+    let rt1 = refresh_token(&refreshed);
+
+    // Revocation, a wrong password and a wrong client secret.
+    let res = app
+        .http
+        .post(app.url("/oauth2/revoke"))
+        .header("authorization", basic(&client, &secret))
+        .form(&[("token", rt1.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .http
+        .post(app.url("/oauth2/token"))
+        .header("authorization", basic(&client, &secret))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username.as_str()),
+            ("password", wrong_password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 400, "invalid_grant").await;
+    let res = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt0),
+            ("client_id", &client),
+            ("client_secret", &wrong_secret),
+        ])
+        .await;
+    expect_error(res, 401, "invalid_client").await;
+
+    let stored_hash = app
+        .state
+        .store
+        .user(&username)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    let logs = captured_logs();
+    let secrets = [
+        ("password", password.as_str()),
+        ("wrong password", wrong_password.as_str()),
+        ("access token", at.as_str()),
+        ("access token signature", at.rsplit('.').next().unwrap()),
+        ("refreshed access token", at1.as_str()),
+        ("ID token", id_token.as_str()),
+        ("ID token signature", id_token.rsplit('.').next().unwrap()),
+        ("refresh token", rt0.as_str()),
+        ("refresh token secret", rt0.split('.').nth(1).unwrap()),
+        ("second refresh token", rt1.as_str()),
+        ("second refresh token secret", rt1.split('.').nth(1).unwrap()),
+        ("client secret", secret.as_str()),
+        ("wrong client secret", wrong_secret.as_str()),
+        ("password hash", stored_hash.as_str()),
+        ("client secret hash", &tessera::clients::hash_secret(&secret)),
+    ];
+    for (what, value) in secrets {
+        assert!(value.len() >= 20, "{what} is long enough to be unique");
+        assert!(!logs.contains(value), "the {what} was logged");
+    }
+
+    // The capture works: this flow's login is in the audit trail.
+    assert!(
+        logs.lines().any(|line| line.contains(r#""event":"login_success""#)
+            && line.contains(&sub)
+            && line.contains(&client)),
+        "no login_success audit record for {sub}"
+    );
+}

@@ -1,0 +1,92 @@
+//! `openapi.yaml` and the served routes describe the same API.
+
+use tessera::http::paths;
+
+use crate::helpers::TestApp;
+
+const SPEC: &str = include_str!("../../openapi.yaml");
+const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// (path, methods) of the spec's `paths:` object: path keys are indented by exactly two
+/// spaces, operations by exactly four.
+fn spec_operations() -> Vec<(String, Vec<String>)> {
+    let mut operations: Vec<(String, Vec<String>)> = Vec::new();
+    let mut in_paths = false;
+    for line in SPEC.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            in_paths = line.trim_end() == "paths:";
+            continue;
+        }
+        if !in_paths {
+            continue;
+        }
+        let line = line.trim_end();
+        if let Some(key) = line.strip_prefix("  ") {
+            if !key.starts_with(' ') && key.ends_with(':') {
+                let path = key.trim_end_matches(':').trim_matches(|c| c == '"' || c == '\'');
+                operations.push((path.to_owned(), Vec::new()));
+                continue;
+            }
+        }
+        if let Some(key) = line.strip_prefix("    ") {
+            if let Some(method) = key.strip_suffix(':') {
+                if METHODS.contains(&method) {
+                    operations
+                        .last_mut()
+                        .expect("an operation under a path")
+                        .1
+                        .push(method.to_owned());
+                }
+            }
+        }
+    }
+    operations
+}
+
+#[test]
+fn every_route_is_documented_with_its_method() {
+    let spec = spec_operations();
+    assert!(
+        spec.len() >= paths::ALL.len(),
+        "the parser found the spec's paths: {spec:?}"
+    );
+    for (name, method, path) in paths::ALL {
+        let documented = spec
+            .iter()
+            .find(|(p, _)| p == path)
+            .unwrap_or_else(|| panic!("{name} ({path}) is not in openapi.yaml"));
+        assert!(
+            documented.1.iter().any(|m| m.eq_ignore_ascii_case(method)),
+            "{method} {path} is not in openapi.yaml (documented: {:?})",
+            documented.1
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let app = TestApp::spawn().await;
+    let spec = spec_operations();
+    assert!(!spec.is_empty());
+    let mut missing = Vec::new();
+    for (path, methods) in &spec {
+        assert!(!methods.is_empty(), "{path} has no operation");
+        for method in methods {
+            let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let status = app
+                .http
+                .request(method.clone(), app.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            // The documented method itself must be routed: neither 404 nor 405.
+            if status == 404 || status == 405 {
+                missing.push(format!("{method} {path} -> {status}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "documented but not served: {missing:?}");
+}

@@ -1,0 +1,289 @@
+//! One contract over `tessera::store::Store`, run against both backends: whatever the memory
+//! store (`--dev`, tests) does, Redis (production) does too.
+
+use std::time::Duration;
+
+use tessera::store::memory::MemoryStore;
+use tessera::store::redis::RedisStore;
+use tessera::store::{Client, Family, Rotation, Store, TokenState, User};
+
+use crate::helpers::{redis_url, unique};
+
+const TTL: u64 = 600;
+
+fn user(username: &str) -> User {
+    User {
+        sub: uuid::Uuid::new_v4().to_string(),
+        username: username.to_owned(),
+        email: Some(format!("{username}@example.test")),
+        password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".to_owned(),
+        disabled: false,
+    }
+}
+
+fn family(sub: &str, client_id: &str, scope: &str) -> Family {
+    Family {
+        sub: sub.to_owned(),
+        client_id: client_id.to_owned(),
+        scope: scope.to_owned(),
+        auth_time: 1_700_000_000,
+    }
+}
+
+fn hash() -> String {
+    unique("hash")
+}
+
+async fn users_contract(store: &Store) {
+    let name = unique("user");
+    let alice = user(&name);
+    assert!(store.put_user(&alice, true).await.unwrap(), "created");
+    let mut impostor = user(&name);
+    impostor.password_hash = "other".into();
+    assert!(
+        !store.put_user(&impostor, true).await.unwrap(),
+        "create_only refuses an existing username"
+    );
+    assert_eq!(store.user(&name).await.unwrap().as_ref(), Some(&alice));
+    assert_eq!(
+        store.user_by_sub(&alice.sub).await.unwrap().as_ref(),
+        Some(&alice)
+    );
+    assert_eq!(store.user_by_sub(&impostor.sub).await.unwrap(), None);
+    assert_eq!(store.user(&unique("nobody")).await.unwrap(), None);
+    assert_eq!(
+        store
+            .user_by_sub(&uuid::Uuid::new_v4().to_string())
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Without create_only, an update replaces the record.
+    let mut updated = alice.clone();
+    updated.disabled = true;
+    updated.password_hash = "new".into();
+    assert!(store.put_user(&updated, false).await.unwrap());
+    assert_eq!(store.user(&name).await.unwrap().as_ref(), Some(&updated));
+    assert_eq!(
+        store.user_by_sub(&alice.sub).await.unwrap().as_ref(),
+        Some(&updated)
+    );
+}
+
+async fn clients_contract(store: &Store) {
+    let client = Client {
+        client_id: unique("client"),
+        secret_hash: Some("ab".repeat(32)),
+        grant_types: vec!["password".into(), "refresh_token".into()],
+        scopes: vec!["openid".into()],
+        audience: Some("https://api.example.test".into()),
+    };
+    assert!(store.insert_client(&client).await.unwrap());
+    let mut other = client.clone();
+    other.secret_hash = None;
+    assert!(
+        !store.insert_client(&other).await.unwrap(),
+        "an existing id is refused"
+    );
+    assert_eq!(
+        store.client(&client.client_id).await.unwrap().as_ref(),
+        Some(&client)
+    );
+    assert_eq!(store.client(&unique("nobody")).await.unwrap(), None);
+}
+
+async fn rotation_contract(store: &Store) {
+    let sub = uuid::Uuid::new_v4().to_string();
+    let client = unique("client");
+    let fam = family(&sub, &client, "openid profile");
+    let id = unique("fam");
+    let (h0, h1, h2) = (hash(), hash(), hash());
+    store.create_family(&id, &fam, &h0, TTL).await.unwrap();
+    assert!(store.family_alive(&id).await.unwrap());
+    assert_eq!(
+        store.refresh_token_state(&id, &h0).await.unwrap(),
+        TokenState::Current(fam.clone())
+    );
+    assert_eq!(
+        store.refresh_token_state(&id, &h1).await.unwrap(),
+        TokenState::Unknown
+    );
+
+    // Unknown family, unknown hash: Invalid, nothing changes.
+    assert_eq!(
+        store
+            .rotate_refresh_token(&unique("fam"), &h0, &h1, &client, &[], TTL)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(&id, &hash(), &h1, &client, &[], TTL)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+    // Another client: Invalid, unchanged.
+    assert_eq!(
+        store
+            .rotate_refresh_token(&id, &h0, &h1, &unique("client"), &[], TTL)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+    // A scope beyond the grant: ScopeExceeded, unchanged.
+    assert_eq!(
+        store
+            .rotate_refresh_token(&id, &h0, &h1, &client, &["openid", "email"], TTL)
+            .await
+            .unwrap(),
+        Rotation::ScopeExceeded
+    );
+    assert_eq!(
+        store.refresh_token_state(&id, &h0).await.unwrap(),
+        TokenState::Current(fam.clone()),
+        "failed rotations change nothing"
+    );
+    assert_eq!(
+        store.refresh_token_state(&id, &h1).await.unwrap(),
+        TokenState::Unknown
+    );
+
+    // Narrowing rotates; the family keeps its full scope.
+    assert_eq!(
+        store
+            .rotate_refresh_token(&id, &h0, &h1, &client, &["profile"], TTL)
+            .await
+            .unwrap(),
+        Rotation::Rotated(fam.clone())
+    );
+    assert_eq!(
+        store.refresh_token_state(&id, &h0).await.unwrap(),
+        TokenState::Rotated(fam.clone())
+    );
+    assert_eq!(
+        store.refresh_token_state(&id, &h1).await.unwrap(),
+        TokenState::Current(fam.clone())
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(&id, &h1, &h2, &client, &[], TTL)
+            .await
+            .unwrap(),
+        Rotation::Rotated(fam.clone())
+    );
+
+    // RFC 9700 §4.14.2: a rotated token again is reuse; the family is gone.
+    assert_eq!(
+        store
+            .rotate_refresh_token(&id, &h0, &hash(), &client, &[], TTL)
+            .await
+            .unwrap(),
+        Rotation::Reused {
+            sub: sub.clone(),
+            client_id: client.clone()
+        }
+    );
+    assert!(!store.family_alive(&id).await.unwrap());
+    for h in [&h0, &h1, &h2] {
+        assert_eq!(
+            store.refresh_token_state(&id, h).await.unwrap(),
+            TokenState::Unknown
+        );
+    }
+    assert_eq!(
+        store
+            .rotate_refresh_token(&id, &h2, &hash(), &client, &[], TTL)
+            .await
+            .unwrap(),
+        Rotation::Invalid,
+        "the newest token died with its family"
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(&id, &h0, &hash(), &client, &[], TTL)
+            .await
+            .unwrap(),
+        Rotation::Invalid,
+        "reuse is reported once"
+    );
+}
+
+async fn revocation_contract(store: &Store) {
+    let sub = uuid::Uuid::new_v4().to_string();
+    let other_sub = uuid::Uuid::new_v4().to_string();
+    let client = unique("client");
+    let ids: Vec<String> = (0..3).map(|_| unique("fam")).collect();
+    let hashes: Vec<String> = (0..3).map(|_| hash()).collect();
+    for (id, h) in ids.iter().zip(&hashes) {
+        store
+            .create_family(id, &family(&sub, &client, "openid"), h, TTL)
+            .await
+            .unwrap();
+    }
+    let other = unique("fam");
+    let other_hash = hash();
+    store
+        .create_family(&other, &family(&other_sub, &client, "openid"), &other_hash, TTL)
+        .await
+        .unwrap();
+
+    assert!(store.revoke_family(&ids[0]).await.unwrap(), "was alive");
+    assert!(!store.revoke_family(&ids[0]).await.unwrap(), "already gone");
+    assert!(!store.revoke_family(&unique("fam")).await.unwrap());
+    assert!(!store.family_alive(&ids[0]).await.unwrap());
+    assert_eq!(
+        store.refresh_token_state(&ids[0], &hashes[0]).await.unwrap(),
+        TokenState::Unknown
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(&ids[0], &hashes[0], &hash(), &client, &[], TTL)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+
+    // Two of three are still alive.
+    assert_eq!(store.revoke_user_families(&sub).await.unwrap(), 2);
+    for id in &ids {
+        assert!(!store.family_alive(id).await.unwrap());
+    }
+    assert_eq!(store.revoke_user_families(&sub).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .revoke_user_families(&uuid::Uuid::new_v4().to_string())
+            .await
+            .unwrap(),
+        0
+    );
+    // Another user's session is untouched.
+    assert!(store.family_alive(&other).await.unwrap());
+    assert!(matches!(
+        store.refresh_token_state(&other, &other_hash).await.unwrap(),
+        TokenState::Current(_)
+    ));
+}
+
+async fn contract(store: Store) {
+    store.ping().await.unwrap();
+    users_contract(&store).await;
+    clients_contract(&store).await;
+    rotation_contract(&store).await;
+    revocation_contract(&store).await;
+}
+
+#[tokio::test]
+async fn memory_store_meets_the_contract() {
+    contract(Store::Memory(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn redis_store_meets_the_contract() {
+    let store = RedisStore::connect(&redis_url(), Duration::from_secs(2))
+        .await
+        .unwrap();
+    contract(Store::Redis(store)).await;
+}
