@@ -47,6 +47,20 @@ pub struct RawSettings {
     pub client_cache_ttl: u64,
     /// `tracing` filter directive (RUST_LOG syntax).
     pub log_level: String,
+    /// Login attempts per client IP per minute; 0 disables.
+    pub login_ip_limit_per_minute: u32,
+    /// Failed logins per account within `login_failure_window` before back-off; 0 disables.
+    pub login_account_failure_limit: u32,
+    /// Seconds failures are remembered after the last one (default 900).
+    pub login_failure_window: u64,
+    /// First back-off step after the failure limit, milliseconds; doubles per failure.
+    pub login_backoff_base_ms: u64,
+    /// Longest back-off, seconds.
+    pub login_backoff_max: u64,
+    /// Comma-separated CIDRs of reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: String,
+    /// Password checks allowed to wait for a hashing slot before new ones get 503.
+    pub hash_queue_limit: usize,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -70,6 +84,13 @@ impl Default for RawSettings {
             redis_timeout_ms: 1000,
             client_cache_ttl: 5,
             log_level: "info".into(),
+            login_ip_limit_per_minute: 10,
+            login_account_failure_limit: 5,
+            login_failure_window: 900,
+            login_backoff_base_ms: 1000,
+            login_backoff_max: 900,
+            trusted_proxies: String::new(),
+            hash_queue_limit: 32,
             clients: Vec::new(),
         }
     }
@@ -117,6 +138,12 @@ pub struct Settings {
     pub log_level: String,
     /// Clients declared in the config file.
     pub clients: Vec<crate::store::Client>,
+    /// Login limits.
+    pub login: crate::ratelimit::LoginPolicy,
+    /// Proxies whose forwarding headers name the client IP.
+    pub trusted_proxies: crate::ratelimit::TrustedProxies,
+    /// Password checks that may wait for a hashing slot.
+    pub hash_queue_limit: usize,
 }
 
 impl Settings {
@@ -332,6 +359,52 @@ impl RawSettings {
             Some(a) => a,
             None => issuer.clone(),
         };
+        let login = crate::ratelimit::LoginPolicy {
+            ip_per_minute: in_range(
+                "login_ip_limit_per_minute",
+                "TESSERA_LOGIN_IP_LIMIT_PER_MINUTE",
+                self.login_ip_limit_per_minute.into(),
+                0..=60_000,
+                "attempts per minute (0 disables)",
+            )? as u32,
+            account_failures: in_range(
+                "login_account_failure_limit",
+                "TESSERA_LOGIN_ACCOUNT_FAILURE_LIMIT",
+                self.login_account_failure_limit.into(),
+                0..=1000,
+                "failures (0 disables)",
+            )? as u32,
+            failure_window_ms: in_range(
+                "login_failure_window",
+                "TESSERA_LOGIN_FAILURE_WINDOW",
+                self.login_failure_window,
+                1..=86_400,
+                "seconds",
+            )? * 1000,
+            backoff_base_ms: in_range(
+                "login_backoff_base_ms",
+                "TESSERA_LOGIN_BACKOFF_BASE_MS",
+                self.login_backoff_base_ms,
+                1..=3_600_000,
+                "milliseconds",
+            )?,
+            backoff_max_ms: in_range(
+                "login_backoff_max",
+                "TESSERA_LOGIN_BACKOFF_MAX",
+                self.login_backoff_max,
+                1..=86_400,
+                "seconds",
+            )? * 1000,
+        };
+        let trusted_proxies = crate::ratelimit::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| invalid("trusted_proxies", "TESSERA_TRUSTED_PROXIES", e))?;
+        let hash_queue_limit = in_range(
+            "hash_queue_limit",
+            "TESSERA_HASH_QUEUE_LIMIT",
+            self.hash_queue_limit as u64,
+            0..=100_000,
+            "waiting password checks",
+        )? as usize;
         let mut clients = Vec::with_capacity(self.clients.len());
         for reg in self.clients {
             if !reg.public && reg.client_secret.is_none() {
@@ -351,6 +424,9 @@ impl RawSettings {
         }
         Ok(Settings {
             clients,
+            login,
+            trusted_proxies,
+            hash_queue_limit,
             issuer,
             listen,
             redis_url: self.redis_url,

@@ -4,6 +4,7 @@
 //! on tokio's blocking threads behind a semaphore sized by `hash_concurrency`: a login flood can
 //! occupy at most that many cores and never stalls the async workers that serve JWKS or refresh.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -22,6 +23,9 @@ pub enum HashError {
     /// The hash could not be computed, or the blocking task failed.
     #[error("password hashing failed")]
     Failed,
+    /// Admission control: too many password checks are already waiting.
+    #[error("password hashing is saturated")]
+    Busy,
 }
 
 /// The outcome of a password verification.
@@ -39,6 +43,9 @@ pub enum Verification {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    /// Jobs running or waiting, and the most admitted at once (concurrency + queue bound).
+    in_flight: Arc<AtomicUsize>,
+    admit: usize,
     /// A hash of a random password with the current parameters: verifying an unknown user
     /// against it costs the same as a wrong password.
     dummy: Arc<str>,
@@ -80,12 +87,36 @@ fn needs_rehash(hash: &PasswordHash<'_>, current: &Params) -> bool {
     }
 }
 
+/// One admitted job; leaving (drop, even on cancellation) frees its place.
+struct Admitted<'a>(&'a AtomicUsize);
+
+impl<'a> Admitted<'a> {
+    fn enter(counter: &'a AtomicUsize, admit: usize) -> Result<Self, HashError> {
+        if counter.fetch_add(1, Ordering::AcqRel) >= admit {
+            counter.fetch_sub(1, Ordering::AcqRel);
+            return Err(HashError::Busy);
+        }
+        Ok(Self(counter))
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl PasswordHasher {
-    /// A hasher with `params` running at most `concurrency` hashes at once.
+    /// A hasher with `params` running at most `concurrency` hashes at once, with at most
+    /// `queue_limit` more waiting; beyond that a job is refused at once with [`HashError::Busy`].
     ///
     /// # Errors
     /// [`HashError::Params`] for invalid parameters.
-    pub fn new(params: Argon2Params, concurrency: usize) -> Result<Self, HashError> {
+    pub fn new(
+        params: Argon2Params,
+        concurrency: usize,
+        queue_limit: usize,
+    ) -> Result<Self, HashError> {
         let params = Params::new(
             params.memory_kib,
             params.iterations,
@@ -99,6 +130,8 @@ impl PasswordHasher {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            admit: concurrency.max(1) + queue_limit,
             dummy,
         })
     }
@@ -107,6 +140,7 @@ impl PasswordHasher {
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let _admitted = Admitted::enter(&self.in_flight, self.admit)?;
         let _permit = self
             .permits
             .acquire()
@@ -115,6 +149,11 @@ impl PasswordHasher {
         tokio::task::spawn_blocking(job)
             .await
             .map_err(|_| HashError::Failed)
+    }
+
+    /// Password checks running or waiting now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Hashes `password` (already NFC-normalised) into a PHC string.
@@ -174,8 +213,8 @@ mod tests {
 
     #[tokio::test]
     async fn verify_and_rehash_on_weaker_params() {
-        let weak = PasswordHasher::new(params(64), 2).unwrap();
-        let strong = PasswordHasher::new(params(128), 2).unwrap();
+        let weak = PasswordHasher::new(params(64), 2, 8).unwrap();
+        let strong = PasswordHasher::new(params(128), 2, 8).unwrap();
         let phc = weak.hash("correct horse".into()).await.unwrap();
         assert_eq!(
             weak.verify(Some(phc.clone()), "correct horse".into())
@@ -200,8 +239,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn admission_refuses_beyond_the_queue_bound() {
+        let h = PasswordHasher::new(params(64), 1, 0).unwrap();
+        let counter = h.in_flight.clone();
+        let first = Admitted::enter(&counter, h.admit).unwrap();
+        assert!(matches!(h.hash("x".into()).await, Err(HashError::Busy)));
+        drop(first);
+        assert!(h.hash("x".into()).await.is_ok());
+        assert_eq!(h.in_flight(), 0);
+    }
+
+    #[tokio::test]
     async fn unknown_user_never_matches() {
-        let h = PasswordHasher::new(params(64), 1).unwrap();
+        let h = PasswordHasher::new(params(64), 1, 8).unwrap();
         assert_eq!(
             h.verify(None, "anything".into()).await.unwrap(),
             Verification::Mismatch

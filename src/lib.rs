@@ -15,6 +15,7 @@ pub mod error;
 pub mod grants;
 pub mod http;
 pub mod keys;
+pub mod ratelimit;
 pub mod state;
 pub mod store;
 pub mod telemetry;
@@ -112,7 +113,11 @@ impl Application {
         keys: Arc<KeySet>,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
-        let hasher = PasswordHasher::new(settings.argon2, settings.hash_concurrency)?;
+        let hasher = PasswordHasher::new(
+            settings.argon2,
+            settings.hash_concurrency,
+            settings.hash_queue_limit,
+        )?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let state = web::Data::new(AppState::new(settings, store, keys, hasher));
         let app_state = state.clone();

@@ -157,8 +157,12 @@ async fn store_and_hasher(settings: &Settings) -> Result<(Store, PasswordHasher)
     let store = open_store(settings, false)
         .await
         .map_err(|e| e.to_string())?;
-    let hasher = PasswordHasher::new(settings.argon2, settings.hash_concurrency)
-        .map_err(|e| e.to_string())?;
+    let hasher = PasswordHasher::new(
+        settings.argon2,
+        settings.hash_concurrency,
+        settings.hash_queue_limit,
+    )
+    .map_err(|e| e.to_string())?;
     Ok((store, hasher))
 }
 

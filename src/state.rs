@@ -7,6 +7,7 @@ use crate::clients::ClientRegistry;
 use crate::config::Settings;
 use crate::credentials::PasswordHasher;
 use crate::keys::KeySet;
+use crate::ratelimit::Limiter;
 use crate::store::Store;
 use crate::tokens::TokenIssuer;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Access-token signing and verification.
     pub tokens: TokenIssuer,
+    /// Login limits.
+    pub limiter: Limiter,
 }
 
 impl AppState {
@@ -39,6 +42,7 @@ impl AppState {
                 settings.clients.clone(),
             ),
             tokens: TokenIssuer::new(keys, settings.issuer.clone(), settings.access_token_ttl),
+            limiter: Limiter::new(store.clone(), settings.login.clone()),
             settings,
             store,
             hasher,

@@ -153,6 +153,12 @@ impl From<crate::users::UserError> for OAuthError {
                 OAuthError::invalid_request(format!("invalid password: {why}"))
             }
             UserError::Store(e) => e.into(),
+            // Admission control: answer at once instead of queueing without bound.
+            UserError::Hash(crate::credentials::HashError::Busy) => OAuthError::unavailable(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                1,
+                "too many password checks in progress; retry shortly",
+            ),
             other => StoreError(other.to_string()).into(),
         }
     }

@@ -292,10 +292,30 @@ pub async fn authenticated_client(
 ) -> Result<std::sync::Arc<crate::store::Client>, OAuthError> {
     let presented = presented_client(req, params)?;
     let client = state.clients.authenticate(&presented).await;
-    if client.is_err() {
-        tracing::info!(target: "audit", event = "client_auth_failure", client_id = %presented.client_id);
+    if let Err(e) = &client {
+        if e.code == crate::error::ErrorCode::InvalidClient {
+            let ip = client_ip(state, req);
+            tracing::info!(target: "audit", event = "client_auth_failure",
+                client_id = %presented.client_id, %ip);
+            state.limiter.client_auth_failed(ip).await?;
+        }
     }
     client
+}
+
+/// The client's IP address: the TCP peer, or what a trusted proxy says (see
+/// [`crate::ratelimit::TrustedProxies::client_ip`]).
+pub fn client_ip(state: &AppState, req: &HttpRequest) -> std::net::IpAddr {
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    state.settings.trusted_proxies.client_ip(
+        peer,
+        header(header::FORWARDED),
+        header(HeaderName::from_static("x-forwarded-for")),
+    )
 }
 
 /// Verifies the RFC 6750 §2.1 bearer access token of a request.

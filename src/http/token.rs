@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{authenticated_client, Params};
+use super::{authenticated_client, client_ip, Params};
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::{client_credentials_grant, password_grant, refresh_token_grant};
 use crate::state::AppState;
@@ -31,6 +31,7 @@ pub async fn token(
             password_grant(
                 &state,
                 &client,
+                client_ip(&state, &req),
                 params.require("username")?,
                 params.require("password")?,
                 params.get("scope"),

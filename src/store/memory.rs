@@ -7,6 +7,15 @@ use std::time::{Duration, Instant};
 
 use super::{Client, Family, Rotation, TokenState, User};
 use crate::error::StoreError;
+use crate::ratelimit::{backoff_ms, gcra, LimitKeys, LoginPolicy, Verdict};
+
+/// A limiter counter: `value` (TAT or count), `until` (back-off end), expiring at `expires` (ms).
+#[derive(Default, Clone, Copy)]
+struct Counter {
+    value: u64,
+    until: u64,
+    expires: u64,
+}
 
 struct FamilyRecord {
     family: Family,
@@ -22,9 +31,19 @@ struct State {
     clients: HashMap<String, Client>,
     families: HashMap<String, FamilyRecord>,
     user_families: HashMap<String, HashSet<String>>,
+    counters: HashMap<String, Counter>,
 }
 
 impl State {
+    /// The live counter `key` at `now` (ms), zero when absent or expired.
+    fn counter(&self, key: &str, now: u64) -> Counter {
+        self.counters
+            .get(key)
+            .filter(|c| c.expires > now)
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// The live family `id`, dropping it if it expired.
     fn family(&mut self, id: &str) -> Option<&mut FamilyRecord> {
         if self
@@ -213,5 +232,61 @@ impl MemoryStore {
             state.families.remove(&id);
         }
         Ok(alive)
+    }
+
+    pub(super) async fn login_check(
+        &self,
+        keys: &LimitKeys,
+        now: u64,
+        policy: &LoginPolicy,
+    ) -> Result<Verdict, StoreError> {
+        let mut state = self.lock();
+        if policy.ip_per_minute > 0 {
+            let tat = state.counter(&keys.ip, now).value;
+            match gcra(tat, now, policy.ip_per_minute) {
+                Ok(new_tat) => {
+                    state.counters.insert(
+                        keys.ip.clone(),
+                        Counter {
+                            value: new_tat,
+                            until: 0,
+                            expires: new_tat,
+                        },
+                    );
+                }
+                Err(wait) => return Ok(Verdict::Limited("ip", wait)),
+            }
+        }
+        let limit = u64::from(policy.account_failures);
+        if limit > 0 {
+            let mut account = state.counter(&keys.account, now);
+            if account.until > now {
+                return Ok(Verdict::Limited("account", account.until - now));
+            }
+            let mut pair = state.counter(&keys.pair, now);
+            if pair.value == 0 {
+                pair.expires = now + policy.failure_window_ms;
+            }
+            pair.value += 1;
+            state.counters.insert(keys.pair.clone(), pair);
+            if pair.value > limit {
+                return Ok(Verdict::Limited("pair", (pair.expires - now).max(1)));
+            }
+            account.value += 1;
+            account.expires = now + policy.failure_window_ms;
+            if account.value >= limit {
+                account.until = now + backoff_ms(account.value, policy);
+                account.expires = account.expires.max(account.until);
+            }
+            state.counters.insert(keys.account.clone(), account);
+        }
+        Ok(Verdict::Allowed)
+    }
+
+    pub(super) async fn login_success(&self, keys: &LimitKeys) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.counters.remove(&keys.account);
+        state.counters.remove(&keys.pair);
+        Ok(())
     }
 }

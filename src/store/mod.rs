@@ -10,6 +10,7 @@ pub mod redis;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
+use crate::ratelimit::{LimitKeys, LoginPolicy, Verdict};
 
 /// A registered user.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -270,5 +271,29 @@ impl Store {
     /// [`StoreError`] when the backend is unavailable.
     pub async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError> {
         dispatch!(self.revoke_user_families(sub))
+    }
+
+    /// Counts a login attempt, atomically at time `now_ms`: against the per-IP limit (GCRA),
+    /// the account back-off, the (account, IP) pair limit, and the account's failure count (an
+    /// attempt counts as a failure until [`Store::login_success`] clears it, so parallel attempts
+    /// cannot overshoot). Reaching the account limit starts the back-off.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn login_check(
+        &self,
+        keys: &LimitKeys,
+        now_ms: u64,
+        policy: &LoginPolicy,
+    ) -> Result<Verdict, StoreError> {
+        dispatch!(self.login_check(keys, now_ms, policy))
+    }
+
+    /// Clears the account and pair failure counters.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn login_success(&self, keys: &LimitKeys) -> Result<(), StoreError> {
+        dispatch!(self.login_success(keys))
     }
 }

@@ -19,6 +19,7 @@ use redis::{AsyncCommands, Script};
 
 use super::{Client, Family, Rotation, TokenState, User};
 use crate::error::StoreError;
+use crate::ratelimit::{LimitKeys, LoginPolicy, Verdict};
 
 /// Rotation (RFC 9700 §4.14.2): KEYS = family hash, used set; ARGV = presented hash, new hash,
 /// ttl seconds, client id, requested scopes...
@@ -63,6 +64,54 @@ local kind = 'unknown'
 if f[1] == ARGV[1] then kind = 'current'
 elseif redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then kind = 'rotated' end
 return {kind, f[2], f[3], f[4], f[5], f[6], f[7], f[8]}
+",
+    )
+});
+
+/// Login check: KEYS = ip, account, pair; ARGV = now ms, IP limit per minute, account failure
+/// limit, back-off base ms, back-off max ms, failure window ms.
+///
+/// 1. Per-IP GCRA: every attempt counts (same algorithm as [`crate::ratelimit::gcra`]).
+/// 2. Account back-off: refused while `until` lies ahead.
+/// 3. Pair: at most `limit` unresolved attempts per (account, IP).
+/// 4. Account: the attempt is counted *before* the password is checked (a success clears the
+///    count), so parallel attempts cannot overshoot; reaching the limit starts the back-off
+///    base × 2^(n − limit) (same rule as [`crate::ratelimit::backoff_ms`]).
+static LOGIN_CHECK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local now = tonumber(ARGV[1])
+local ip_limit = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+if ip_limit > 0 then
+  local interval = math.ceil(60000 / ip_limit)
+  local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  if new_tat - now > 60000 then return {'ip', new_tat - now - 60000} end
+  redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', new_tat - now)
+end
+if limit > 0 then
+  local window = tonumber(ARGV[6])
+  local until_ms = tonumber(redis.call('HGET', KEYS[2], 'until') or '0')
+  if until_ms > now then return {'account', until_ms - now} end
+  local pair = redis.call('INCR', KEYS[3])
+  if pair == 1 then redis.call('PEXPIRE', KEYS[3], window) end
+  if pair > limit then
+    local ttl = redis.call('PTTL', KEYS[3])
+    if ttl < 1 then ttl = 1 end
+    return {'pair', ttl}
+  end
+  local n = redis.call('HINCRBY', KEYS[2], 'failures', 1)
+  local life = window
+  if n >= limit then
+    local backoff = math.min(tonumber(ARGV[4]) * (2 ^ math.min(n - limit, 32)), tonumber(ARGV[5]))
+    redis.call('HSET', KEYS[2], 'until', string.format('%d', now + backoff))
+    if backoff > life then life = backoff end
+  end
+  redis.call('PEXPIRE', KEYS[2], string.format('%d', life))
+end
+return {'ok', 0}
 ",
     )
 });
@@ -330,5 +379,36 @@ impl RedisStore {
         }
         let () = conn.del(&index).await?;
         Ok(alive)
+    }
+
+    pub(super) async fn login_check(
+        &self,
+        keys: &LimitKeys,
+        now_ms: u64,
+        policy: &LoginPolicy,
+    ) -> Result<Verdict, StoreError> {
+        let (which, wait): (String, u64) = LOGIN_CHECK
+            .key(&keys.ip)
+            .key(&keys.account)
+            .key(&keys.pair)
+            .arg(now_ms)
+            .arg(policy.ip_per_minute)
+            .arg(policy.account_failures)
+            .arg(policy.backoff_base_ms)
+            .arg(policy.backoff_max_ms)
+            .arg(policy.failure_window_ms)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(match which.as_str() {
+            "ip" => Verdict::Limited("ip", wait),
+            "account" => Verdict::Limited("account", wait),
+            "pair" => Verdict::Limited("pair", wait),
+            _ => Verdict::Allowed,
+        })
+    }
+
+    pub(super) async fn login_success(&self, keys: &LimitKeys) -> Result<(), StoreError> {
+        let () = self.conn.clone().del(&[&keys.account, &keys.pair]).await?;
+        Ok(())
     }
 }

@@ -21,7 +21,9 @@ async fn jwks_publishes_only_public_members_with_thumbprint_kids() {
     assert!(header(&res, "content-type").starts_with("application/json"));
     assert!(!header(&res, "x-request-id").is_empty());
     let jwks: Value = res.json().await.unwrap();
-    let keys = jwks["keys"].as_array().expect("RFC 7517 §5: a `keys` array");
+    let keys = jwks["keys"]
+        .as_array()
+        .expect("RFC 7517 §5: a `keys` array");
     assert!(!keys.is_empty());
     for key in keys {
         let object = key.as_object().unwrap();
@@ -37,7 +39,10 @@ async fn jwks_publishes_only_public_members_with_thumbprint_kids() {
         // RFC 7518 §6.3.1.1: unsigned big-endian, minimal octets (no leading zero), base64url.
         let modulus = URL_SAFE_NO_PAD.decode(n).unwrap();
         assert_ne!(modulus[0], 0, "no leading zero octet");
-        assert!(modulus.len() * 8 >= 2048, "RFC 7518 §3.3: at least 2048 bits");
+        assert!(
+            modulus.len() * 8 >= 2048,
+            "RFC 7518 §3.3: at least 2048 bits"
+        );
         assert_eq!(e, "AQAB");
         // RFC 7638 §3.2: SHA-256 over the required members in lexicographic order, no spaces.
         let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
@@ -119,7 +124,10 @@ async fn metadata_matches_the_tokens_and_every_endpoint_answers() {
             "{grant} advertised"
         );
     }
-    assert_eq!(doc["subject_types_supported"], serde_json::json!(["public"]));
+    assert_eq!(
+        doc["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
         serde_json::json!(["RS256"])
@@ -139,7 +147,10 @@ async fn metadata_matches_the_tokens_and_every_endpoint_answers() {
             "{name} under the issuer: {url}"
         );
         let status = answer(&app, name, url).await;
-        assert!(status != 404 && status != 405, "{name} {url} answers: {status}");
+        assert!(
+            status != 404 && status != 405,
+            "{name} {url} answers: {status}"
+        );
         checked.push(name.clone());
     }
     for required in ["token_endpoint", "revocation_endpoint", "jwks_uri"] {

@@ -14,7 +14,11 @@ async fn setup() -> (TestApp, String, String, String) {
     (app, client, username, password)
 }
 
-async fn raw_post(app: &TestApp, content_type: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+async fn raw_post(
+    app: &TestApp,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
     app.http
         .post(app.url("/oauth2/token"))
         .header("content-type", content_type)
@@ -47,7 +51,9 @@ async fn missing_grant_type_is_invalid_request() {
     let res = app.token(&[("client_id", &client)]).await;
     expect_error(res, 400, "invalid_request").await;
     // An empty value counts as absent (RFC 6749 §3.1).
-    let res = app.token(&[("grant_type", ""), ("client_id", &client)]).await;
+    let res = app
+        .token(&[("grant_type", ""), ("client_id", &client)])
+        .await;
     expect_error(res, 400, "invalid_request").await;
     // No body at all.
     let res = app
@@ -123,7 +129,9 @@ async fn wrong_password_and_unknown_user_are_indistinguishable() {
 #[tokio::test]
 async fn usernames_are_normalised() {
     let (app, client, username, password) = setup().await;
-    let expected = claims(&access_token(&app.login(&client, &username, &password).await))["sub"]
+    let expected = claims(&access_token(
+        &app.login(&client, &username, &password).await,
+    ))["sub"]
         .clone();
     let full_width: String = username
         .chars()
@@ -167,32 +175,35 @@ async fn a_password_over_1024_bytes_is_invalid_request() {
 }
 
 #[tokio::test]
-async fn a_body_over_16_kib_is_refused_with_4xx() {
+async fn a_body_over_16_kib_is_a_4xx_oauth_error() {
     let (app, client, username, password) = setup().await;
-    let body = form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "password")
-        .append_pair("client_id", &client)
-        .append_pair("username", &username)
-        .append_pair("password", &password)
-        .append_pair("padding", &"p".repeat(17 * 1024))
-        .finish();
-    let res = raw_post(&app, "application/x-www-form-urlencoded", body).await;
+    let body = |padding: usize| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "password")
+            .append_pair("client_id", &client)
+            .append_pair("username", &username)
+            .append_pair("password", &password)
+            .append_pair("padding", &"p".repeat(padding))
+            .finish()
+    };
+    // Just under the limit is accepted (the unknown parameter is ignored, RFC 6749 §3.2).
+    let res = raw_post(&app, "application/x-www-form-urlencoded", body(15 * 1024)).await;
+    assert_eq!(res.status(), 200);
+
+    let res = raw_post(&app, "application/x-www-form-urlencoded", body(17 * 1024)).await;
     assert!(
         res.status().is_client_error(),
         "oversized body: {}",
         res.status()
     );
     assert!(!header(&res, "x-request-id").is_empty());
-    // Just under the limit is accepted (the unknown parameter is ignored, RFC 6749 §3.2).
-    let body = form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "password")
-        .append_pair("client_id", &client)
-        .append_pair("username", &username)
-        .append_pair("password", &password)
-        .append_pair("padding", &"p".repeat(15 * 1024))
-        .finish();
-    let res = raw_post(&app, "application/x-www-form-urlencoded", body).await;
-    assert_eq!(res.status(), 200);
+    // Like every token-endpoint error: RFC 6749 §5.2 JSON body, and no-store (RFC 6749 §5.1,
+    // the spec: "same no-store headers").
+    assert_no_store(&res);
+    let raw = res.text().await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&raw)
+        .unwrap_or_else(|_| panic!("RFC 6749 §5.2 JSON error body, got {raw:?}"));
+    assert!(body["error"].is_string(), "{raw}");
 }
 
 #[tokio::test]
@@ -273,7 +284,12 @@ async fn confidential_client_authentication() {
 
     // Wrong secret, either way: 401 invalid_client.
     let wrong = format!("{secret}x");
-    expect_error(with_basic(basic(&client, &wrong)).await, 401, "invalid_client").await;
+    expect_error(
+        with_basic(basic(&client, &wrong)).await,
+        401,
+        "invalid_client",
+    )
+    .await;
     expect_error(post(Some(wrong.clone())).await, 401, "invalid_client").await;
     // No secret at all for a confidential client (RFC 6749 §3.2.1).
     expect_error(post(None).await, 401, "invalid_client").await;
@@ -311,56 +327,70 @@ async fn confidential_client_authentication() {
 #[tokio::test]
 async fn basic_credentials_are_form_urlencoded() {
     let (app, _, username, password) = setup().await;
-    // A client id with characters that form-urlencoding changes (`:` splits Basic credentials,
-    // `+` decodes to a space); add_client allows any printable ASCII.
+    // An id and an operator-supplied secret with characters that form-urlencoding changes
+    // (`:` splits Basic credentials, `+` decodes to a space, `%` starts an escape); add_client
+    // allows any printable ASCII id and any secret of 256 bits.
     let client = format!("a:b+c%d/{}", unique("x"));
+    let secret = format!("{}:+% &=/?{}", tessera::clients::random_token(), "Zz9!");
     let registration = tessera::clients::Registration {
         client_id: client.clone(),
         grant_types: vec!["password".into()],
         scopes: vec!["openid".into()],
+        client_secret: Some(secret.clone()),
         ..Default::default()
     };
-    let secret = tessera::clients::add_client(&app.state.store, registration)
+    tessera::clients::add_client(&app.state.store, registration)
         .await
-        .unwrap()
         .unwrap();
     let form = [
         ("grant_type", "password"),
         ("username", username.as_str()),
         ("password", password.as_str()),
     ];
+    let with_basic = |auth: String| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/oauth2/token"))
+                .header("authorization", auth)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
     // RFC 6749 §2.3.1: id and secret are encoded with application/x-www-form-urlencoded first.
-    let res = app
-        .http
-        .post(app.url("/oauth2/token"))
-        .header("authorization", basic(&client, &secret))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let res = with_basic(basic(&client, &secret)).await;
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(claims(&access_token(&body))["client_id"], client.as_str());
 
     // Not encoded, the id is cut at its first `:`: an unknown client.
-    let raw = format!(
-        "Basic {}",
-        base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            format!("{client}:{secret}")
+    let raw = |id: &str, secret: &str| {
+        format!(
+            "Basic {}",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!("{id}:{secret}")
+            )
         )
-    );
-    let res = app
-        .http
-        .post(app.url("/oauth2/token"))
-        .header("authorization", raw)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    expect_error(res, 401, "invalid_client").await;
+    };
+    expect_error(
+        with_basic(raw(&client, &secret)).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+    // Only the id encoded: the raw secret's `+` and `%` decode to something else.
+    let encoded_id: String = form_urlencoded::byte_serialize(client.as_bytes()).collect();
+    expect_error(
+        with_basic(raw(&encoded_id, &secret)).await,
+        401,
+        "invalid_client",
+    )
+    .await;
 
-    // client_secret_post with the same id.
+    // client_secret_post with the same credentials.
     let mut post = form.to_vec();
     post.push(("client_id", &client));
     post.push(("client_secret", &secret));
@@ -387,7 +417,11 @@ async fn a_client_without_the_grant_is_unauthorized_client() {
     let body = app.login(&client, &username, &password).await;
     assert!(body.get("refresh_token").is_none(), "{body}");
     let res = app
-        .refresh(&client, &format!("{}.{}", "A".repeat(22), "B".repeat(43)), None)
+        .refresh(
+            &client,
+            &format!("{}.{}", "A".repeat(22), "B".repeat(43)),
+            None,
+        )
         .await;
     expect_error(res, 400, "unauthorized_client").await;
 }
@@ -472,7 +506,11 @@ async fn an_unsupported_content_type_is_invalid_request() {
         .append_pair("username", &username)
         .append_pair("password", &password)
         .finish();
-    for content_type in ["text/plain", "multipart/form-data; boundary=x", "application/xml"] {
+    for content_type in [
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+    ] {
         let res = raw_post(&app, content_type, body.clone()).await;
         expect_error(res, 400, "invalid_request").await;
     }
@@ -547,5 +585,41 @@ async fn missing_username_or_password_is_invalid_request() {
             ("username", &username),
         ])
         .await;
+    expect_error(res, 400, "invalid_request").await;
+}
+
+#[tokio::test]
+async fn the_basic_scheme_name_is_case_insensitive() {
+    let (app, _, username, password) = setup().await;
+    let (client, secret) = app.client(false, &["password"], SCOPES).await;
+    let credentials = basic(&client, &secret.unwrap());
+    let encoded = credentials.strip_prefix("Basic ").unwrap();
+    // RFC 9110 §11.1: the authentication scheme is a case-insensitive token.
+    for scheme in ["Basic", "basic", "BASIC", "bAsIc"] {
+        let res = app
+            .http
+            .post(app.url("/oauth2/token"))
+            .header("authorization", format!("{scheme} {encoded}"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username.as_str()),
+                ("password", password.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "scheme `{scheme}`");
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_json_member_is_invalid_request() {
+    let (app, client, username, password) = setup().await;
+    // A repeated member is a repeated parameter (RFC 6749 §3.2; the spec applies it to JSON
+    // bodies too): it must not silently take the last value.
+    let repeated = format!(
+        r#"{{"grant_type":"password","client_id":"{client}","username":"{username}","password":"wrong","password":"{password}"}}"#
+    );
+    let res = raw_post(&app, "application/json", repeated).await;
     expect_error(res, 400, "invalid_request").await;
 }

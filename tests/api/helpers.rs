@@ -104,6 +104,9 @@ impl TestApp {
             listen: format!("127.0.0.1:{port}"),
             keys_dir: keys_dir(),
             redis_url: matches!(backend, Backend::Redis).then(redis_url),
+            // Every test logs in from 127.0.0.1 against one Redis: the per-IP limit would make
+            // tests interfere. The rate-limit tests switch it on for themselves.
+            login_ip_limit_per_minute: 0,
             ..RawSettings::default()
         };
         tweak(&mut raw);

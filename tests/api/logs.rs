@@ -109,11 +109,17 @@ async fn a_full_flow_logs_no_secret_but_logs_the_audit_trail() {
         ("refresh token", rt0.as_str()),
         ("refresh token secret", rt0.split('.').nth(1).unwrap()),
         ("second refresh token", rt1.as_str()),
-        ("second refresh token secret", rt1.split('.').nth(1).unwrap()),
+        (
+            "second refresh token secret",
+            rt1.split('.').nth(1).unwrap(),
+        ),
         ("client secret", secret.as_str()),
         ("wrong client secret", wrong_secret.as_str()),
         ("password hash", stored_hash.as_str()),
-        ("client secret hash", &tessera::clients::hash_secret(&secret)),
+        (
+            "client secret hash",
+            &tessera::clients::hash_secret(&secret),
+        ),
     ];
     for (what, value) in secrets {
         assert!(value.len() >= 20, "{what} is long enough to be unique");
@@ -122,9 +128,10 @@ async fn a_full_flow_logs_no_secret_but_logs_the_audit_trail() {
 
     // The capture works: this flow's login is in the audit trail.
     assert!(
-        logs.lines().any(|line| line.contains(r#""event":"login_success""#)
-            && line.contains(&sub)
-            && line.contains(&client)),
+        logs.lines()
+            .any(|line| line.contains(r#""event":"login_success""#)
+                && line.contains(&sub)
+                && line.contains(&client)),
         "no login_success audit record for {sub}"
     );
 }

@@ -6,6 +6,7 @@ mod errors;
 mod helpers;
 mod logs;
 mod openapi;
+mod ratelimit;
 mod refresh;
 mod revocation;
 mod store_contract;

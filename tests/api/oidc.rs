@@ -10,7 +10,12 @@ use tessera::store::Client;
 use crate::helpers::{unique, TestApp};
 
 /// Registers a confidential client directly with `secret` (operator-supplied).
-async fn client_with_secret(app: &TestApp, secret: &str, grants: &[&str], scopes: &[&str]) -> String {
+async fn client_with_secret(
+    app: &TestApp,
+    secret: &str,
+    grants: &[&str],
+    scopes: &[&str],
+) -> String {
     let id = unique("svc");
     let (client, _) = tessera::clients::build_client(tessera::clients::Registration {
         client_id: id.clone(),
@@ -29,7 +34,10 @@ async fn client_with_secret(app: &TestApp, secret: &str, grants: &[&str], scopes
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded, then joined by `:` and base64-encoded.
 fn basic(id: &str, secret: &str) -> String {
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!("Basic {}", STANDARD.encode(format!("{}:{}", enc(id), enc(secret))))
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
 }
 
 fn claims_of(jwt: &str) -> Value {
@@ -39,11 +47,22 @@ fn claims_of(jwt: &str) -> Value {
 
 async fn service(app: &TestApp) -> (String, String) {
     let secret = format!("{}+/:=%", tessera::clients::random_token());
-    let id = client_with_secret(app, &secret, &["client_credentials"], &["api:read", "api:write"]).await;
+    let id = client_with_secret(
+        app,
+        &secret,
+        &["client_credentials"],
+        &["api:read", "api:write"],
+    )
+    .await;
     (id, secret)
 }
 
-async fn cc_token(app: &TestApp, id: &str, secret: &str, form: &[(&str, &str)]) -> reqwest::Response {
+async fn cc_token(
+    app: &TestApp,
+    id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     let mut body = vec![("grant_type", "client_credentials")];
     body.extend_from_slice(form);
     app.http
@@ -96,7 +115,10 @@ async fn client_credentials_with_reserved_characters_in_the_secret() {
         .unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["www-authenticate"], "Basic realm=\"tessera\"");
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_client");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
 }
 
 #[tokio::test]
@@ -110,17 +132,26 @@ async fn client_credentials_scope_and_resource_are_restricted() {
     let res = cc_token(&app, &id, &secret, &[("resource", "urn:test:other")]).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(claims_of(body["access_token"].as_str().unwrap())["aud"], "urn:test:other");
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["aud"],
+        "urn:test:other"
+    );
     let res = cc_token(&app, &id, &secret, &[("resource", "urn:test:elsewhere")]).await;
     assert_eq!(res.status(), 400);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_target");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "invalid_target"
+    );
     // A client without the grant is unauthorized_client.
     let public = app.public_client().await;
     let res = app
         .token(&[("grant_type", "client_credentials"), ("client_id", &public)])
         .await;
     assert_eq!(res.status(), 400);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "unauthorized_client");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "unauthorized_client"
+    );
 }
 
 async fn introspect(app: &TestApp, id: &str, secret: &str, token: &str) -> Value {
@@ -162,7 +193,10 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
     claims["iat"] = json!(999_999_000u64);
     let expired = signer.sign(TokenType::Access, &claims).unwrap();
     let valid_again = signer.sign(TokenType::Access, &claims_of(access)).unwrap();
-    assert_eq!(introspect(&app, &svc, &secret, &valid_again).await["active"], true);
+    assert_eq!(
+        introspect(&app, &svc, &secret, &valid_again).await["active"],
+        true
+    );
     let id_typed = signer.sign(TokenType::Id, &claims_of(access)).unwrap();
     let parts: Vec<&str> = access.split('.').collect();
     let flipped = if parts[2].starts_with('A') { "B" } else { "A" };
@@ -186,7 +220,10 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
     let other_dir = tempfile::tempdir().unwrap();
     tessera::keys::generate_key(other_dir.path(), 2048).unwrap();
     let other = tessera::keys::KeySet::load(other_dir.path()).unwrap();
-    let unknown_kid = other.signing_key().sign(TokenType::Access, &claims_of(access)).unwrap();
+    let unknown_kid = other
+        .signing_key()
+        .sign(TokenType::Access, &claims_of(access))
+        .unwrap();
     for (what, token) in [
         ("expired", expired.as_str()),
         ("ID-token typ", &id_typed),
@@ -196,7 +233,11 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
         ("unknown kid", &unknown_kid),
         ("malformed", "not-a-token"),
     ] {
-        assert_eq!(introspect(&app, &svc, &secret, token).await, inactive, "{what}");
+        assert_eq!(
+            introspect(&app, &svc, &secret, token).await,
+            inactive,
+            "{what}"
+        );
     }
 
     // Revoking the session makes its access token inactive at once.
@@ -325,9 +366,17 @@ async fn userinfo_answers_bearer_tokens_with_rfc6750_errors() {
         assert!(info.get("preferred_username").is_none(), "no profile scope");
     }
     // RFC 6750 §3: no token → 401 with a Bearer challenge.
-    let res = app.http.get(app.url("/oauth2/userinfo")).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/oauth2/userinfo"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
-    assert!(res.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
     // A refresh token is not a bearer access token.
     let res = app
         .http
@@ -337,7 +386,10 @@ async fn userinfo_answers_bearer_tokens_with_rfc6750_errors() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
     // Without the openid scope: 403 insufficient_scope.
     let plain = app.login(&public, &username, &password).await;
     let mut scoped = app
@@ -359,7 +411,10 @@ async fn userinfo_answers_bearer_tokens_with_rfc6750_errors() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
     // After logout-everywhere the session is gone and userinfo refuses the token.
     let res = app
         .http
@@ -383,14 +438,33 @@ async fn userinfo_answers_bearer_tokens_with_rfc6750_errors() {
 async fn admin_api_manages_clients_with_the_admin_scope_only() {
     let app = TestApp::spawn().await;
     let admin_secret = tessera::clients::random_token();
-    let admin = client_with_secret(&app, &admin_secret, &["client_credentials"], &["tessera:admin"]).await;
-    let token: Value = cc_token(&app, &admin, &admin_secret, &[]).await.json().await.unwrap();
+    let admin = client_with_secret(
+        &app,
+        &admin_secret,
+        &["client_credentials"],
+        &["tessera:admin"],
+    )
+    .await;
+    let token: Value = cc_token(&app, &admin, &admin_secret, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     let admin_token = token["access_token"].as_str().unwrap().to_owned();
     let (svc, svc_secret) = service(&app).await;
-    let svc_token: Value = cc_token(&app, &svc, &svc_secret, &[]).await.json().await.unwrap();
+    let svc_token: Value = cc_token(&app, &svc, &svc_secret, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
 
     // No token: 401; a token without the admin scope: 403 insufficient_scope.
-    let res = app.http.get(app.url("/admin/clients")).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/admin/clients"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     let res = app
         .http
@@ -413,7 +487,10 @@ async fn admin_api_manages_clients_with_the_admin_scope_only() {
     assert_eq!(res.status(), 201);
     let created: Value = res.json().await.unwrap();
     let first_secret = created["client_secret"].as_str().unwrap().to_owned();
-    assert_eq!(cc_token(&app, &new_id, &first_secret, &[]).await.status(), 200);
+    assert_eq!(
+        cc_token(&app, &new_id, &first_secret, &[]).await.status(),
+        200
+    );
 
     // A weak operator-supplied secret is refused; a duplicate id is a conflict.
     let res = app
@@ -456,7 +533,11 @@ async fn admin_api_manages_clients_with_the_admin_scope_only() {
         .json()
         .await
         .unwrap();
-    assert!(listed["clients"].as_array().unwrap().iter().any(|c| c["client_id"] == new_id.as_str()));
+    assert!(listed["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["client_id"] == new_id.as_str()));
 
     let res = app
         .http
@@ -468,8 +549,14 @@ async fn admin_api_manages_clients_with_the_admin_scope_only() {
     assert_eq!(res.status(), 200);
     let rotated: Value = res.json().await.unwrap();
     let second_secret = rotated["client_secret"].as_str().unwrap();
-    assert_eq!(cc_token(&app, &new_id, &first_secret, &[]).await.status(), 401);
-    assert_eq!(cc_token(&app, &new_id, second_secret, &[]).await.status(), 200);
+    assert_eq!(
+        cc_token(&app, &new_id, &first_secret, &[]).await.status(),
+        401
+    );
+    assert_eq!(
+        cc_token(&app, &new_id, second_secret, &[]).await.status(),
+        200
+    );
 
     let res = app
         .http
@@ -479,7 +566,10 @@ async fn admin_api_manages_clients_with_the_admin_scope_only() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(cc_token(&app, &new_id, second_secret, &[]).await.status(), 401);
+    assert_eq!(
+        cc_token(&app, &new_id, second_secret, &[]).await.status(),
+        401
+    );
     let stored: Option<Client> = app.state.store.client(&new_id).await.unwrap();
     assert!(stored.is_none());
 }

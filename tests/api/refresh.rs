@@ -2,7 +2,7 @@
 //! scope narrowing and client binding.
 
 use crate::core_flow::verify_with_jwks;
-use crate::helpers::{access_token, claims, expect_error, refresh_token, TestApp};
+use crate::helpers::{access_token, claims, expect_error, refresh_token, Backend, TestApp};
 
 #[tokio::test]
 async fn every_refresh_rotates_and_the_old_token_dies() {
@@ -15,7 +15,10 @@ async fn every_refresh_rotates_and_the_old_token_dies() {
 
     let first = app.refresh_ok(&client, &rt0).await;
     let rt1 = refresh_token(&first);
-    assert_ne!(rt1, rt0, "RFC 9700 §4.14.2: every use rotates the refresh token");
+    assert_ne!(
+        rt1, rt0,
+        "RFC 9700 §4.14.2: every use rotates the refresh token"
+    );
     assert_eq!(first["token_type"], "Bearer");
     assert_eq!(first["expires_in"], 900);
     assert_eq!(first["scope"], login["scope"]);
@@ -58,7 +61,16 @@ async fn reuse_of_a_rotated_token_revokes_the_whole_family() {
 
 #[tokio::test]
 async fn fifty_concurrent_refreshes_with_one_token_give_exactly_one_success() {
-    let app = TestApp::spawn().await;
+    refresh_race(Backend::Redis).await;
+}
+
+#[tokio::test]
+async fn fifty_concurrent_refreshes_on_the_memory_store_give_exactly_one_success() {
+    refresh_race(Backend::Memory).await;
+}
+
+async fn refresh_race(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |_| {}).await;
     let client = app.public_client().await;
     let (username, password, _) = app.user().await;
     let login = app.login(&client, &username, &password).await;
@@ -83,7 +95,10 @@ async fn fifty_concurrent_refreshes_with_one_token_give_exactly_one_success() {
     let mut winners = Vec::new();
     for task in tasks {
         let (status, body) = task.await.unwrap();
-        assert!(status < 500, "never 5xx under a refresh race: {status} {body}");
+        assert!(
+            status < 500,
+            "never 5xx under a refresh race: {status} {body}"
+        );
         match status {
             200 => winners.push(body),
             400 => assert_eq!(body["error"], "invalid_grant", "{body}"),

@@ -64,7 +64,9 @@ async fn unknown_and_already_revoked_tokens_get_200() {
     let well_formed_unknown = format!("{}.{}", "A".repeat(22), "B".repeat(43));
     // RFC 7009 §2.2: invalid tokens do not cause an error response.
     for token in ["not-a-token", well_formed_unknown.as_str(), "a.b.c"] {
-        let res = app.revoke(&[("token", token), ("client_id", &client)]).await;
+        let res = app
+            .revoke(&[("token", token), ("client_id", &client)])
+            .await;
         assert_eq!(res.status(), 200, "unknown token {token}");
     }
     let rt = refresh_token(&app.login(&client, &username, &password).await);
@@ -82,9 +84,7 @@ async fn revocation_without_a_token_is_invalid_request() {
     // RFC 7009 §2.1: `token` is REQUIRED; RFC 6749 §5.2 invalid_request.
     let res = app.revoke(&[("client_id", &client)]).await;
     expect_error(res, 400, "invalid_request").await;
-    let res = app
-        .revoke(&[("client_id", &client), ("token", "")])
-        .await;
+    let res = app.revoke(&[("client_id", &client), ("token", "")]).await;
     expect_error(res, 400, "invalid_request").await;
 }
 
@@ -93,7 +93,10 @@ async fn revocation_requires_client_authentication() {
     let app = TestApp::spawn().await;
     // RFC 7009 §2.1: the client authenticates; an unknown client is invalid_client (401).
     let res = app
-        .revoke(&[("token", "x"), ("client_id", &crate::helpers::unique("nobody"))])
+        .revoke(&[
+            ("token", "x"),
+            ("client_id", &crate::helpers::unique("nobody")),
+        ])
         .await;
     expect_error(res, 401, "invalid_client").await;
     let res = app.revoke(&[("token", "x")]).await;
@@ -260,4 +263,21 @@ async fn a_disabled_user_looks_like_a_wrong_password_and_cannot_refresh() {
     assert_eq!(disabled, wrong, "byte-identical bodies");
     app.assert_refresh_dead(&client, &refresh_token(&login))
         .await;
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_name_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let client = app.public_client().await;
+    let (username, password, _) = app.user().await;
+    // RFC 9110 §11.1 / RFC 6750 §2.1: the scheme is a case-insensitive token.
+    for scheme in ["bearer", "BEARER"] {
+        let login = app.login(&client, &username, &password).await;
+        let res = app
+            .logout_all(Some(&format!("{scheme} {}", access_token(&login))))
+            .await;
+        assert_eq!(res.status(), 204, "scheme `{scheme}`");
+        app.assert_refresh_dead(&client, &refresh_token(&login))
+            .await;
+    }
 }

@@ -27,6 +27,9 @@ fn family(sub: &str, client_id: &str, scope: &str) -> Family {
         client_id: client_id.to_owned(),
         scope: scope.to_owned(),
         auth_time: 1_700_000_000,
+        amr: "pwd".to_owned(),
+        username: unique("user"),
+        email: Some("someone@example.test".to_owned()),
     }
 }
 
@@ -78,25 +81,56 @@ async fn clients_contract(store: &Store) {
         grant_types: vec!["password".into(), "refresh_token".into()],
         scopes: vec!["openid".into()],
         audience: Some("https://api.example.test".into()),
+        audiences: vec!["https://other.example.test".into()],
     };
-    assert!(store.insert_client(&client).await.unwrap());
+    assert!(store.put_client(&client, true).await.unwrap());
     let mut other = client.clone();
     other.secret_hash = None;
     assert!(
-        !store.insert_client(&other).await.unwrap(),
-        "an existing id is refused"
+        !store.put_client(&other, true).await.unwrap(),
+        "create_only refuses an existing id"
     );
     assert_eq!(
         store.client(&client.client_id).await.unwrap().as_ref(),
         Some(&client)
     );
     assert_eq!(store.client(&unique("nobody")).await.unwrap(), None);
+    assert!(store.clients().await.unwrap().iter().any(|c| c == &client));
+
+    // Without create_only, an update replaces the record.
+    let mut updated = client.clone();
+    updated.secret_hash = Some("cd".repeat(32));
+    assert!(store.put_client(&updated, false).await.unwrap());
+    assert_eq!(
+        store.client(&client.client_id).await.unwrap().as_ref(),
+        Some(&updated)
+    );
+    let listed = store.clients().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|c| c.client_id == client.client_id)
+            .collect::<Vec<_>>(),
+        [&updated],
+        "listed once, updated"
+    );
+
+    assert!(store.remove_client(&client.client_id).await.unwrap());
+    assert!(!store.remove_client(&client.client_id).await.unwrap());
+    assert_eq!(store.client(&client.client_id).await.unwrap(), None);
+    assert!(!store
+        .clients()
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.client_id == client.client_id));
 }
 
 async fn rotation_contract(store: &Store) {
     let sub = uuid::Uuid::new_v4().to_string();
     let client = unique("client");
-    let fam = family(&sub, &client, "openid profile");
+    let mut fam = family(&sub, &client, "openid profile");
+    fam.email = None;
     let id = unique("fam");
     let (h0, h1, h2) = (hash(), hash(), hash());
     store.create_family(&id, &fam, &h0, TTL).await.unwrap();
@@ -225,8 +259,9 @@ async fn revocation_contract(store: &Store) {
     }
     let other = unique("fam");
     let other_hash = hash();
+    let other_family = family(&other_sub, &client, "openid");
     store
-        .create_family(&other, &family(&other_sub, &client, "openid"), &other_hash, TTL)
+        .create_family(&other, &other_family, &other_hash, TTL)
         .await
         .unwrap();
 
@@ -235,7 +270,10 @@ async fn revocation_contract(store: &Store) {
     assert!(!store.revoke_family(&unique("fam")).await.unwrap());
     assert!(!store.family_alive(&ids[0]).await.unwrap());
     assert_eq!(
-        store.refresh_token_state(&ids[0], &hashes[0]).await.unwrap(),
+        store
+            .refresh_token_state(&ids[0], &hashes[0])
+            .await
+            .unwrap(),
         TokenState::Unknown
     );
     assert_eq!(
@@ -261,10 +299,45 @@ async fn revocation_contract(store: &Store) {
     );
     // Another user's session is untouched.
     assert!(store.family_alive(&other).await.unwrap());
+    assert_eq!(
+        store
+            .refresh_token_state(&other, &other_hash)
+            .await
+            .unwrap(),
+        TokenState::Current(other_family),
+        "round trip with an email"
+    );
+}
+
+/// A session kept alive by refreshes stays reachable by logout-everywhere even when it has
+/// outlived the login that created it: rotation extends the family's life, so it must extend
+/// the user's index of families too.
+async fn refreshed_session_outlives_its_login_contract(store: &Store) {
+    let sub = uuid::Uuid::new_v4().to_string();
+    let client = unique("client");
+    let id = unique("fam");
+    let (h0, h1) = (hash(), hash());
+    // Created with a short life (the login), then refreshed with a long one.
+    store
+        .create_family(&id, &family(&sub, &client, "openid"), &h0, 3)
+        .await
+        .unwrap();
     assert!(matches!(
-        store.refresh_token_state(&other, &other_hash).await.unwrap(),
-        TokenState::Current(_)
+        store
+            .rotate_refresh_token(&id, &h0, &h1, &client, &[], TTL)
+            .await
+            .unwrap(),
+        Rotation::Rotated(_)
     ));
+    // Past the creation-time expiry: the family lives on through its refresh.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(store.family_alive(&id).await.unwrap());
+    assert_eq!(
+        store.revoke_user_families(&sub).await.unwrap(),
+        1,
+        "logout-everywhere finds the refreshed session"
+    );
+    assert!(!store.family_alive(&id).await.unwrap());
 }
 
 async fn contract(store: Store) {
@@ -273,6 +346,7 @@ async fn contract(store: Store) {
     clients_contract(&store).await;
     rotation_contract(&store).await;
     revocation_contract(&store).await;
+    refreshed_session_outlives_its_login_contract(&store).await;
 }
 
 #[tokio::test]
