@@ -61,6 +61,11 @@ pub struct RawSettings {
     pub trusted_proxies: String,
     /// Password checks allowed to wait for a hashing slot before new ones get 503.
     pub hash_queue_limit: usize,
+    /// AES-256-GCM key sealing TOTP secrets: 32 random bytes, standard base64. Required
+    /// outside `--dev`.
+    pub data_key: Option<String>,
+    /// Issuer name shown by authenticator apps for TOTP entries.
+    pub totp_issuer: String,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -91,6 +96,8 @@ impl Default for RawSettings {
             login_backoff_max: 900,
             trusted_proxies: String::new(),
             hash_queue_limit: 32,
+            data_key: None,
+            totp_issuer: "tessera".into(),
             clients: Vec::new(),
         }
     }
@@ -144,6 +151,10 @@ pub struct Settings {
     pub trusted_proxies: crate::ratelimit::TrustedProxies,
     /// Password checks that may wait for a hashing slot.
     pub hash_queue_limit: usize,
+    /// The data key, when configured (`--dev` generates one).
+    pub data_key: Option<std::sync::Arc<crate::datakey::DataKey>>,
+    /// TOTP issuer label.
+    pub totp_issuer: String,
 }
 
 impl Settings {
@@ -405,6 +416,13 @@ impl RawSettings {
             0..=100_000,
             "waiting password checks",
         )? as usize;
+        let data_key = self
+            .data_key
+            .as_deref()
+            .map(crate::datakey::DataKey::from_base64)
+            .transpose()
+            .map_err(|e| invalid("data_key", "TESSERA_DATA_KEY", e.to_string()))?
+            .map(std::sync::Arc::new);
         let mut clients = Vec::with_capacity(self.clients.len());
         for reg in self.clients {
             if !reg.public && reg.client_secret.is_none() {
@@ -423,6 +441,8 @@ impl RawSettings {
             clients.push(client);
         }
         Ok(Settings {
+            data_key,
+            totp_issuer: self.totp_issuer,
             clients,
             login,
             trusted_proxies,

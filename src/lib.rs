@@ -11,10 +11,12 @@
 pub mod clients;
 pub mod config;
 pub mod credentials;
+pub mod datakey;
 pub mod error;
 pub mod grants;
 pub mod http;
 pub mod keys;
+pub mod mfa;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
@@ -57,6 +59,12 @@ pub enum StartupError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// No data key and not `--dev`.
+    #[error("no data key configured: set TESSERA_DATA_KEY to 32 random bytes in standard base64 (e.g. `openssl rand -base64 32`), or run `tessera serve --dev`")]
+    NoDataKey,
+    /// The data key does not open what an earlier start sealed.
+    #[error(transparent)]
+    DataKey(#[from] datakey::DataKeyError),
     /// No Redis URL and not `--dev`.
     #[error("no Redis URL configured: set TESSERA_REDIS_URL (or `redis_url` in the config file), or run `tessera serve --dev` for the in-memory store")]
     NoRedis,
@@ -89,8 +97,8 @@ impl Application {
     /// Binds `settings.listen` and assembles the app over `store` with `keys`.
     ///
     /// # Errors
-    /// [`StartupError`] for hashing parameters or bind failures.
-    pub fn build(
+    /// [`StartupError`] for a missing or wrong data key, hashing parameters or bind failures.
+    pub async fn build(
         settings: Settings,
         store: Store,
         keys: Arc<KeySet>,
@@ -99,27 +107,29 @@ impl Application {
             addr: settings.listen.to_string(),
             source,
         })?;
-        Self::build_with_listener(settings, store, keys, listener)
+        Self::build_with_listener(settings, store, keys, listener).await
     }
 
     /// As [`Application::build`] on an already bound `listener` (tests bind port 0 first so the
-    /// issuer URL can name the real port).
+    /// issuer URL can name the real port). Checks the data key against the store.
     ///
     /// # Errors
-    /// [`StartupError`] for hashing parameters or listener failures.
-    pub fn build_with_listener(
+    /// [`StartupError`] for a missing or wrong data key, hashing parameters or listener failures.
+    pub async fn build_with_listener(
         settings: Settings,
         store: Store,
         keys: Arc<KeySet>,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
+        let data_key = settings.data_key.clone().ok_or(StartupError::NoDataKey)?;
+        data_key.check(&store).await??;
         let hasher = PasswordHasher::new(
             settings.argon2,
             settings.hash_concurrency,
             settings.hash_queue_limit,
         )?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-        let state = web::Data::new(AppState::new(settings, store, keys, hasher));
+        let state = web::Data::new(AppState::new(settings, store, keys, hasher, data_key));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()

@@ -295,7 +295,13 @@ async fn serve(settings: Settings, dev: bool) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let listen = settings.listen;
     let issuer = settings.issuer.clone();
-    let app = Application::build(settings, store, Arc::new(keys)).map_err(|e| e.to_string())?;
+    let mut settings = settings;
+    if dev && settings.data_key.is_none() {
+        settings.data_key = Some(Arc::new(tessera::datakey::DataKey::generate()));
+    }
+    let app = Application::build(settings, store, Arc::new(keys))
+        .await
+        .map_err(|e| e.to_string())?;
     if dev {
         seed_demo(&app).await?;
     }

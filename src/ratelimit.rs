@@ -123,13 +123,17 @@ impl Limiter {
             .await
     }
 
-    /// Counts a failed client authentication from `ip` against the per-IP limit. Successful
-    /// client authentication is not counted: the client-credentials hot path stays free of store
-    /// round trips, and a 256-bit secret cannot be guessed anyway; this only slows scanners.
+    /// Counts an attempt from `ip` against the per-IP limit alone: the MFA step, and failed
+    /// client authentication. (Successful client authentication is not counted: the
+    /// client-credentials hot path stays free of store round trips, and a 256-bit secret
+    /// cannot be guessed anyway.)
     ///
     /// # Errors
     /// 429 when the IP is over its limit; 503 when the store is down.
-    pub async fn client_auth_failed(&self, ip: IpAddr) -> Result<(), OAuthError> {
+    pub async fn check_ip(&self, ip: IpAddr) -> Result<(), OAuthError> {
+        if self.policy.ip_per_minute == 0 {
+            return Ok(());
+        }
         let policy = LoginPolicy {
             account_failures: 0,
             ..self.policy.clone()

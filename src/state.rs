@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::clients::ClientRegistry;
 use crate::config::Settings;
 use crate::credentials::PasswordHasher;
+use crate::datakey::DataKey;
 use crate::keys::KeySet;
 use crate::ratelimit::Limiter;
 use crate::store::Store;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub tokens: TokenIssuer,
     /// Login limits.
     pub limiter: Limiter,
+    /// Seals TOTP secrets.
+    pub data_key: Arc<DataKey>,
 }
 
 impl AppState {
@@ -34,8 +37,10 @@ impl AppState {
         store: Store,
         keys: Arc<KeySet>,
         hasher: PasswordHasher,
+        data_key: Arc<DataKey>,
     ) -> Self {
         Self {
+            data_key,
             clients: ClientRegistry::new(
                 store.clone(),
                 Duration::from_secs(settings.client_cache_ttl),

@@ -91,6 +91,8 @@ pub async fn add_user(
         email,
         password_hash: hasher.hash(password).await?,
         disabled: false,
+        totp: None,
+        totp_pending: None,
     };
     if !store.put_user(&user, true).await? {
         return Err(UserError::Exists);

@@ -2,11 +2,13 @@
 //! returns a [`TokenResponse`] or an [`OAuthError`] (RFC 6749 §5.1/§5.2).
 
 mod client_credentials;
+mod mfa_otp;
 mod password;
 mod refresh;
 
 pub use client_credentials::client_credentials_grant;
-pub use password::password_grant;
+pub use mfa_otp::{mfa_otp_grant, MFA_OTP_GRANT};
+pub use password::{password_grant, PasswordOutcome};
 pub use refresh::refresh_token_grant;
 
 use serde::Serialize;
@@ -14,7 +16,7 @@ use serde::Serialize;
 use crate::error::{ErrorCode, OAuthError, StoreError};
 use crate::keys::KeyError;
 use crate::state::AppState;
-use crate::store::{Client, Family};
+use crate::store::{Client, Family, User};
 use crate::tokens::RefreshToken;
 
 /// RFC 6749 §5.1 successful token response.
@@ -103,6 +105,53 @@ pub fn require_grant(client: &Client, grant_type: &str) -> Result<(), OAuthError
             format!("the client is not allowed the {grant_type} grant"),
         ))
     }
+}
+
+/// Opens a session (refresh-token family) for `user` authenticated at `auth_time` with the
+/// methods `amr` (space-separated RFC 8176 values) and answers with its tokens. The refresh
+/// token is included when the client may use the refresh grant.
+///
+/// # Errors
+/// 503 when the store is down or signing fails.
+pub async fn open_session(
+    state: &AppState,
+    client: &Client,
+    user: &User,
+    scope: String,
+    auth_time: u64,
+    amr: &str,
+) -> Result<TokenResponse, OAuthError> {
+    let refresh = RefreshToken::new_family();
+    let family = Family {
+        sub: user.sub.clone(),
+        client_id: client.client_id.clone(),
+        scope: scope.clone(),
+        auth_time,
+        amr: amr.to_owned(),
+        username: user.username.clone(),
+        email: user.email.clone(),
+    };
+    state
+        .store
+        .create_family(
+            refresh.family_id(),
+            &family,
+            &refresh.hash(),
+            state.settings.refresh_token_ttl,
+        )
+        .await?;
+    tracing::info!(target: "audit", event = "login_success", sub = %family.sub,
+        client_id = %client.client_id, sid = %refresh.family_id(), amr);
+    let may_refresh = client.grant_types.iter().any(|g| g == "refresh_token");
+    let family_id = refresh.family_id().to_owned();
+    user_token_response(
+        state,
+        client,
+        &family_id,
+        &family,
+        scope,
+        may_refresh.then_some(refresh),
+    )
 }
 
 /// Signs an access token for the user session `family` (sid `family_id`) with `scope`.

@@ -1,16 +1,28 @@
 //! Resource owner password credentials grant (RFC 6749 §4.3).
 //!
 //! Kept for first-party and curl use; RFC 9700 §2.4 deprecates it for third-party clients, which
-//! is why it must be enabled per client.
+//! is why it must be enabled per client. For a user with MFA active the password step does not
+//! issue tokens: it opens a pending login and answers `mfa_required`.
 
 use std::net::IpAddr;
 
-use super::{grant_scope, require_grant, user_token_response, TokenResponse};
+use super::{grant_scope, open_session, require_grant, TokenResponse};
 use crate::error::OAuthError;
+use crate::mfa::{open_pending_login, PendingLogin};
 use crate::state::AppState;
-use crate::store::{Client, Family};
-use crate::tokens::{now, RefreshToken};
+use crate::store::Client;
+use crate::tokens::now;
 use crate::users::{authenticate, normalize_password, normalize_username};
+
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum PasswordOutcome {
+    /// Tokens (no second factor configured).
+    Tokens(TokenResponse),
+    /// A second factor is needed: complete with the `mfa-otp` grant and this opaque,
+    /// single-use `mfa_token` (5 minutes, bound to user and client).
+    MfaRequired(String),
+}
 
 /// Checks the user's credentials from client address `ip` and opens a new session
 /// (refresh-token family). The login limits are checked before any hashing.
@@ -28,7 +40,7 @@ pub async fn password_grant(
     username: &str,
     password: &str,
     scope: Option<&str>,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<PasswordOutcome, OAuthError> {
     require_grant(client, "password")?;
     let scope = grant_scope(client, scope)?;
     let username = normalize_username(username)?;
@@ -39,36 +51,21 @@ pub async fn password_grant(
         return Err(OAuthError::invalid_grant("invalid username or password"));
     };
     state.limiter.login_succeeded(&username, ip).await?;
-    let refresh = RefreshToken::new_family();
-    let family = Family {
-        sub: user.sub,
-        client_id: client.client_id.clone(),
-        scope: scope.clone(),
-        auth_time: now(),
-        // RFC 8176 §2: password authentication.
-        amr: "pwd".into(),
-        username: user.username,
-        email: user.email,
-    };
-    state
-        .store
-        .create_family(
-            refresh.family_id(),
-            &family,
-            &refresh.hash(),
-            state.settings.refresh_token_ttl,
-        )
-        .await?;
-    tracing::info!(target: "audit", event = "login_success", sub = %family.sub,
-        client_id = %client.client_id, sid = %refresh.family_id());
-    let may_refresh = client.grant_types.iter().any(|g| g == "refresh_token");
-    let family_id = refresh.family_id().to_owned();
-    user_token_response(
-        state,
-        client,
-        &family_id,
-        &family,
-        scope,
-        may_refresh.then_some(refresh),
-    )
+    if user.totp.is_some() {
+        let pending = PendingLogin {
+            username: user.username,
+            sub: user.sub,
+            client_id: client.client_id.clone(),
+            scope,
+            auth_time: now(),
+        };
+        let token = open_pending_login(&state.store, &pending).await?;
+        tracing::info!(target: "audit", event = "mfa_required", sub = %pending.sub,
+            client_id = %client.client_id);
+        return Ok(PasswordOutcome::MfaRequired(token));
+    }
+    // RFC 8176 §2: password authentication.
+    open_session(state, client, &user, scope, now(), "pwd")
+        .await
+        .map(PasswordOutcome::Tokens)
 }

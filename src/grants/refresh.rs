@@ -33,7 +33,6 @@ pub async fn refresh_token_grant(
             &next.hash(),
             &client.client_id,
             &requested,
-            state.settings.refresh_token_ttl,
         )
         .await?;
     match rotation {

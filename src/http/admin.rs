@@ -62,9 +62,10 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
     require_admin(&state, &req)?;
+    let body = super::read_body(&mut payload).await?;
     let registration: Registration = serde_json::from_slice(&body)
         .map_err(|e| OAuthError::invalid_request(format!("invalid registration: {e}")))?;
     let client_id = registration.client_id.clone();

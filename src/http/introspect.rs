@@ -16,9 +16,9 @@ use crate::tokens::RefreshToken;
 pub async fn introspect(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = Params::parse(&req, &body)?;
+    let params = Params::read(&req, payload).await?;
     let client = authenticated_client(&state, &req, &params).await?;
     if client.secret_hash.is_none() {
         return Err(OAuthError::new(

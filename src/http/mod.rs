@@ -51,6 +51,10 @@ pub mod paths {
     pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
     /// Revokes every session of the bearer's user.
     pub const LOGOUT_ALL: &str = "/account/logout-all";
+    /// TOTP enrollment: start (POST) and disable (DELETE).
+    pub const MFA_TOTP: &str = "/account/mfa/totp";
+    /// TOTP enrollment: confirm.
+    pub const MFA_TOTP_CONFIRM: &str = "/account/mfa/totp/confirm";
     /// Liveness.
     pub const HEALTHZ: &str = "/healthz";
     /// Readiness (store reachable).
@@ -74,36 +78,54 @@ pub mod paths {
         ("OPENID_CONFIGURATION", "GET", OPENID_CONFIGURATION),
         ("OAUTH_METADATA", "GET", OAUTH_METADATA),
         ("LOGOUT_ALL", "POST", LOGOUT_ALL),
+        ("MFA_TOTP", "POST", MFA_TOTP),
+        ("MFA_TOTP", "DELETE", MFA_TOTP),
+        ("MFA_TOTP_CONFIRM", "POST", MFA_TOTP_CONFIRM),
         ("HEALTHZ", "GET", HEALTHZ),
         ("READYZ", "GET", READYZ),
     ];
 }
 
-/// Registers every route, the body limit and the request-id middleware.
+/// Registers every route. Each path is one resource, so a wrong method gets 405 with `Allow`
+/// (RFC 9110 §15.5.6) rather than 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-        .route(paths::TOKEN, web::post().to(token::token))
-        .route(paths::REVOKE, web::post().to(revoke::revoke))
-        .route(paths::INTROSPECT, web::post().to(introspect::introspect))
-        .route(paths::USERINFO, web::get().to(userinfo::userinfo))
-        .route(paths::USERINFO, web::post().to(userinfo::userinfo))
-        .route(paths::ADMIN_CLIENTS, web::get().to(admin::list))
-        .route(paths::ADMIN_CLIENTS, web::post().to(admin::create))
-        .route(paths::ADMIN_CLIENT, web::get().to(admin::get))
-        .route(paths::ADMIN_CLIENT, web::delete().to(admin::remove))
-        .route(
-            paths::ADMIN_CLIENT_SECRET,
-            web::post().to(admin::rotate_secret),
+    cfg.service(web::resource(paths::TOKEN).route(web::post().to(token::token)))
+        .service(web::resource(paths::REVOKE).route(web::post().to(revoke::revoke)))
+        .service(web::resource(paths::INTROSPECT).route(web::post().to(introspect::introspect)))
+        .service(
+            web::resource(paths::USERINFO)
+                .route(web::get().to(userinfo::userinfo))
+                .route(web::post().to(userinfo::userinfo)),
         )
-        .route(paths::JWKS, web::get().to(discovery::jwks))
-        .route(
-            paths::OPENID_CONFIGURATION,
-            web::get().to(discovery::metadata),
+        .service(
+            web::resource(paths::ADMIN_CLIENTS)
+                .route(web::get().to(admin::list))
+                .route(web::post().to(admin::create)),
         )
-        .route(paths::OAUTH_METADATA, web::get().to(discovery::metadata))
-        .route(paths::LOGOUT_ALL, web::post().to(account::logout_all))
-        .route(paths::HEALTHZ, web::get().to(health::healthz))
-        .route(paths::READYZ, web::get().to(health::readyz));
+        .service(
+            web::resource(paths::ADMIN_CLIENT)
+                .route(web::get().to(admin::get))
+                .route(web::delete().to(admin::remove)),
+        )
+        .service(
+            web::resource(paths::ADMIN_CLIENT_SECRET).route(web::post().to(admin::rotate_secret)),
+        )
+        .service(web::resource(paths::JWKS).route(web::get().to(discovery::jwks)))
+        .service(
+            web::resource(paths::OPENID_CONFIGURATION).route(web::get().to(discovery::metadata)),
+        )
+        .service(web::resource(paths::OAUTH_METADATA).route(web::get().to(discovery::metadata)))
+        .service(web::resource(paths::LOGOUT_ALL).route(web::post().to(account::logout_all)))
+        .service(
+            web::resource(paths::MFA_TOTP)
+                .route(web::post().to(account::start_totp))
+                .route(web::delete().to(account::disable_totp)),
+        )
+        .service(
+            web::resource(paths::MFA_TOTP_CONFIRM).route(web::post().to(account::confirm_totp)),
+        )
+        .service(web::resource(paths::HEALTHZ).route(web::get().to(health::healthz)))
+        .service(web::resource(paths::READYZ).route(web::get().to(health::readyz)));
 }
 
 /// Wraps a service call in a span carrying a fresh request id, returns the id in `x-request-id`
@@ -144,11 +166,46 @@ where
     .instrument(span)
 }
 
+/// A JSON object's members in order, duplicates kept (a map would silently keep the last).
+struct JsonMembers(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = JsonMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonMembers, A::Error> {
+                let mut members = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    members.push(entry);
+                }
+                Ok(JsonMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 /// Request parameters from an `application/x-www-form-urlencoded` body (RFC 6749 §3.2) or, as a
 /// convenience for curl, a flat `application/json` object of strings.
 pub struct Params(HashMap<String, String>);
 
 impl Params {
+    /// Reads the request body (at most [`MAX_BODY_BYTES`]) and parses it by its content type.
+    ///
+    /// # Errors
+    /// `invalid_request` for an oversized or unreadable body, and as [`Params::parse`].
+    pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<Self, OAuthError> {
+        let body = read_body(&mut payload).await?;
+        Self::parse(req, &body)
+    }
+
     /// Parses `body` by its content type.
     ///
     /// # Errors
@@ -169,15 +226,19 @@ impl Params {
         let mut map = HashMap::new();
         match content_type.as_deref() {
             Some("application/json") => {
-                let value: HashMap<String, serde_json::Value> = serde_json::from_slice(body)
+                let JsonMembers(members) = serde_json::from_slice(body)
                     .map_err(|_| OAuthError::invalid_request("the body is not a JSON object"))?;
-                for (k, v) in value {
+                for (k, v) in members {
                     let serde_json::Value::String(v) = v else {
                         return Err(OAuthError::invalid_request(format!(
                             "parameter `{k}` must be a string"
                         )));
                     };
-                    map.insert(k, v);
+                    if map.insert(k.clone(), v).is_some() {
+                        return Err(OAuthError::invalid_request(format!(
+                            "parameter `{k}` is repeated"
+                        )));
+                    }
                 }
             }
             Some("application/x-www-form-urlencoded") | None
@@ -219,6 +280,36 @@ impl Params {
     }
 }
 
+/// The credentials of the `Authorization` header when its scheme is `scheme`; scheme names are
+/// case-insensitive (RFC 9110 §11.1).
+fn authorization<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (name, credentials) = value.split_once(' ')?;
+    name.eq_ignore_ascii_case(scheme)
+        .then(|| credentials.trim())
+}
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`].
+///
+/// # Errors
+/// `invalid_request` (in the RFC 6749 §5.2 format, not a bare 413) when it is larger or breaks
+/// off.
+pub async fn read_body(payload: &mut web::Payload) -> Result<web::BytesMut, OAuthError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(OAuthError::invalid_request(format!(
+                "the request body is larger than {MAX_BODY_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// RFC 6749 §2.3.1: in HTTP Basic, the client id and secret are form-urlencoded before base64.
 fn form_decode(part: &str) -> Option<String> {
     let spaced = part.replace('+', " ");
@@ -235,14 +326,7 @@ fn form_decode(part: &str) -> Option<String> {
 /// `invalid_request` when two methods are used at once (RFC 6749 §2.3); `invalid_client` for a
 /// malformed Basic header or no client identification.
 pub fn presented_client(req: &HttpRequest, params: &Params) -> Result<PresentedClient, OAuthError> {
-    let basic = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Basic ")
-                .or_else(|| v.strip_prefix("basic "))
-        });
+    let basic = authorization(req, "Basic");
     if let Some(encoded) = basic {
         if params.get("client_secret").is_some() {
             return Err(OAuthError::invalid_request(
@@ -250,7 +334,7 @@ pub fn presented_client(req: &HttpRequest, params: &Params) -> Result<PresentedC
             ));
         }
         let decoded = STANDARD
-            .decode(encoded.trim())
+            .decode(encoded)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(OAuthError::invalid_client)?;
@@ -297,7 +381,7 @@ pub async fn authenticated_client(
             let ip = client_ip(state, req);
             tracing::info!(target: "audit", event = "client_auth_failure",
                 client_id = %presented.client_id, %ip);
-            state.limiter.client_auth_failed(ip).await?;
+            state.limiter.check_ip(ip).await?;
         }
     }
     client
@@ -318,29 +402,45 @@ pub fn client_ip(state: &AppState, req: &HttpRequest) -> std::net::IpAddr {
     )
 }
 
+/// The user of verified bearer `claims`, for endpoints acting on the user's own account: the
+/// token must belong to a live session (`sid`) of a user that exists and is not disabled.
+///
+/// # Errors
+/// `invalid_token` otherwise; 503 when the store is down.
+pub async fn session_user(
+    state: &AppState,
+    claims: &AccessClaims,
+) -> Result<crate::store::User, OAuthError> {
+    let ended = || OAuthError::invalid_token("the session has ended");
+    let sid = claims.sid.as_deref().ok_or_else(ended)?;
+    if !state.store.family_alive(sid).await? {
+        return Err(ended());
+    }
+    state
+        .store
+        .user_by_sub(&claims.sub)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(ended)
+}
+
 /// Verifies the RFC 6750 §2.1 bearer access token of a request.
 ///
 /// # Errors
 /// `invalid_token` (401 with a `WWW-Authenticate: Bearer` challenge) when missing or invalid.
 pub fn bearer_claims(state: &AppState, req: &HttpRequest) -> Result<AccessClaims, OAuthError> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+    let token = authorization(req, "Bearer")
         .ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?;
     state
         .tokens
-        .verify_access_token(token.trim())
+        .verify_access_token(token)
         .map_err(|e| OAuthError::invalid_token(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
-    /// Every `.route(paths::X, web::method()...)` in `configure` is listed in `paths::ALL`.
+    /// Every `web::resource(paths::X).route(web::method()...)` in `configure` is listed in
+    /// `paths::ALL`, and nothing else is.
     #[test]
     fn all_routes_are_listed() {
         let source = include_str!("mod.rs");
@@ -348,22 +448,18 @@ mod tests {
         let body = &source[start..start + source[start..].find("\n}").unwrap()];
         let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
         let mut registered = 0;
-        for route in compact.split(".route(paths::").skip(1) {
-            let name = route.split(',').next().unwrap();
-            let method = route
-                .split("web::")
-                .nth(1)
-                .unwrap()
-                .split('(')
-                .next()
-                .unwrap();
-            assert!(
-                super::paths::ALL
-                    .iter()
-                    .any(|(n, m, _)| *n == name && m.eq_ignore_ascii_case(method)),
-                "{method} {name} missing from paths::ALL"
-            );
-            registered += 1;
+        for resource in compact.split("web::resource(paths::").skip(1) {
+            let name = resource.split(')').next().unwrap();
+            for route in resource.split(".route(web::").skip(1) {
+                let method = route.split('(').next().unwrap();
+                assert!(
+                    super::paths::ALL
+                        .iter()
+                        .any(|(n, m, _)| *n == name && m.eq_ignore_ascii_case(method)),
+                    "{method} {name} missing from paths::ALL"
+                );
+                registered += 1;
+            }
         }
         assert_eq!(registered, super::paths::ALL.len());
     }

@@ -14,9 +14,9 @@ use crate::tokens::RefreshToken;
 pub async fn revoke(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = Params::parse(&req, &body)?;
+    let params = Params::read(&req, payload).await?;
     let client = authenticated_client(&state, &req, &params).await?;
     let token = params.require("token")?;
     let (family_id, owner) = if let Some(refresh) = RefreshToken::parse(token) {

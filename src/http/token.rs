@@ -2,39 +2,66 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
 
 use super::{authenticated_client, client_ip, Params};
 use crate::error::{ErrorCode, OAuthError};
-use crate::grants::{client_credentials_grant, password_grant, refresh_token_grant};
+use crate::grants::{
+    client_credentials_grant, mfa_otp_grant, password_grant, refresh_token_grant, PasswordOutcome,
+    MFA_OTP_GRANT,
+};
 use crate::state::AppState;
 
 /// Dispatches on `grant_type`; every response carries `Cache-Control: no-store` (RFC 6749 §5.1).
 pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = Params::parse(&req, &body)?;
+    let params = Params::read(&req, payload).await?;
     let grant_type = params.require("grant_type")?;
     if !matches!(
         grant_type,
-        "password" | "refresh_token" | "client_credentials"
+        "password" | "refresh_token" | "client_credentials" | MFA_OTP_GRANT
     ) {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "supported grant types: password, refresh_token, client_credentials",
+            "supported grant types: password, refresh_token, client_credentials, urn:tessera:params:oauth:grant-type:mfa-otp",
         ));
     }
     let client = authenticated_client(&state, &req, &params).await?;
     let response = match grant_type {
-        "password" => {
-            password_grant(
+        "password" => match password_grant(
+            &state,
+            &client,
+            client_ip(&state, &req),
+            params.require("username")?,
+            params.require("password")?,
+            params.get("scope"),
+        )
+        .await?
+        {
+            PasswordOutcome::Tokens(tokens) => tokens,
+            PasswordOutcome::MfaRequired(mfa_token) => {
+                return Ok(HttpResponse::Forbidden()
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .insert_header((header::PRAGMA, "no-cache"))
+                    .json(json!({
+                        "error": "mfa_required",
+                        "error_description": "a second factor is required",
+                        "mfa_token": mfa_token,
+                        "mfa_methods": ["otp", "recovery_code"],
+                    })))
+            }
+        },
+        MFA_OTP_GRANT => {
+            mfa_otp_grant(
                 &state,
                 &client,
                 client_ip(&state, &req),
-                params.require("username")?,
-                params.require("password")?,
-                params.get("scope"),
+                params.require("mfa_token")?,
+                params.get("otp"),
+                params.get("recovery_code"),
             )
             .await?
         }

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::bearer_claims;
+use super::{bearer_claims, session_user};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
@@ -23,17 +23,7 @@ pub async fn userinfo(
             "the access token lacks the openid scope",
         ));
     }
-    let revoked = || OAuthError::invalid_token("the session has ended");
-    let sid = claims.sid.as_deref().ok_or_else(revoked)?;
-    if !state.store.family_alive(sid).await? {
-        return Err(revoked());
-    }
-    let user = state
-        .store
-        .user_by_sub(&claims.sub)
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or_else(revoked)?;
+    let user = session_user(&state, &claims).await?;
     let mut body = json!({"sub": user.sub});
     if has("email") {
         if let Some(email) = user.email {

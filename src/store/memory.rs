@@ -32,6 +32,11 @@ struct State {
     families: HashMap<String, FamilyRecord>,
     user_families: HashMap<String, HashSet<String>>,
     counters: HashMap<String, Counter>,
+    data_key_check: Option<String>,
+    totp_steps: HashMap<String, u64>,
+    recovery: HashMap<String, HashSet<String>>,
+    /// mfa_token hash → (pending login JSON, failures, expiry).
+    mfa_tokens: HashMap<String, (String, u32, Instant)>,
 }
 
 impl State {
@@ -165,7 +170,6 @@ impl MemoryStore {
         new_hash: &str,
         client_id: &str,
         scope: &[&str],
-        ttl: u64,
     ) -> Result<Rotation, StoreError> {
         let mut state = self.lock();
         let Some(record) = state.family(family_id) else {
@@ -193,7 +197,6 @@ impl MemoryStore {
         }
         let old = std::mem::replace(&mut record.current, new_hash.to_owned());
         record.used.insert(old);
-        record.expires = Instant::now() + Duration::from_secs(ttl);
         Ok(Rotation::Rotated(record.family.clone()))
     }
 
@@ -288,5 +291,92 @@ impl MemoryStore {
         state.counters.remove(&keys.account);
         state.counters.remove(&keys.pair);
         Ok(())
+    }
+
+    pub(super) async fn data_key_check(&self, sealed: &str) -> Result<String, StoreError> {
+        Ok(self
+            .lock()
+            .data_key_check
+            .get_or_insert_with(|| sealed.to_owned())
+            .clone())
+    }
+
+    pub(super) async fn accept_totp_step(&self, sub: &str, step: u64) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let last = state.totp_steps.entry(sub.to_owned()).or_insert(0);
+        if step > *last {
+            *last = step;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    pub(super) async fn set_recovery_codes(
+        &self,
+        sub: &str,
+        hashes: &[String],
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .recovery
+            .insert(sub.to_owned(), hashes.iter().cloned().collect());
+        Ok(())
+    }
+
+    pub(super) async fn use_recovery_code(
+        &self,
+        sub: &str,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .recovery
+            .get_mut(sub)
+            .is_some_and(|codes| codes.remove(hash)))
+    }
+
+    pub(super) async fn put_mfa_token(
+        &self,
+        hash: &str,
+        json: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let expires = Instant::now() + Duration::from_secs(ttl);
+        self.lock()
+            .mfa_tokens
+            .insert(hash.to_owned(), (json.to_owned(), 0, expires));
+        Ok(())
+    }
+
+    pub(super) async fn mfa_token(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .mfa_tokens
+            .get(hash)
+            .filter(|(_, _, expires)| *expires > Instant::now())
+            .map(|(json, _, _)| json.clone()))
+    }
+
+    pub(super) async fn mfa_token_failed(&self, hash: &str, max: u32) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let dead = match state.mfa_tokens.get_mut(hash) {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.1 >= max
+            }
+            None => false,
+        };
+        if dead {
+            state.mfa_tokens.remove(hash);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn consume_mfa_token(&self, hash: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .mfa_tokens
+            .remove(hash)
+            .is_some_and(|(_, _, expires)| expires > Instant::now()))
     }
 }

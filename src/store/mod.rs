@@ -25,6 +25,12 @@ pub struct User {
     pub password_hash: String,
     /// A disabled user cannot log in or refresh.
     pub disabled: bool,
+    /// Active TOTP secret, sealed with the data key ([`crate::datakey`]).
+    #[serde(default)]
+    pub totp: Option<String>,
+    /// TOTP secret awaiting confirmation, sealed.
+    #[serde(default)]
+    pub totp_pending: Option<String>,
 }
 
 impl std::fmt::Debug for User {
@@ -213,8 +219,9 @@ impl Store {
     }
 
     /// Atomically rotates the refresh token `presented_hash` of `family_id` to `new_hash` for
-    /// `client_id`, checking `scope` (empty: no narrowing) is within the grant, and extending the
-    /// family's life to `ttl` seconds. A rotated token presented again revokes the family.
+    /// `client_id`, checking `scope` (empty: no narrowing) is within the grant. The family keeps
+    /// its expiry: a session lives `refresh_token_ttl` from login. A rotated token presented
+    /// again revokes the family.
     ///
     /// # Errors
     /// [`StoreError`] when the backend is unavailable; then nothing changed.
@@ -225,16 +232,8 @@ impl Store {
         new_hash: &str,
         client_id: &str,
         scope: &[&str],
-        ttl: u64,
     ) -> Result<Rotation, StoreError> {
-        dispatch!(self.rotate_refresh_token(
-            family_id,
-            presented_hash,
-            new_hash,
-            client_id,
-            scope,
-            ttl
-        ))
+        dispatch!(self.rotate_refresh_token(family_id, presented_hash, new_hash, client_id, scope))
     }
 
     /// What the refresh token `token_hash` of `family_id` is, without changing anything.
@@ -295,5 +294,70 @@ impl Store {
     /// [`StoreError`] when the backend is unavailable.
     pub async fn login_success(&self, keys: &LimitKeys) -> Result<(), StoreError> {
         dispatch!(self.login_success(keys))
+    }
+
+    /// Stores `sealed` under the data-key check unless one is stored; returns the stored one.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn data_key_check(&self, sealed: &str) -> Result<String, StoreError> {
+        dispatch!(self.data_key_check(sealed))
+    }
+
+    /// Accepts TOTP time step `step` for `sub` if it is later than the last accepted one
+    /// (atomic compare-and-set, RFC 6238 §5.2); `false` for a replay or an older step.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn accept_totp_step(&self, sub: &str, step: u64) -> Result<bool, StoreError> {
+        dispatch!(self.accept_totp_step(sub, step))
+    }
+
+    /// Replaces the recovery-code hashes of `sub` (empty: none).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn set_recovery_codes(&self, sub: &str, hashes: &[String]) -> Result<(), StoreError> {
+        dispatch!(self.set_recovery_codes(sub, hashes))
+    }
+
+    /// Consumes recovery code `hash` of `sub`; `true` if it was unused (atomic: single use).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn use_recovery_code(&self, sub: &str, hash: &str) -> Result<bool, StoreError> {
+        dispatch!(self.use_recovery_code(sub, hash))
+    }
+
+    /// Stores a pending login `json` under the `mfa_token` hash for `ttl` seconds.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn put_mfa_token(&self, hash: &str, json: &str, ttl: u64) -> Result<(), StoreError> {
+        dispatch!(self.put_mfa_token(hash, json, ttl))
+    }
+
+    /// The pending login of a live `mfa_token` hash.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn mfa_token(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self.mfa_token(hash))
+    }
+
+    /// Counts a wrong second factor on an `mfa_token`; the token dies at `max` failures.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn mfa_token_failed(&self, hash: &str, max: u32) -> Result<(), StoreError> {
+        dispatch!(self.mfa_token_failed(hash, max))
+    }
+
+    /// Consumes an `mfa_token`; `true` if it was still alive (single use).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn consume_mfa_token(&self, hash: &str) -> Result<bool, StoreError> {
+        dispatch!(self.consume_mfa_token(hash))
     }
 }

@@ -9,7 +9,11 @@
 //! - `fam:{<id>}` → hash `sub client_id scope auth_time amr username email current`
 //!   (TTL = refresh-token TTL)
 //! - `fam:{<id>}:used` → set of rotated-away token hashes (same TTL)
-//! - `user-fams:<sub>` → set of the user's family ids (TTL = refresh-token TTL)
+//! - `user-fams:<sub>` → set of the user's family ids (TTL = refresh-token TTL, renewed at each
+//!   login; families never outlive it because rotation does not extend a family's life)
+//! - `totp-step:<sub>` → last accepted TOTP step (TTL 300 s); `recovery:<sub>` → set of
+//!   recovery-code hashes; `mfa:<hash>` → hash `login failures` (TTL 300 s)
+//! - `data-key-check` → a constant sealed with the data key
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -22,7 +26,8 @@ use crate::error::StoreError;
 use crate::ratelimit::{LimitKeys, LoginPolicy, Verdict};
 
 /// Rotation (RFC 9700 §4.14.2): KEYS = family hash, used set; ARGV = presented hash, new hash,
-/// ttl seconds, client id, requested scopes...
+/// client id, requested scopes... The family keeps its expiry (sessions live a fixed time from
+/// login); the used set follows it.
 static ROTATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -37,18 +42,18 @@ if cur ~= ARGV[1] then
   return {'invalid'}
 end
 local f = redis.call('HMGET', KEYS[1], 'sub', 'client_id', 'scope', 'auth_time', 'amr', 'username', 'email')
-if f[2] ~= ARGV[4] then return {'invalid'} end
-if #ARGV > 4 then
+if f[2] ~= ARGV[3] then return {'invalid'} end
+if #ARGV > 3 then
   local granted = {}
   for s in string.gmatch(f[3], '%S+') do granted[s] = true end
-  for i = 5, #ARGV do
+  for i = 4, #ARGV do
     if not granted[ARGV[i]] then return {'scope'} end
   end
 end
 redis.call('HSET', KEYS[1], 'current', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return {'rotated', f[1], f[2], f[3], f[4], f[5], f[6], f[7]}
 ",
     )
@@ -112,6 +117,30 @@ if limit > 0 then
   redis.call('PEXPIRE', KEYS[2], string.format('%d', life))
 end
 return {'ok', 0}
+",
+    )
+});
+
+/// TOTP step compare-and-set: KEYS = last-step key; ARGV = step, ttl seconds.
+static TOTP_STEP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) <= last then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+",
+    )
+});
+
+/// A wrong second factor: KEYS = mfa-token hash; ARGV = max failures.
+static MFA_FAILED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+if n >= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) end
+return n
 ",
     )
 });
@@ -310,7 +339,6 @@ impl RedisStore {
         new_hash: &str,
         client_id: &str,
         scope: &[&str],
-        ttl: u64,
     ) -> Result<Rotation, StoreError> {
         let (key, used) = family_keys(family_id);
         let mut invocation = ROTATE.key(key);
@@ -318,7 +346,6 @@ impl RedisStore {
             .key(used)
             .arg(presented_hash)
             .arg(new_hash)
-            .arg(ttl)
             .arg(client_id);
         for s in scope {
             invocation.arg(*s);
@@ -376,8 +403,9 @@ impl RedisStore {
             if self.revoke_family(id).await? {
                 alive += 1;
             }
+            // Remove only what was revoked: a family created meanwhile stays indexed.
+            let () = conn.srem(&index, id).await?;
         }
-        let () = conn.del(&index).await?;
         Ok(alive)
     }
 
@@ -410,5 +438,93 @@ impl RedisStore {
     pub(super) async fn login_success(&self, keys: &LimitKeys) -> Result<(), StoreError> {
         let () = self.conn.clone().del(&[&keys.account, &keys.pair]).await?;
         Ok(())
+    }
+
+    pub(super) async fn data_key_check(&self, sealed: &str) -> Result<String, StoreError> {
+        let mut conn = self.conn.clone();
+        let key = "tessera:data-key-check";
+        let _: bool = conn.set_nx(key, sealed).await?;
+        let stored: Option<String> = conn.get(key).await?;
+        stored.ok_or_else(|| StoreError("data-key check vanished".into()))
+    }
+
+    pub(super) async fn accept_totp_step(&self, sub: &str, step: u64) -> Result<bool, StoreError> {
+        // Steps older than the ±1 window can never match again, so a few minutes of memory
+        // are enough.
+        let accepted: i64 = TOTP_STEP
+            .key(format!("tessera:totp-step:{sub}"))
+            .arg(step)
+            .arg(300)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(accepted == 1)
+    }
+
+    pub(super) async fn set_recovery_codes(
+        &self,
+        sub: &str,
+        hashes: &[String],
+    ) -> Result<(), StoreError> {
+        let key = format!("tessera:recovery:{sub}");
+        let mut pipe = redis::pipe();
+        pipe.atomic().del(&key).ignore();
+        if !hashes.is_empty() {
+            pipe.sadd(&key, hashes).ignore();
+        }
+        let () = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok(())
+    }
+
+    pub(super) async fn use_recovery_code(
+        &self,
+        sub: &str,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        let removed: i64 = self
+            .conn
+            .clone()
+            .srem(format!("tessera:recovery:{sub}"), hash)
+            .await?;
+        Ok(removed == 1)
+    }
+
+    pub(super) async fn put_mfa_token(
+        &self,
+        hash: &str,
+        json: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let key = format!("tessera:mfa:{hash}");
+        let () = redis::pipe()
+            .atomic()
+            .hset(&key, "login", json)
+            .ignore()
+            .expire(&key, i64::try_from(ttl).unwrap_or(300))
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn mfa_token(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .clone()
+            .hget(format!("tessera:mfa:{hash}"), "login")
+            .await?)
+    }
+
+    pub(super) async fn mfa_token_failed(&self, hash: &str, max: u32) -> Result<(), StoreError> {
+        let _: i64 = MFA_FAILED
+            .key(format!("tessera:mfa:{hash}"))
+            .arg(max)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn consume_mfa_token(&self, hash: &str) -> Result<bool, StoreError> {
+        let removed: i64 = self.conn.clone().del(format!("tessera:mfa:{hash}")).await?;
+        Ok(removed == 1)
     }
 }

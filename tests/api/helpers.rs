@@ -74,6 +74,13 @@ pub fn keys_dir() -> PathBuf {
     .to_owned()
 }
 
+/// The data key of every test server: fixed, because all test runs against one Redis must
+/// open the data-key check the first run sealed.
+pub fn test_data_key() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(*b"tessera test data key, 32 bytes!")
+}
+
 /// A unique name for test data (usernames, client ids), so tests share one Redis safely.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
@@ -107,6 +114,7 @@ impl TestApp {
             // Every test logs in from 127.0.0.1 against one Redis: the per-IP limit would make
             // tests interfere. The rate-limit tests switch it on for themselves.
             login_ip_limit_per_minute: 0,
+            data_key: Some(test_data_key()),
             ..RawSettings::default()
         };
         tweak(&mut raw);
@@ -123,8 +131,9 @@ impl TestApp {
             Backend::Memory => Store::Memory(MemoryStore::new()),
         };
         let keys = Arc::new(KeySet::load(&settings.keys_dir).unwrap());
-        let app =
-            Application::build_with_listener(settings.clone(), store, keys, listener).unwrap();
+        let app = Application::build_with_listener(settings.clone(), store, keys, listener)
+            .await
+            .unwrap();
         let state = app.state_handle();
         tokio::spawn(app.run());
         Self {

@@ -5,6 +5,7 @@ mod discovery;
 mod errors;
 mod helpers;
 mod logs;
+mod oidc;
 mod openapi;
 mod ratelimit;
 mod refresh;

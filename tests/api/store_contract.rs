@@ -18,6 +18,8 @@ fn user(username: &str) -> User {
         email: Some(format!("{username}@example.test")),
         password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".to_owned(),
         disabled: false,
+        totp: None,
+        totp_pending: None,
     }
 }
 
@@ -147,14 +149,14 @@ async fn rotation_contract(store: &Store) {
     // Unknown family, unknown hash: Invalid, nothing changes.
     assert_eq!(
         store
-            .rotate_refresh_token(&unique("fam"), &h0, &h1, &client, &[], TTL)
+            .rotate_refresh_token(&unique("fam"), &h0, &h1, &client, &[])
             .await
             .unwrap(),
         Rotation::Invalid
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &hash(), &h1, &client, &[], TTL)
+            .rotate_refresh_token(&id, &hash(), &h1, &client, &[])
             .await
             .unwrap(),
         Rotation::Invalid
@@ -162,7 +164,7 @@ async fn rotation_contract(store: &Store) {
     // Another client: Invalid, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &unique("client"), &[], TTL)
+            .rotate_refresh_token(&id, &h0, &h1, &unique("client"), &[])
             .await
             .unwrap(),
         Rotation::Invalid
@@ -170,7 +172,7 @@ async fn rotation_contract(store: &Store) {
     // A scope beyond the grant: ScopeExceeded, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &client, &["openid", "email"], TTL)
+            .rotate_refresh_token(&id, &h0, &h1, &client, &["openid", "email"])
             .await
             .unwrap(),
         Rotation::ScopeExceeded
@@ -188,7 +190,7 @@ async fn rotation_contract(store: &Store) {
     // Narrowing rotates; the family keeps its full scope.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &client, &["profile"], TTL)
+            .rotate_refresh_token(&id, &h0, &h1, &client, &["profile"])
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -203,7 +205,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h1, &h2, &client, &[], TTL)
+            .rotate_refresh_token(&id, &h1, &h2, &client, &[])
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -212,7 +214,7 @@ async fn rotation_contract(store: &Store) {
     // RFC 9700 §4.14.2: a rotated token again is reuse; the family is gone.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), &client, &[], TTL)
+            .rotate_refresh_token(&id, &h0, &hash(), &client, &[])
             .await
             .unwrap(),
         Rotation::Reused {
@@ -229,7 +231,7 @@ async fn rotation_contract(store: &Store) {
     }
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h2, &hash(), &client, &[], TTL)
+            .rotate_refresh_token(&id, &h2, &hash(), &client, &[])
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -237,7 +239,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), &client, &[], TTL)
+            .rotate_refresh_token(&id, &h0, &hash(), &client, &[])
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -278,7 +280,7 @@ async fn revocation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&ids[0], &hashes[0], &hash(), &client, &[], TTL)
+            .rotate_refresh_token(&ids[0], &hashes[0], &hash(), &client, &[])
             .await
             .unwrap(),
         Rotation::Invalid
@@ -309,35 +311,42 @@ async fn revocation_contract(store: &Store) {
     );
 }
 
-/// A session kept alive by refreshes stays reachable by logout-everywhere even when it has
-/// outlived the login that created it: rotation extends the family's life, so it must extend
-/// the user's index of families too.
+/// A session lives a fixed time from login: refreshing does not extend it, so the user's index
+/// of families (renewed at each login) always outlives every family it lists, and
+/// logout-everywhere finds every live session.
 async fn refreshed_session_outlives_its_login_contract(store: &Store) {
     let sub = uuid::Uuid::new_v4().to_string();
     let client = unique("client");
-    let id = unique("fam");
-    let (h0, h1) = (hash(), hash());
-    // Created with a short life (the login), then refreshed with a long one.
+    let (short, long) = (unique("fam"), unique("fam"));
+    let (h0, h1, h2) = (hash(), hash(), hash());
     store
-        .create_family(&id, &family(&sub, &client, "openid"), &h0, 3)
+        .create_family(&short, &family(&sub, &client, "openid"), &h0, 2)
+        .await
+        .unwrap();
+    store
+        .create_family(&long, &family(&sub, &client, "openid"), &h2, TTL)
         .await
         .unwrap();
     assert!(matches!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &client, &[], TTL)
+            .rotate_refresh_token(&short, &h0, &h1, &client, &[])
             .await
             .unwrap(),
         Rotation::Rotated(_)
     ));
-    // Past the creation-time expiry: the family lives on through its refresh.
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    assert!(store.family_alive(&id).await.unwrap());
+    // Past its life from login, the refreshed family is gone with its newest token.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!store.family_alive(&short).await.unwrap());
+    assert_eq!(
+        store.refresh_token_state(&short, &h1).await.unwrap(),
+        TokenState::Unknown
+    );
     assert_eq!(
         store.revoke_user_families(&sub).await.unwrap(),
         1,
-        "logout-everywhere finds the refreshed session"
+        "logout-everywhere finds the live session"
     );
-    assert!(!store.family_alive(&id).await.unwrap());
+    assert!(!store.family_alive(&long).await.unwrap());
 }
 
 async fn contract(store: Store) {
