@@ -5,6 +5,7 @@ mod discovery;
 mod errors;
 mod helpers;
 mod logs;
+mod mfa;
 mod oidc;
 mod openapi;
 mod ratelimit;
