@@ -66,6 +66,13 @@ pub struct RawSettings {
     pub data_key: Option<String>,
     /// Issuer name shown by authenticator apps for TOTP entries.
     pub totp_issuer: String,
+    /// Seconds between publishing a rotated-in key and signing with it; default
+    /// `jwks_max_age` + 60.
+    pub key_publication_delay: Option<u64>,
+    /// Seconds between reloads of the key set by each instance.
+    pub key_refresh_interval: u64,
+    /// Rotate automatically after the signing key has signed this many seconds; 0 disables.
+    pub key_rotation_interval: u64,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -98,6 +105,9 @@ impl Default for RawSettings {
             hash_queue_limit: 32,
             data_key: None,
             totp_issuer: "tessera".into(),
+            key_publication_delay: None,
+            key_refresh_interval: 10,
+            key_rotation_interval: 0,
             clients: Vec::new(),
         }
     }
@@ -155,6 +165,8 @@ pub struct Settings {
     pub data_key: Option<std::sync::Arc<crate::datakey::DataKey>>,
     /// TOTP issuer label.
     pub totp_issuer: String,
+    /// Key rotation timing.
+    pub rotation: crate::keys::rotation::RotationPolicy,
 }
 
 impl Settings {
@@ -423,6 +435,36 @@ impl RawSettings {
             .transpose()
             .map_err(|e| invalid("data_key", "TESSERA_DATA_KEY", e.to_string()))?
             .map(std::sync::Arc::new);
+        let rotation = crate::keys::rotation::RotationPolicy {
+            publication_delay: match self.key_publication_delay {
+                Some(d) => in_range(
+                    "key_publication_delay",
+                    "TESSERA_KEY_PUBLICATION_DELAY",
+                    d,
+                    0..=604_800,
+                    "seconds",
+                )?,
+                None => jwks_max_age + 60,
+            },
+            retention: access_token_ttl + jwks_max_age,
+            interval: match in_range(
+                "key_rotation_interval",
+                "TESSERA_KEY_ROTATION_INTERVAL",
+                self.key_rotation_interval,
+                0..=31_536_000,
+                "seconds (0 disables)",
+            )? {
+                0 => None,
+                n => Some(n),
+            },
+            refresh: in_range(
+                "key_refresh_interval",
+                "TESSERA_KEY_REFRESH_INTERVAL",
+                self.key_refresh_interval,
+                1..=300,
+                "seconds",
+            )?,
+        };
         let mut clients = Vec::with_capacity(self.clients.len());
         for reg in self.clients {
             if !reg.public && reg.client_secret.is_none() {
@@ -441,6 +483,7 @@ impl RawSettings {
             clients.push(client);
         }
         Ok(Settings {
+            rotation,
             data_key,
             totp_issuer: self.totp_issuer,
             clients,

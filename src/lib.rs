@@ -129,6 +129,13 @@ impl Application {
             settings.hash_queue_limit,
         )?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let keys = Arc::new(arc_swap::ArcSwap::new(keys));
+        keys::rotation::spawn_refresher(
+            store.clone(),
+            settings.keys_dir.clone(),
+            settings.rotation,
+            keys.clone(),
+        );
         let state = web::Data::new(AppState::new(settings, store, keys, hasher, data_key));
         let app_state = state.clone();
         let server = HttpServer::new(move || {

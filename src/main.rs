@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use tessera::config::{RawSettings, Settings};
 use tessera::credentials::PasswordHasher;
-use tessera::keys::{generate_key, KeySet};
+use tessera::keys::{generate_key, rotation, KeySet};
 use tessera::store::Store;
 use tessera::{clients, open_store, telemetry, users, Application};
 
@@ -125,8 +125,20 @@ enum KeysCommand {
         #[arg(long, default_value_t = 2048)]
         bits: usize,
     },
-    /// List keys: kid, bits, created, and which signs.
+    /// List keys: kid, bits, signing window, and which signs now.
     List,
+    /// Generate a key that is published now and signs after the publication delay; the current
+    /// key retires then (needs the configured Redis, where instances share key metadata).
+    Rotate {
+        /// Modulus size in bits: 2048, 3072 or 4096.
+        #[arg(long, default_value_t = 2048)]
+        bits: usize,
+        /// Seconds until the new key signs; default `key_publication_delay`.
+        #[arg(long)]
+        delay: Option<u64>,
+    },
+    /// Delete keys retired longer ago than the longest token lifetime plus the JWKS max-age.
+    Prune,
 }
 
 fn settings(cli: &Cli) -> Result<Settings, String> {
@@ -215,18 +227,51 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Keys(KeysCommand::List) => {
-            let keys = KeySet::load(&settings.keys_dir).map_err(|e| e.to_string())?;
+            let store = open_store(&settings, settings.redis_url.is_none())
+                .await
+                .map_err(|e| e.to_string())?;
+            let keys = rotation::load(&store, &settings.keys_dir, &settings.rotation)
+                .await
+                .map_err(|e| e.to_string())?;
             let signing = keys.signing_key().kid.clone();
-            for key in keys.keys() {
+            for (key, (from, until)) in keys.keys() {
                 let role = if key.kid == signing {
                     "signing"
                 } else {
                     "published"
                 };
+                let until = if until == u64::MAX {
+                    "-".to_owned()
+                } else {
+                    until.to_string()
+                };
                 println!(
-                    "{}\t{} bits\tcreated {}\t{}",
-                    key.kid, key.bits, key.created, role
+                    "{}\t{} bits\tsigns from {from} until {until}\t{role}",
+                    key.kid, key.bits
                 );
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate { bits, delay }) => {
+            let store = open_store(&settings, false)
+                .await
+                .map_err(|e| e.to_string())?;
+            let delay = delay.unwrap_or(settings.rotation.publication_delay);
+            let (kid, not_before) = rotation::rotate(&store, &settings.keys_dir, bits, delay)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{kid}\tpublished now, signs from {not_before} (in {delay} s)");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Prune) => {
+            let store = open_store(&settings, false)
+                .await
+                .map_err(|e| e.to_string())?;
+            let pruned = rotation::prune(&store, &settings.keys_dir, settings.rotation.retention)
+                .await
+                .map_err(|e| e.to_string())?;
+            for kid in pruned {
+                println!("pruned {kid}");
             }
             Ok(())
         }
@@ -284,15 +329,16 @@ async fn client_command(store: &Store, command: ClientCommand) -> Result<(), Str
 }
 
 async fn serve(settings: Settings, dev: bool) -> Result<(), String> {
-    let keys = if dev {
-        KeySet::load_or_generate(&settings.keys_dir)
-    } else {
-        KeySet::load(&settings.keys_dir)
-    }
-    .map_err(|e| e.to_string())?;
     let store = open_store(&settings, dev)
         .await
         .map_err(|e| e.to_string())?;
+    let keys = if dev {
+        KeySet::load_or_generate(&settings.keys_dir).map_err(|e| e.to_string())?
+    } else {
+        rotation::load(&store, &settings.keys_dir, &settings.rotation)
+            .await
+            .map_err(|e| e.to_string())?
+    };
     let listen = settings.listen;
     let issuer = settings.issuer.clone();
     let mut settings = settings;

@@ -35,7 +35,7 @@ impl AppState {
     pub fn new(
         settings: Settings,
         store: Store,
-        keys: Arc<KeySet>,
+        keys: Arc<arc_swap::ArcSwap<KeySet>>,
         hasher: PasswordHasher,
         data_key: Arc<DataKey>,
     ) -> Self {

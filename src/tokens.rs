@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, Validation};
@@ -86,9 +88,10 @@ pub enum TokenError {
     Invalid,
 }
 
-/// Signs access tokens with the current key and verifies ours.
+/// Signs access tokens with the current key and verifies ours. The key set is swapped in
+/// place when keys rotate (lock-free reads on the hot path).
 pub struct TokenIssuer {
-    keys: Arc<KeySet>,
+    keys: Arc<ArcSwap<KeySet>>,
     issuer: String,
     ttl: u64,
     validation: Validation,
@@ -96,7 +99,7 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     /// An issuer for `issuer` signing with `keys`, access tokens living `ttl` seconds.
-    pub fn new(keys: Arc<KeySet>, issuer: String, ttl: u64) -> Self {
+    pub fn new(keys: Arc<ArcSwap<KeySet>>, issuer: String, ttl: u64) -> Self {
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&issuer]);
         // Our own endpoints accept tokens for any audience we issued; presence is required.
@@ -111,9 +114,9 @@ impl TokenIssuer {
         }
     }
 
-    /// The key set.
-    pub fn keys(&self) -> &KeySet {
-        &self.keys
+    /// The current key set.
+    pub fn keys(&self) -> arc_swap::Guard<Arc<KeySet>> {
+        self.keys.load()
     }
 
     /// Access- and ID-token lifetime, seconds.
@@ -152,7 +155,10 @@ impl TokenIssuer {
     /// # Errors
     /// [`KeyError::Sign`] if signing fails.
     pub fn sign_access_token(&self, claims: &AccessClaims) -> Result<String, KeyError> {
-        self.keys.signing_key().sign(TokenType::Access, claims)
+        self.keys
+            .load()
+            .signing_key()
+            .sign(TokenType::Access, claims)
     }
 
     /// Signs an ID token (`typ: JWT`) for `family` issued to its client, living as long as an
@@ -182,7 +188,7 @@ impl TokenIssuer {
             email,
             preferred_username: has("profile").then(|| family.username.clone()),
         };
-        self.keys.signing_key().sign(TokenType::Id, &claims)
+        self.keys.load().signing_key().sign(TokenType::Id, &claims)
     }
 
     /// Verifies one of our access tokens (RFC 9068 §4): RS256 only, a published `kid`,
@@ -201,10 +207,11 @@ impl TokenIssuer {
         {
             return Err(TokenError::Invalid);
         }
+        let keys = self.keys.load();
         let key = header
             .kid
             .as_deref()
-            .and_then(|kid| self.keys.by_kid(kid))
+            .and_then(|kid| keys.by_kid(kid))
             .ok_or(TokenError::Invalid)?;
         jsonwebtoken::decode::<AccessClaims>(token, key.decoding_key(), &self.validation)
             .map(|data| data.claims)

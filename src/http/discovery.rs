@@ -2,23 +2,44 @@
 //! RFC 8414 §2), both public and cacheable.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::paths;
 use crate::config::Settings;
 use crate::state::AppState;
 
-/// The JWKS with `Cache-Control: public, max-age` and CORS open to any origin.
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
+/// The JWKS with `Cache-Control: public, max-age`, a strong `ETag` (a matching
+/// `If-None-Match` gets 304, RFC 9110 §13.1.2) and CORS open to any origin.
+pub async fn jwks(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let keys = state.tokens.keys();
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim() == keys.etag() || t.trim() == "*")
+        });
+    let mut response = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, keys.etag()))
         .insert_header((
             header::CACHE_CONTROL,
             format!("public, max-age={}", state.settings.jwks_max_age),
         ))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .body(state.tokens.keys().jwks().to_vec())
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+    if unchanged {
+        response.finish()
+    } else {
+        response
+            .content_type("application/json")
+            .body(keys.jwks().clone())
+    }
 }
 
 /// The discovery document; it advertises only what works.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{Client, Family, Rotation, TokenState, User};
 use crate::error::StoreError;
+use crate::keys::KeyMeta;
 use crate::ratelimit::{backoff_ms, gcra, LimitKeys, LoginPolicy, Verdict};
 
 /// A limiter counter: `value` (TAT or count), `until` (back-off end), expiring at `expires` (ms).
@@ -37,6 +38,8 @@ struct State {
     recovery: HashMap<String, HashSet<String>>,
     /// mfa_token hash → (pending login JSON, failures, expiry).
     mfa_tokens: HashMap<String, (String, u32, Instant)>,
+    key_meta: HashMap<String, KeyMeta>,
+    locks: HashMap<String, Instant>,
 }
 
 impl State {
@@ -378,5 +381,31 @@ impl MemoryStore {
             .mfa_tokens
             .remove(hash)
             .is_some_and(|(_, _, expires)| expires > Instant::now()))
+    }
+
+    pub(super) async fn key_metadata(&self) -> Result<HashMap<String, KeyMeta>, StoreError> {
+        Ok(self.lock().key_meta.clone())
+    }
+
+    pub(super) async fn put_key_meta(&self, kid: &str, meta: &KeyMeta) -> Result<(), StoreError> {
+        self.lock().key_meta.insert(kid.to_owned(), *meta);
+        Ok(())
+    }
+
+    pub(super) async fn remove_key_meta(&self, kid: &str) -> Result<(), StoreError> {
+        self.lock().key_meta.remove(kid);
+        Ok(())
+    }
+
+    pub(super) async fn try_lock(&self, name: &str, ttl: u64) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        if state.locks.get(name).is_some_and(|until| *until > now) {
+            return Ok(false);
+        }
+        state
+            .locks
+            .insert(name.to_owned(), now + Duration::from_secs(ttl));
+        Ok(true)
     }
 }

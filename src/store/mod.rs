@@ -10,6 +10,7 @@ pub mod redis;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
+use crate::keys::KeyMeta;
 use crate::ratelimit::{LimitKeys, LoginPolicy, Verdict};
 
 /// A registered user.
@@ -359,5 +360,40 @@ impl Store {
     /// [`StoreError`] when the backend is unavailable.
     pub async fn consume_mfa_token(&self, hash: &str) -> Result<bool, StoreError> {
         dispatch!(self.consume_mfa_token(hash))
+    }
+
+    /// Rotation metadata of every key, by kid.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn key_metadata(
+        &self,
+    ) -> Result<std::collections::HashMap<String, KeyMeta>, StoreError> {
+        dispatch!(self.key_metadata())
+    }
+
+    /// Sets the rotation metadata of key `kid`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn put_key_meta(&self, kid: &str, meta: &KeyMeta) -> Result<(), StoreError> {
+        dispatch!(self.put_key_meta(kid, meta))
+    }
+
+    /// Forgets the rotation metadata of key `kid`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn remove_key_meta(&self, kid: &str) -> Result<(), StoreError> {
+        dispatch!(self.remove_key_meta(kid))
+    }
+
+    /// Takes the lock `name` for `ttl` seconds unless someone holds it (`SET NX EX`); `true`
+    /// when taken. Not released early: it only keeps instances from acting at once.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn try_lock(&self, name: &str, ttl: u64) -> Result<bool, StoreError> {
+        dispatch!(self.try_lock(name, ttl))
     }
 }

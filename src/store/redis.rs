@@ -14,6 +14,7 @@
 //! - `totp-step:<sub>` → last accepted TOTP step (TTL 300 s); `recovery:<sub>` → set of
 //!   recovery-code hashes; `mfa:<hash>` → hash `login failures` (TTL 300 s)
 //! - `data-key-check` → a constant sealed with the data key
+//! - `keys` → hash kid → JSON [`KeyMeta`] (rotation metadata); `lock:<name>` → short locks
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use redis::{AsyncCommands, Script};
 
 use super::{Client, Family, Rotation, TokenState, User};
 use crate::error::StoreError;
+use crate::keys::KeyMeta;
 use crate::ratelimit::{LimitKeys, LoginPolicy, Verdict};
 
 /// Rotation (RFC 9700 §4.14.2): KEYS = family hash, used set; ARGV = presented hash, new hash,
@@ -151,6 +153,9 @@ fn family_keys(id: &str) -> (String, String) {
         format!("tessera:fam:{{{id}}}:used"),
     )
 }
+
+/// Hash of key rotation metadata.
+const KEY_META: &str = "tessera:keys";
 
 /// Set of all registered client ids (for `client list`).
 const CLIENT_INDEX: &str = "tessera:clients";
@@ -526,5 +531,42 @@ impl RedisStore {
     pub(super) async fn consume_mfa_token(&self, hash: &str) -> Result<bool, StoreError> {
         let removed: i64 = self.conn.clone().del(format!("tessera:mfa:{hash}")).await?;
         Ok(removed == 1)
+    }
+
+    pub(super) async fn key_metadata(
+        &self,
+    ) -> Result<std::collections::HashMap<String, KeyMeta>, StoreError> {
+        let raw: std::collections::HashMap<String, String> =
+            self.conn.clone().hgetall(KEY_META).await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(kid, json)| serde_json::from_str(&json).ok().map(|m| (kid, m)))
+            .collect())
+    }
+
+    pub(super) async fn put_key_meta(&self, kid: &str, meta: &KeyMeta) -> Result<(), StoreError> {
+        let () = self
+            .conn
+            .clone()
+            .hset(KEY_META, kid, to_json(meta)?)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn remove_key_meta(&self, kid: &str) -> Result<(), StoreError> {
+        let () = self.conn.clone().hdel(KEY_META, kid).await?;
+        Ok(())
+    }
+
+    pub(super) async fn try_lock(&self, name: &str, ttl: u64) -> Result<bool, StoreError> {
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(format!("tessera:lock:{name}"))
+            .arg("1")
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(taken.is_some())
     }
 }

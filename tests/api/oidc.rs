@@ -187,7 +187,8 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
     assert_eq!(answer["token_type"], "refresh_token");
 
     let inactive = json!({"active": false});
-    let signer = app.state.tokens.keys().signing_key();
+    let keys = app.state.tokens.keys();
+    let signer = keys.signing_key();
     let mut claims = claims_of(access);
     claims["exp"] = json!(1_000_000_000u64);
     claims["iat"] = json!(999_999_000u64);

@@ -2,8 +2,10 @@
 //! and RS256 JWS signing (RFC 7515/7518 §3.3) with a pre-parsed key pair.
 //!
 //! Private keys are PKCS#8 PEM files in the keys directory, named `<unix-seconds>-<kid>.pem`,
-//! mode 0600. Every key is published in the JWKS; the one whose file name sorts last (the newest)
-//! signs.
+//! mode 0600. Every key is published in the JWKS; which one signs depends on rotation metadata
+//! (see [`rotation`]), or, without it, the newest signs.
+
+pub mod rotation;
 
 use std::collections::HashMap;
 use std::fs;
@@ -171,11 +173,25 @@ impl SigningKey {
     }
 }
 
-/// All loaded keys; the newest signs, all verify and are published.
+/// Rotation metadata of one key, shared by all instances through the store (RFC 7517 keys are
+/// published before they sign and after they stop, see [`rotation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct KeyMeta {
+    /// Unix seconds from which the key may sign.
+    pub not_before: u64,
+    /// Unix seconds from which it no longer signs (`None`: not retired).
+    pub retired_at: Option<u64>,
+}
+
+/// All loaded keys with their metadata. Every key is published and verifies; the one that
+/// signs is chosen by time (see [`KeySet::signing_key`]).
 pub struct KeySet {
     keys: Vec<SigningKey>,
+    /// Per key (same order): unix seconds from which it signs, and until which.
+    windows: Vec<(u64, u64)>,
     by_kid: HashMap<String, usize>,
-    jwks: Vec<u8>,
+    jwks: bytes::Bytes,
+    etag: String,
 }
 
 impl std::fmt::Debug for KeySet {
@@ -190,12 +206,27 @@ impl std::fmt::Debug for KeySet {
 }
 
 impl KeySet {
-    /// Loads every `*.pem` file in `dir`.
+    /// Loads every `*.pem` file in `dir`, without rotation metadata: each key signs from its
+    /// creation time, so the newest signs.
     ///
     /// # Errors
     /// [`KeyError::Io`] / [`KeyError::Invalid`] for unreadable files; [`KeyError::Empty`] when
     /// there is no key.
     pub fn load(dir: &Path) -> Result<Self, KeyError> {
+        Self::load_with(dir, &HashMap::new(), None)
+    }
+
+    /// Loads every `*.pem` file in `dir` with rotation `meta` (by kid). With `retention`
+    /// (seconds a retired key must stay published: longest token lifetime plus JWKS cache age),
+    /// keys retired longer ago than that are left out.
+    ///
+    /// # Errors
+    /// As [`KeySet::load`].
+    pub fn load_with(
+        dir: &Path,
+        meta: &HashMap<String, KeyMeta>,
+        retention: Option<u64>,
+    ) -> Result<Self, KeyError> {
         let entries = fs::read_dir(dir).map_err(|source| KeyError::Io {
             path: dir.to_owned(),
             source,
@@ -205,7 +236,9 @@ impl KeySet {
             .filter(|p| p.extension().is_some_and(|x| x == "pem"))
             .collect();
         paths.sort();
+        let now = crate::tokens::now();
         let mut keys = Vec::with_capacity(paths.len());
+        let mut windows = Vec::with_capacity(paths.len());
         for path in paths {
             let pem = fs::read_to_string(&path).map_err(|source| KeyError::Io {
                 path: path.clone(),
@@ -219,7 +252,16 @@ impl KeySet {
                 .and_then(|n| n.split('-').next())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            keys.push(SigningKey::from_private(&private, path, created)?);
+            let key = SigningKey::from_private(&private, path, created)?;
+            let window = match meta.get(&key.kid) {
+                Some(m) => (m.not_before, m.retired_at.unwrap_or(u64::MAX)),
+                None => (created, u64::MAX),
+            };
+            if retention.is_some_and(|r| window.1 != u64::MAX && window.1.saturating_add(r) < now) {
+                continue;
+            }
+            keys.push(key);
+            windows.push(window);
         }
         if keys.is_empty() {
             return Err(KeyError::Empty(dir.to_owned()));
@@ -229,8 +271,18 @@ impl KeySet {
             .enumerate()
             .map(|(i, k)| (k.kid.clone(), i))
             .collect();
-        let jwks = jwks_document(&keys);
-        Ok(Self { keys, by_kid, jwks })
+        let jwks = bytes::Bytes::from(jwks_document(&keys));
+        let etag = format!(
+            "\"{}\"",
+            &URL_SAFE_NO_PAD.encode(Sha256::digest(&jwks))[..22]
+        );
+        Ok(Self {
+            keys,
+            windows,
+            by_kid,
+            jwks,
+            etag,
+        })
     }
 
     /// Loads `dir`, first generating a 2048-bit key there if it holds none (for `--dev`).
@@ -251,10 +303,26 @@ impl KeySet {
         }
     }
 
-    /// The key that signs new tokens (the newest).
+    /// The key that signs at `now`: among keys whose window contains `now`, the one that
+    /// started signing last. If none qualifies (clock skew, misconfiguration), the key that
+    /// started last among those already started, else the newest.
+    pub fn signing_key_at(&self, now: u64) -> &SigningKey {
+        let started = |i: &usize| self.windows[*i].0 <= now;
+        let best = (0..self.keys.len())
+            .filter(|i| started(i) && now < self.windows[*i].1)
+            .max_by_key(|i| self.windows[*i].0)
+            .or_else(|| {
+                (0..self.keys.len())
+                    .filter(started)
+                    .max_by_key(|i| self.windows[*i].0)
+            })
+            .unwrap_or(self.keys.len() - 1);
+        &self.keys[best]
+    }
+
+    /// The key that signs now.
     pub fn signing_key(&self) -> &SigningKey {
-        // `load` refuses an empty set, so there is always a last key.
-        &self.keys[self.keys.len() - 1]
+        self.signing_key_at(crate::tokens::now())
     }
 
     /// The key with this `kid`, if published.
@@ -262,14 +330,20 @@ impl KeySet {
         self.by_kid.get(kid).map(|&i| &self.keys[i])
     }
 
-    /// All keys, oldest first.
-    pub fn keys(&self) -> &[SigningKey] {
-        &self.keys
+    /// All keys, oldest file first, with their signing windows (unix seconds, from..until).
+    pub fn keys(&self) -> impl Iterator<Item = (&SigningKey, (u64, u64))> {
+        self.keys.iter().zip(self.windows.iter().copied())
     }
 
-    /// The serialised JWKS document (RFC 7517 §5), built once at load.
-    pub fn jwks(&self) -> &[u8] {
+    /// The serialised JWKS document (RFC 7517 §5), built once at load; cloning is a
+    /// reference-count increment.
+    pub fn jwks(&self) -> &bytes::Bytes {
         &self.jwks
+    }
+
+    /// Strong entity tag of the JWKS document (RFC 9110 §8.8.3).
+    pub fn etag(&self) -> &str {
+        &self.etag
     }
 }
 
@@ -349,6 +423,59 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_signing_key_follows_the_rotation_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = generate_key(dir.path(), 2048).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let new = generate_key(dir.path(), 2048).unwrap();
+        let now = crate::tokens::now();
+        let meta = HashMap::from([
+            (
+                old.clone(),
+                KeyMeta {
+                    not_before: 0,
+                    retired_at: Some(now + 100),
+                },
+            ),
+            (
+                new.clone(),
+                KeyMeta {
+                    not_before: now + 100,
+                    retired_at: None,
+                },
+            ),
+        ]);
+        let set = KeySet::load_with(dir.path(), &meta, Some(60)).unwrap();
+        assert_eq!(
+            set.signing_key_at(now).kid,
+            old,
+            "published but not yet signing"
+        );
+        assert_eq!(set.signing_key_at(now + 100).kid, new);
+        assert_eq!(set.keys().count(), 2);
+        // Retired longer ago than the retention: no longer published.
+        let meta = HashMap::from([
+            (
+                old.clone(),
+                KeyMeta {
+                    not_before: 0,
+                    retired_at: Some(now - 100),
+                },
+            ),
+            (
+                new.clone(),
+                KeyMeta {
+                    not_before: now - 100,
+                    retired_at: None,
+                },
+            ),
+        ]);
+        let set = KeySet::load_with(dir.path(), &meta, Some(60)).unwrap();
+        assert!(set.by_kid(&old).is_none());
+        assert_eq!(set.signing_key().kid, new);
+    }
+
+    #[test]
     fn rfc7638_example_thumbprint() {
         // RFC 7638 §3.1 example key and its expected thumbprint.
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
@@ -365,6 +492,7 @@ mod tests {
         let kid = generate_key(dir.path(), 2048).unwrap();
         let set = KeySet::load(dir.path()).unwrap();
         assert_eq!(set.signing_key().kid, kid);
+        assert!(set.etag().starts_with('"'));
         let jwks: serde_json::Value = serde_json::from_slice(set.jwks()).unwrap();
         let jwk = &jwks["keys"][0];
         assert_eq!(jwk["kid"], kid.as_str());

@@ -1,0 +1,207 @@
+//! Key rotation without breaking verifiers (RFC 7517 key sets cached by relying parties).
+//!
+//! - A new key is published in the JWKS at once but signs only after a pre-publication delay
+//!   (default: the JWKS `max-age` plus a margin), so a verifier holding a cached JWKS never meets
+//!   an unknown `kid`.
+//! - The key it replaces stops signing at that moment and stays published until every token it
+//!   signed has expired and every cache has turned over (longest token lifetime + JWKS
+//!   `max-age`); then `keys prune` (or the automatic pruning) deletes it.
+//!
+//! Where things live: private keys stay in the keys directory, a secret volume shared by the
+//! instances; only the public metadata (kid, not-before, retired-at) is in the store, where
+//! every instance sees it. Private keys never travel over the network or sit in Redis, and an
+//! instance that cannot read a key simply cannot sign with it. Each instance reloads the set
+//! every `key_refresh_interval` seconds, so a rotation started anywhere is picked up without a
+//! restart.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use super::{generate_key, KeyError, KeyMeta, KeySet};
+use crate::error::StoreError;
+use crate::store::Store;
+use crate::tokens::now;
+
+/// Errors of rotation commands.
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    /// A key problem.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The store is unavailable.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A rotated-in key has not started signing yet.
+    #[error("a rotation is already pending: key {0} starts signing in {1} s")]
+    Pending(String, u64),
+}
+
+/// Timing of rotation, seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct RotationPolicy {
+    /// Delay between publishing a new key and signing with it.
+    pub publication_delay: u64,
+    /// How long a retired key stays published: longest token lifetime + JWKS `max-age`.
+    pub retention: u64,
+    /// Rotate automatically when the signing key has signed this long (`None`: never).
+    pub interval: Option<u64>,
+    /// How often each instance reloads the key set.
+    pub refresh: u64,
+}
+
+/// Loads the key set of `dir` with the store's rotation metadata.
+///
+/// # Errors
+/// Key or store failures.
+pub async fn load(
+    store: &Store,
+    dir: &Path,
+    policy: &RotationPolicy,
+) -> Result<KeySet, RotationError> {
+    let meta = store.key_metadata().await?;
+    Ok(KeySet::load_with(dir, &meta, Some(policy.retention))?)
+}
+
+/// Generates a key of `bits` in `dir` that starts signing `delay` seconds from now, and retires
+/// the current signing key at that moment. Returns the new kid and its start (unix seconds).
+///
+/// # Errors
+/// [`RotationError::Pending`] when an earlier rotation has not taken effect; key or store
+/// failures.
+pub async fn rotate(
+    store: &Store,
+    dir: &Path,
+    bits: usize,
+    delay: u64,
+) -> Result<(String, u64), RotationError> {
+    let meta = store.key_metadata().await?;
+    let now = now();
+    if let Some((kid, m)) = meta.iter().find(|(_, m)| m.not_before > now) {
+        return Err(RotationError::Pending(kid.clone(), m.not_before - now));
+    }
+    let set = KeySet::load_with(dir, &meta, None)?;
+    let current = set.signing_key_at(now);
+    let current_start = meta
+        .get(&current.kid)
+        .map_or(current.created, |m| m.not_before);
+    let current_kid = current.kid.clone();
+    let kid = generate_key(dir, bits)?;
+    let not_before = now + delay;
+    store
+        .put_key_meta(
+            &kid,
+            &KeyMeta {
+                not_before,
+                retired_at: None,
+            },
+        )
+        .await?;
+    store
+        .put_key_meta(
+            &current_kid,
+            &KeyMeta {
+                not_before: current_start,
+                retired_at: Some(not_before),
+            },
+        )
+        .await?;
+    tracing::info!(target: "audit", event = "key_rotated", kid = %kid, retired = %current_kid,
+        not_before);
+    Ok((kid, not_before))
+}
+
+/// Deletes keys retired more than `retention` seconds ago (file and metadata). Returns their
+/// kids.
+///
+/// # Errors
+/// Key or store failures.
+pub async fn prune(
+    store: &Store,
+    dir: &Path,
+    retention: u64,
+) -> Result<Vec<String>, RotationError> {
+    let meta = store.key_metadata().await?;
+    let set = KeySet::load_with(dir, &meta, None)?;
+    let now = now();
+    let mut pruned = Vec::new();
+    for (key, (_, until)) in set.keys() {
+        if until != u64::MAX && until.saturating_add(retention) < now {
+            std::fs::remove_file(&key.path).map_err(|source| KeyError::Io {
+                path: key.path.clone(),
+                source,
+            })?;
+            store.remove_key_meta(&key.kid).await?;
+            tracing::info!(target: "audit", event = "key_pruned", kid = %key.kid);
+            pruned.push(key.kid.clone());
+        }
+    }
+    Ok(pruned)
+}
+
+/// Reloads the key set every `policy.refresh` seconds into `keys`; when configured, rotates
+/// automatically and prunes expired keys (one instance at a time, under a store lock). Errors
+/// are logged and the last good set stays in use.
+pub fn spawn_refresher(
+    store: Store,
+    dir: std::path::PathBuf,
+    policy: RotationPolicy,
+    keys: Arc<ArcSwap<KeySet>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(policy.refresh.max(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = maintain(&store, &dir, &policy).await {
+                tracing::warn!(error = %e, "key maintenance failed");
+            }
+            match load(&store, &dir, &policy).await {
+                Ok(set) => {
+                    if set.etag() != keys.load().etag() {
+                        tracing::info!(kids = ?set, "key set reloaded");
+                    }
+                    keys.store(Arc::new(set));
+                }
+                Err(e) => tracing::warn!(error = %e, "key set reload failed; keeping the last one"),
+            }
+        }
+    })
+}
+
+/// Automatic rotation and pruning, under a lock so one instance acts.
+async fn maintain(store: &Store, dir: &Path, policy: &RotationPolicy) -> Result<(), RotationError> {
+    let meta: HashMap<String, KeyMeta> = store.key_metadata().await?;
+    let now = now();
+    let prunable = meta.values().any(|m| {
+        m.retired_at
+            .is_some_and(|r| r.saturating_add(policy.retention) < now)
+    });
+    let due = policy.interval.is_some_and(|interval| {
+        let set = KeySet::load_with(dir, &meta, None);
+        let pending = meta.values().any(|m| m.not_before > now);
+        match set {
+            Ok(set) => {
+                let current = set.signing_key_at(now);
+                let since = meta
+                    .get(&current.kid)
+                    .map_or(current.created, |m| m.not_before);
+                !pending && now.saturating_sub(since) >= interval
+            }
+            Err(_) => false,
+        }
+    });
+    if !(prunable || due) || !store.try_lock("keys", 60).await? {
+        return Ok(());
+    }
+    if due {
+        rotate(store, dir, 2048, policy.publication_delay).await?;
+    }
+    if prunable {
+        prune(store, dir, policy.retention).await?;
+    }
+    Ok(())
+}
