@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
 
 /// Raw settings as deserialised from the layers; see `config/default.toml` for each key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSettings {
     /// Canonical issuer URL (`iss`), byte-identical in discovery and tokens.
@@ -73,6 +73,8 @@ pub struct RawSettings {
     pub key_refresh_interval: u64,
     /// Rotate automatically after the signing key has signed this many seconds; 0 disables.
     pub key_rotation_interval: u64,
+    /// Bearer token required by `GET /metrics`; open when unset.
+    pub metrics_token: Option<String>,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -108,6 +110,7 @@ impl Default for RawSettings {
             key_publication_delay: None,
             key_refresh_interval: 10,
             key_rotation_interval: 0,
+            metrics_token: None,
             clients: Vec::new(),
         }
     }
@@ -125,7 +128,7 @@ pub struct Argon2Params {
 }
 
 /// Validated settings, the single source of configuration for the application.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// Canonical issuer URL exactly as configured (OIDC Discovery §3: compared byte for byte).
     pub issuer: String,
@@ -167,6 +170,22 @@ pub struct Settings {
     pub totp_issuer: String,
     /// Key rotation timing.
     pub rotation: crate::keys::rotation::RotationPolicy,
+    /// Bearer token protecting `/metrics`.
+    pub metrics_token: Option<String>,
+}
+
+/// Shows where the server listens and what it is, never the data key, the metrics token or
+/// client secrets.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("issuer", &self.issuer)
+            .field("listen", &self.listen)
+            .field("keys_dir", &self.keys_dir)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Settings {
@@ -483,6 +502,7 @@ impl RawSettings {
             clients.push(client);
         }
         Ok(Settings {
+            metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
             rotation,
             data_key,
             totp_issuer: self.totp_issuer,

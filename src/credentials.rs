@@ -46,6 +46,8 @@ pub struct PasswordHasher {
     /// Jobs running or waiting, and the most admitted at once (concurrency + queue bound).
     in_flight: Arc<AtomicUsize>,
     admit: usize,
+    /// Observes how long admitted jobs wait for a slot, when metrics are on.
+    wait: Option<prometheus::Histogram>,
     /// A hash of a random password with the current parameters: verifying an unknown user
     /// against it costs the same as a wrong password.
     dummy: Arc<str>,
@@ -132,6 +134,7 @@ impl PasswordHasher {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             in_flight: Arc::new(AtomicUsize::new(0)),
             admit: concurrency.max(1) + queue_limit,
+            wait: None,
             dummy,
         })
     }
@@ -141,14 +144,24 @@ impl PasswordHasher {
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let _admitted = Admitted::enter(&self.in_flight, self.admit)?;
+        let waiting = std::time::Instant::now();
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| HashError::Failed)?;
+        if let Some(wait) = &self.wait {
+            wait.observe(waiting.elapsed().as_secs_f64());
+        }
         tokio::task::spawn_blocking(job)
             .await
             .map_err(|_| HashError::Failed)
+    }
+
+    /// Records slot waits in `histogram`.
+    pub fn with_wait_metric(mut self, histogram: prometheus::Histogram) -> Self {
+        self.wait = Some(histogram);
+        self
     }
 
     /// Password checks running or waiting now.

@@ -136,7 +136,11 @@ impl Application {
             settings.rotation,
             keys.clone(),
         );
-        let state = web::Data::new(AppState::new(settings, store, keys, hasher, data_key));
+        let metrics = telemetry::Metrics::new(store.error_counter())
+            .map_err(|e| StartupError::Store(error::StoreError(e.to_string())))?;
+        let state = web::Data::new(AppState::new(
+            settings, store, keys, hasher, data_key, metrics,
+        ));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()

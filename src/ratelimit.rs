@@ -72,7 +72,8 @@ pub fn now_ms() -> u64 {
 }
 
 /// The `429` answer for a limited request (RFC 6585 §4), with `Retry-After` in whole seconds.
-fn limited(which: &'static str, retry_ms: u64) -> OAuthError {
+fn limited(hits: &prometheus::IntCounterVec, which: &'static str, retry_ms: u64) -> OAuthError {
+    hits.with_label_values(&[which]).inc();
     tracing::warn!(target: "audit", event = "rate_limited", limit = which, retry_after_ms = retry_ms);
     OAuthError::unavailable(
         StatusCode::TOO_MANY_REQUESTS,
@@ -85,12 +86,18 @@ fn limited(which: &'static str, retry_ms: u64) -> OAuthError {
 pub struct Limiter {
     store: Store,
     policy: LoginPolicy,
+    hits: prometheus::IntCounterVec,
 }
 
 impl Limiter {
-    /// A limiter enforcing `policy` with counters in `store`.
-    pub fn new(store: Store, policy: LoginPolicy) -> Self {
-        Self { store, policy }
+    /// A limiter enforcing `policy` with counters in `store`, counting refusals in `hits`
+    /// (label: the limit).
+    pub fn new(store: Store, policy: LoginPolicy, hits: prometheus::IntCounterVec) -> Self {
+        Self {
+            store,
+            policy,
+            hits,
+        }
     }
 
     /// Checks (and counts) a login attempt for `username` from `ip`, before any hashing.
@@ -106,7 +113,7 @@ impl Limiter {
             .await?
         {
             Verdict::Allowed => Ok(()),
-            Verdict::Limited(which, retry_ms) => Err(limited(which, retry_ms)),
+            Verdict::Limited(which, retry_ms) => Err(limited(&self.hits, which, retry_ms)),
         }
     }
 
@@ -146,7 +153,7 @@ impl Limiter {
         };
         match self.store.login_check(&keys, now_ms(), &policy).await? {
             Verdict::Allowed => Ok(()),
-            Verdict::Limited(which, retry_ms) => Err(limited(which, retry_ms)),
+            Verdict::Limited(which, retry_ms) => Err(limited(&self.hits, which, retry_ms)),
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::datakey::DataKey;
 use crate::keys::KeySet;
 use crate::ratelimit::Limiter;
 use crate::store::Store;
+use crate::telemetry::Metrics;
 use crate::tokens::TokenIssuer;
 
 /// Everything a request may need.
@@ -28,6 +29,8 @@ pub struct AppState {
     pub limiter: Limiter,
     /// Seals TOTP secrets.
     pub data_key: Arc<DataKey>,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -38,6 +41,7 @@ impl AppState {
         keys: Arc<arc_swap::ArcSwap<KeySet>>,
         hasher: PasswordHasher,
         data_key: Arc<DataKey>,
+        metrics: Metrics,
     ) -> Self {
         Self {
             data_key,
@@ -47,10 +51,15 @@ impl AppState {
                 settings.clients.clone(),
             ),
             tokens: TokenIssuer::new(keys, settings.issuer.clone(), settings.access_token_ttl),
-            limiter: Limiter::new(store.clone(), settings.login.clone()),
+            limiter: Limiter::new(
+                store.clone(),
+                settings.login.clone(),
+                metrics.rate_limited.clone(),
+            ),
+            hasher: hasher.with_wait_metric(metrics.hash_wait.clone()),
+            metrics,
             settings,
             store,
-            hasher,
         }
     }
 }

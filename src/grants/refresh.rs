@@ -48,6 +48,7 @@ pub async fn refresh_token_grant(
             user_token_response(state, client, &family_id, &family, scope, Some(next))
         }
         Rotation::Reused { sub, client_id } => {
+            state.metrics.refresh_reuse.inc();
             tracing::warn!(target: "audit", event = "refresh_reuse_detected", sub = %sub,
                 client_id = %client_id, sid = %presented.family_id());
             Err(invalid())

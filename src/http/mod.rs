@@ -6,6 +6,7 @@ mod admin;
 mod discovery;
 mod health;
 mod introspect;
+mod metrics;
 mod revoke;
 mod token;
 mod userinfo;
@@ -55,6 +56,8 @@ pub mod paths {
     pub const MFA_TOTP: &str = "/account/mfa/totp";
     /// TOTP enrollment: confirm.
     pub const MFA_TOTP_CONFIRM: &str = "/account/mfa/totp/confirm";
+    /// Prometheus metrics.
+    pub const METRICS: &str = "/metrics";
     /// Liveness.
     pub const HEALTHZ: &str = "/healthz";
     /// Readiness (store reachable).
@@ -81,6 +84,7 @@ pub mod paths {
         ("MFA_TOTP", "POST", MFA_TOTP),
         ("MFA_TOTP", "DELETE", MFA_TOTP),
         ("MFA_TOTP_CONFIRM", "POST", MFA_TOTP_CONFIRM),
+        ("METRICS", "GET", METRICS),
         ("HEALTHZ", "GET", HEALTHZ),
         ("READYZ", "GET", READYZ),
     ];
@@ -124,6 +128,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource(paths::MFA_TOTP_CONFIRM).route(web::post().to(account::confirm_totp)),
         )
+        .service(web::resource(paths::METRICS).route(web::get().to(metrics::metrics)))
         .service(web::resource(paths::HEALTHZ).route(web::get().to(health::healthz)))
         .service(web::resource(paths::READYZ).route(web::get().to(health::readyz)));
 }
@@ -146,15 +151,33 @@ where
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    // The route pattern (e.g. `/admin/clients/{client_id}`), never the raw path: bounded labels.
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
     let fut = {
         let _entered = span.enter();
         srv.call(req)
     };
     async move {
         let mut res = fut.await?;
+        let elapsed = started.elapsed();
+        if let Some(state) = state {
+            let status = res.status();
+            state
+                .metrics
+                .requests
+                .with_label_values(&[route.as_str(), method.as_str(), status.as_str()])
+                .inc();
+            state
+                .metrics
+                .latency
+                .with_label_values(&[route.as_str(), method.as_str()])
+                .observe(elapsed.as_secs_f64());
+        }
         tracing::info!(
             status = res.status().as_u16(),
-            elapsed_us = started.elapsed().as_micros() as u64,
+            elapsed_us = elapsed.as_micros() as u64,
             "request"
         );
         if let Ok(value) = HeaderValue::from_str(&id) {
@@ -282,7 +305,7 @@ impl Params {
 
 /// The credentials of the `Authorization` header when its scheme is `scheme`; scheme names are
 /// case-insensitive (RFC 9110 §11.1).
-fn authorization<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
+pub(crate) fn authorization<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (name, credentials) = value.split_once(' ')?;
     name.eq_ignore_ascii_case(scheme)

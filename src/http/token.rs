@@ -78,6 +78,11 @@ pub async fn token(
             .await?
         }
     };
+    state
+        .metrics
+        .tokens_issued
+        .with_label_values(&[grant_type])
+        .inc();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))

@@ -130,16 +130,31 @@ pub enum Store {
     Redis(redis::RedisStore),
 }
 
+/// Calls the backend's method; a failed Redis call counts in `tessera_store_errors_total`.
 macro_rules! dispatch {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match $self {
             Store::Memory(s) => s.$method($($arg),*).await,
-            Store::Redis(s) => s.$method($($arg),*).await,
+            Store::Redis(s) => {
+                let result = s.$method($($arg),*).await;
+                if result.is_err() {
+                    s.errors.inc();
+                }
+                result
+            }
         }
     };
 }
 
 impl Store {
+    /// The counter of failed store commands (Redis only), for the metrics registry.
+    pub fn error_counter(&self) -> Option<prometheus::IntCounter> {
+        match self {
+            Store::Memory(_) => None,
+            Store::Redis(s) => Some(s.errors.clone()),
+        }
+    }
+
     /// Checks the backend answers (`PING`).
     ///
     /// # Errors

@@ -197,6 +197,8 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
+    /// Failed commands (`tessera_store_errors_total`).
+    pub(super) errors: prometheus::IntCounter,
 }
 
 impl RedisStore {
@@ -212,7 +214,12 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(1000);
         let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Self { conn })
+        let errors = prometheus::IntCounter::new(
+            "store_errors_total",
+            "Store (Redis) commands that failed or timed out",
+        )
+        .map_err(|e| StoreError(e.to_string()))?;
+        Ok(Self { conn, errors })
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@ mod logs;
 mod mfa;
 mod oidc;
 mod openapi;
+mod operations;
 mod ratelimit;
 mod refresh;
 mod revocation;

@@ -1,0 +1,40 @@
+//! `GET /metrics`: Prometheus text exposition, optionally behind a bearer token
+//! (`metrics_token`).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use subtle::ConstantTimeEq;
+
+use super::authorization;
+use crate::state::AppState;
+use crate::tokens::now;
+
+/// Renders every metric; refreshes the gauges read at scrape time first. With `metrics_token`
+/// configured, a request without `Authorization: Bearer <that token>` gets 401.
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if let Some(expected) = &state.settings.metrics_token {
+        let presented = authorization(&req, "Bearer").unwrap_or("");
+        if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tessera-metrics\""))
+                .finish();
+        }
+    }
+    let metrics = &state.metrics;
+    metrics
+        .hash_in_flight
+        .set(i64::try_from(state.hasher.in_flight()).unwrap_or(i64::MAX));
+    let keys = state.tokens.keys();
+    let now = now();
+    let signing = keys.signing_key_at(now);
+    let since = keys
+        .keys()
+        .find(|(k, _)| k.kid == signing.kid)
+        .map_or(now, |(_, (from, _))| from);
+    metrics
+        .key_age
+        .set(i64::try_from(now.saturating_sub(since)).unwrap_or(i64::MAX));
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
+}

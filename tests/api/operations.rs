@@ -1,0 +1,440 @@
+//! Running for real: key rotation across instances, JWKS caching, several instances on one
+//! Redis, Redis outages, graceful shutdown, metrics.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use tessera::keys::rotation;
+
+use crate::helpers::{basic, unique, Backend, TestApp};
+
+/// Polls `check` every 100 ms for at most `limit`; panics with `what` if it never holds.
+/// (A bounded wait for an asynchronous effect, not a timing assertion.)
+async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn jwks_kids(app: &TestApp) -> Vec<String> {
+    let jwks: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+#[tokio::test]
+async fn a_rotation_on_one_instance_is_published_first_then_used_by_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = tessera::keys::generate_key(dir.path(), 2048).unwrap();
+    let tweak = |raw: &mut tessera::config::RawSettings| {
+        raw.keys_dir = dir.path().to_owned();
+        raw.key_refresh_interval = 1;
+    };
+    let a = TestApp::spawn_with(Backend::Redis, tweak).await;
+    let b = TestApp::spawn_with(Backend::Redis, tweak).await;
+    let client = a.public_client().await;
+    let (user, password, _) = a.user().await;
+
+    let etag = a
+        .http
+        .get(a.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // RFC 9110 §13.1.2: a matching If-None-Match gets 304.
+    let res = a
+        .http
+        .get(a.url("/.well-known/jwks.json"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+
+    // Rotate on A's store with a 3-second pre-publication delay.
+    let (new, _) = rotation::rotate(&a.state.store, dir.path(), 2048, 3)
+        .await
+        .unwrap();
+    for app in [&a, &b] {
+        eventually(Duration::from_secs(5), "new key published", || async {
+            jwks_kids(app).await.contains(&new)
+        })
+        .await;
+    }
+    // Published, not yet signing: verifiers with a cached JWKS meet no unknown kid.
+    let token = b.login(&client, &user, &password).await;
+    assert_eq!(kid_of(token["access_token"].as_str().unwrap()), old);
+    let res = a
+        .http
+        .get(a.url("/.well-known/jwks.json"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the JWKS changed, so its ETag did");
+
+    eventually(
+        Duration::from_secs(8),
+        "B signs with the new key",
+        || async {
+            let token = b.login(&client, &user, &password).await;
+            kid_of(token["access_token"].as_str().unwrap()) == new
+        },
+    )
+    .await;
+    // The retired key stays published while its tokens live.
+    assert!(jwks_kids(&b).await.contains(&old));
+    // Another rotation while one is pending is refused; none is pending now.
+    assert!(rotation::prune(&a.state.store, dir.path(), 3600)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn two_instances_share_sessions_and_revocations() {
+    let a = TestApp::spawn().await;
+    let b = TestApp::spawn().await;
+    let client = a.public_client().await;
+    let (user, password, _) = a.user().await;
+    let svc_secret = tessera::clients::random_token();
+    let (svc_client, _) = tessera::clients::build_client(tessera::clients::Registration {
+        client_id: unique("svc"),
+        grant_types: vec!["client_credentials".into()],
+        client_secret: Some(svc_secret.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    a.state.store.put_client(&svc_client, true).await.unwrap();
+
+    let login = a.login(&client, &user, &password).await;
+    // Issued by A, refreshed on B.
+    let res = b
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client),
+            ("refresh_token", login["refresh_token"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let refreshed: Value = res.json().await.unwrap();
+    // Revoked on B, seen by introspection on A at once.
+    let res = b
+        .http
+        .post(b.url("/oauth2/revoke"))
+        .form(&[
+            ("token", refreshed["refresh_token"].as_str().unwrap()),
+            ("client_id", client.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = a
+        .http
+        .post(a.url("/oauth2/introspect"))
+        .header("authorization", basic(&svc_client.client_id, &svc_secret))
+        .form(&[("token", refreshed["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["active"], false);
+}
+
+/// A private redis-server on a free port, which this test may stop and restart.
+struct PrivateRedis {
+    port: u16,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl PrivateRedis {
+    fn binary() -> String {
+        std::env::var("TESSERA_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
+    }
+
+    fn start_on(port: u16, dir: tempfile::TempDir) -> Self {
+        let child = Command::new(Self::binary())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server (set TESSERA_TEST_REDIS_SERVER)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { port, child, dir }
+    }
+
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port, tempfile::tempdir().unwrap())
+    }
+
+    fn stop(mut self) -> (u16, tempfile::TempDir) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.port, self.dir)
+    }
+}
+
+#[tokio::test]
+async fn a_redis_outage_gives_503_not_500_and_heals_by_itself() {
+    let redis = PrivateRedis::start();
+    let url = format!("redis://127.0.0.1:{}/0", redis.port);
+    let app = TestApp::spawn_with(Backend::Redis, |raw| {
+        raw.redis_url = Some(url.clone());
+        raw.redis_timeout_ms = 300;
+        raw.client_cache_ttl = 0;
+    })
+    .await;
+    let client = app.public_client().await;
+    let (user, password, _) = app.user().await;
+    let login = app.login(&client, &user, &password).await;
+    let (port, dir) = redis.stop();
+
+    // Every path that needs Redis answers 503 + Retry-After; none answers 500.
+    let attempts = [
+        vec![
+            ("grant_type", "password"),
+            ("client_id", client.as_str()),
+            ("username", user.as_str()),
+            ("password", password.as_str()),
+        ],
+        vec![
+            ("grant_type", "refresh_token"),
+            ("client_id", client.as_str()),
+            ("refresh_token", login["refresh_token"].as_str().unwrap()),
+        ],
+    ];
+    for form in &attempts {
+        let res = app.token(form).await;
+        assert_eq!(res.status(), 503);
+        assert!(res.headers().contains_key("retry-after"));
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"],
+            "temporarily_unavailable"
+        );
+    }
+    let res = app
+        .http
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(login["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    // JWKS and discovery need no Redis.
+    for path in [
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+        "/healthz",
+    ] {
+        assert_eq!(
+            app.http.get(app.url(path)).send().await.unwrap().status(),
+            200,
+            "{path}"
+        );
+    }
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.headers().contains_key("retry-after"));
+
+    // Redis returns (empty: it keeps nothing); the service recovers with no restart.
+    let _redis = PrivateRedis::start_on(port, dir);
+    eventually(Duration::from_secs(15), "readyz recovers", || async {
+        app.http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+    })
+    .await;
+    let client = app.public_client().await;
+    let (user, password, _) = app.user().await;
+    assert!(app.login(&client, &user, &password).await["access_token"].is_string());
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let errors: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tessera_store_errors_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(errors > 0.0, "store errors are counted");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_tokens_and_can_be_protected() {
+    let app = TestApp::spawn_with(Backend::Memory, |raw| {
+        raw.metrics_token = Some("scrape-secret".into())
+    })
+    .await;
+    let client = app.public_client().await;
+    let (user, password, _) = app.user().await;
+    app.login(&client, &user, &password).await;
+    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(r#"tessera_tokens_issued_total{grant="password"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"tessera_http_requests_total{method="POST",route="/oauth2/token",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    for name in [
+        "tessera_http_request_duration_seconds_bucket",
+        "tessera_password_hash_in_flight",
+        "tessera_password_hash_wait_seconds_count",
+        "tessera_signing_key_age_seconds",
+        "tessera_refresh_reuse_detected_total",
+    ] {
+        assert!(text.contains(name), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let keys = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--dev"])
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TESSERA_ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("TESSERA_KEYS_DIR", keys.path())
+        .env("TESSERA_LOGIN_ACCOUNT_FAILURE_LIMIT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The demo password is printed once on stdout.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut password = String::new();
+    for _ in 0..10 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        if let Some(p) = line.trim().strip_prefix("password:") {
+            password = p.trim().to_owned();
+            break;
+        }
+    }
+    assert!(!password.is_empty());
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    eventually(Duration::from_secs(10), "server ready", || async {
+        http.get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let logins = (0..6).map(|_| {
+        let (http, base, password) = (http.clone(), base.clone(), password.clone());
+        tokio::spawn(async move {
+            http.post(format!("{base}/oauth2/token"))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "demo-app"),
+                    ("username", "demo"),
+                    ("password", &password),
+                ])
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    });
+    let logins: Vec<_> = logins.collect();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for login in logins {
+        assert_eq!(
+            login.await.unwrap().unwrap(),
+            200,
+            "in-flight request finished"
+        );
+    }
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        http.get(format!("{base}/healthz")).send().await.is_err(),
+        "new requests refused"
+    );
+}
