@@ -21,8 +21,11 @@ pub struct RawSettings {
     pub issuer: String,
     /// `host:port` to listen on.
     pub listen: String,
-    /// Redis URL; required unless the server runs with `--dev`.
+    /// Redis URL; required unless the server runs with `--dev`. With `redis_cluster`, a
+    /// comma-separated list of seed node URLs.
     pub redis_url: Option<String>,
+    /// Connect to a Redis Cluster (seed nodes in `redis_url`).
+    pub redis_cluster: bool,
     /// Directory holding PKCS#8 PEM private keys.
     pub keys_dir: PathBuf,
     /// Access-token lifetime in seconds (900..=3600).
@@ -86,6 +89,7 @@ impl Default for RawSettings {
             issuer: "http://127.0.0.1:8080".into(),
             listen: "127.0.0.1:8080".into(),
             redis_url: None,
+            redis_cluster: false,
             keys_dir: PathBuf::from("keys"),
             access_token_ttl: 900,
             refresh_token_ttl: 30 * 24 * 3600,
@@ -134,8 +138,10 @@ pub struct Settings {
     pub issuer: String,
     /// Address to bind.
     pub listen: SocketAddr,
-    /// Redis URL (`None` only with the in-memory store).
+    /// Redis URL (`None` only with the in-memory store); seed nodes with `redis_cluster`.
     pub redis_url: Option<String>,
+    /// Whether `redis_url` names Redis Cluster seed nodes.
+    pub redis_cluster: bool,
     /// Directory of PKCS#8 PEM private keys.
     pub keys_dir: PathBuf,
     /// Access- and ID-token lifetime, seconds.
@@ -308,7 +314,8 @@ impl RawSettings {
                 format!("`{}` is not host:port (e.g. 127.0.0.1:8080)", self.listen),
             )
         })?;
-        if let Some(url) = &self.redis_url {
+        for url in self.redis_url.iter().flat_map(|u| u.split(',')) {
+            let url = url.trim();
             if !(url.starts_with("redis://")
                 || url.starts_with("rediss://")
                 || url.starts_with("redis+unix://")
@@ -502,6 +509,7 @@ impl RawSettings {
             clients.push(client);
         }
         Ok(Settings {
+            redis_cluster: self.redis_cluster,
             metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
             rotation,
             data_key,

@@ -79,9 +79,15 @@ pub enum StartupError {
 pub async fn open_store(settings: &Settings, dev: bool) -> Result<Store, StartupError> {
     match (&settings.redis_url, dev) {
         (_, true) => Ok(Store::Memory(MemoryStore::new())),
-        (Some(url), false) => Ok(Store::Redis(
-            RedisStore::connect(url, Duration::from_millis(settings.redis_timeout_ms)).await?,
-        )),
+        (Some(url), false) => {
+            let timeout = Duration::from_millis(settings.redis_timeout_ms);
+            Ok(Store::Redis(if settings.redis_cluster {
+                let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
+                RedisStore::connect_cluster(&nodes, timeout).await?
+            } else {
+                RedisStore::connect(url, timeout).await?
+            }))
+        }
         (None, false) => Err(StartupError::NoRedis),
     }
 }

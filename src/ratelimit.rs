@@ -1,7 +1,8 @@
 //! Brute-force protection for the login paths: per client IP, per account (failures, then an
 //! exponential back-off instead of a permanent lock) and per (account, IP) pair. Counters live in
-//! the store (Redis, so every instance enforces the same limits; one atomic script per check),
-//! and every check happens before any password hash is computed.
+//! the store (Redis, so every instance enforces the same limits; each check is one atomic script:
+//! one for the IP, one for the account and pair, which share a cluster slot), and every check
+//! happens before any password hash is computed.
 //!
 //! Also here: the client IP, which is the TCP peer unless that peer is a trusted proxy.
 
@@ -145,11 +146,10 @@ impl Limiter {
             account_failures: 0,
             ..self.policy.clone()
         };
-        let key = ip_key(ip);
         let keys = LimitKeys {
-            account: key.clone(),
-            pair: key.clone(),
-            ip: key,
+            ip: ip_key(ip),
+            account: String::new(),
+            pair: String::new(),
         };
         match self.store.login_check(&keys, now_ms(), &policy).await? {
             Verdict::Allowed => Ok(()),

@@ -126,7 +126,7 @@ pub enum TokenState {
 pub enum Store {
     /// In-process maps behind a mutex (`--dev`, tests).
     Memory(memory::MemoryStore),
-    /// Redis standalone (production).
+    /// Redis standalone or Cluster (production).
     Redis(redis::RedisStore),
 }
 

@@ -1,7 +1,10 @@
-//! Redis backend. One multiplexed connection (`ConnectionManager`, reconnecting by itself) is
-//! shared by all workers, so a request costs no pool check-out round trip. Every read-check-write
-//! is a Lua script (atomic on the server); a family's keys share the hash tag `{<family id>}` so
-//! each script touches one Redis Cluster slot.
+//! Redis backend, standalone or Cluster. One multiplexed connection (`ConnectionManager`, or the
+//! cluster client's connection; both reconnect by themselves) is shared by all workers, so a
+//! request costs no pool check-out round trip. Every read-check-write is a Lua script (atomic on
+//! the server). Every script and pipeline touches one Redis Cluster slot: a family's keys share
+//! the hash tag `{<family id>}`, an account's limit keys share `{acct:<username>}`; operations
+//! spanning slots (a new family and its user index, the IP and account limits) are separate
+//! round trips.
 //!
 //! Key layout (all under `tessera:`):
 //! - `user:<username>` → JSON [`User`]; `sub:<sub>` → username
@@ -19,8 +22,9 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Script, Value};
 
 use super::{Client, Family, Rotation, TokenState, User};
 use crate::error::StoreError;
@@ -75,53 +79,67 @@ return {kind, f[2], f[3], f[4], f[5], f[6], f[7], f[8]}
     )
 });
 
-/// Login check: KEYS = ip, account, pair; ARGV = now ms, IP limit per minute, account failure
-/// limit, back-off base ms, back-off max ms, failure window ms.
-///
-/// 1. Per-IP GCRA: every attempt counts (same algorithm as [`crate::ratelimit::gcra`]).
-/// 2. Account back-off: refused while `until` lies ahead.
-/// 3. Pair: at most `limit` unresolved attempts per (account, IP).
-/// 4. Account: the attempt is counted *before* the password is checked (a success clears the
-///    count), so parallel attempts cannot overshoot; reaching the limit starts the back-off
-///    base × 2^(n − limit) (same rule as [`crate::ratelimit::backoff_ms`]).
-static LOGIN_CHECK: LazyLock<Script> = LazyLock::new(|| {
+/// Per-IP login limit: KEYS = ip; ARGV = now ms, attempts per minute. GCRA: every attempt
+/// counts (same algorithm as [`crate::ratelimit::gcra`]).
+static IP_CHECK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local now = tonumber(ARGV[1])
-local ip_limit = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-if ip_limit > 0 then
-  local interval = math.ceil(60000 / ip_limit)
-  local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-  if tat < now then tat = now end
-  local new_tat = tat + interval
-  if new_tat - now > 60000 then return {'ip', new_tat - now - 60000} end
-  redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', new_tat - now)
-end
-if limit > 0 then
-  local window = tonumber(ARGV[6])
-  local until_ms = tonumber(redis.call('HGET', KEYS[2], 'until') or '0')
-  if until_ms > now then return {'account', until_ms - now} end
-  local pair = redis.call('INCR', KEYS[3])
-  if pair == 1 then redis.call('PEXPIRE', KEYS[3], window) end
-  if pair > limit then
-    local ttl = redis.call('PTTL', KEYS[3])
-    if ttl < 1 then ttl = 1 end
-    return {'pair', ttl}
-  end
-  local n = redis.call('HINCRBY', KEYS[2], 'failures', 1)
-  local life = window
-  if n >= limit then
-    local backoff = math.min(tonumber(ARGV[4]) * (2 ^ math.min(n - limit, 32)), tonumber(ARGV[5]))
-    redis.call('HSET', KEYS[2], 'until', string.format('%d', now + backoff))
-    if backoff > life then life = backoff end
-  end
-  redis.call('PEXPIRE', KEYS[2], string.format('%d', life))
-end
+local interval = math.ceil(60000 / tonumber(ARGV[2]))
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local new_tat = tat + interval
+if new_tat - now > 60000 then return {'ip', new_tat - now - 60000} end
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', new_tat - now)
 return {'ok', 0}
 ",
     )
 });
+
+/// Per-account limits: KEYS = account, pair (one hash tag); ARGV = now ms, failure limit,
+/// back-off base ms, back-off max ms, failure window ms.
+///
+/// 1. Account back-off: refused while `until` lies ahead.
+/// 2. Pair: at most `limit` unresolved attempts per (account, IP).
+/// 3. Account: the attempt is counted *before* the password is checked (a success clears the
+///    count), so parallel attempts cannot overshoot; reaching the limit starts the back-off
+///    base × 2^(n − limit) (same rule as [`crate::ratelimit::backoff_ms`]).
+static ACCOUNT_CHECK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local window = tonumber(ARGV[5])
+local until_ms = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if until_ms > now then return {'account', until_ms - now} end
+local pair = redis.call('INCR', KEYS[2])
+if pair == 1 then redis.call('PEXPIRE', KEYS[2], window) end
+if pair > limit then
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl < 1 then ttl = 1 end
+  return {'pair', ttl}
+end
+local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local life = window
+if n >= limit then
+  local backoff = math.min(tonumber(ARGV[3]) * (2 ^ math.min(n - limit, 32)), tonumber(ARGV[4]))
+  redis.call('HSET', KEYS[1], 'until', string.format('%d', now + backoff))
+  if backoff > life then life = backoff end
+end
+redis.call('PEXPIRE', KEYS[1], string.format('%d', life))
+return {'ok', 0}
+",
+    )
+});
+
+fn verdict(which: &str, wait: u64) -> Verdict {
+    match which {
+        "ip" => Verdict::Limited("ip", wait),
+        "account" => Verdict::Limited("account", wait),
+        "pair" => Verdict::Limited("pair", wait),
+        _ => Verdict::Allowed,
+    }
+}
 
 /// TOTP step compare-and-set: KEYS = last-step key; ARGV = step, ttl seconds.
 static TOTP_STEP: LazyLock<Script> = LazyLock::new(|| {
@@ -193,10 +211,45 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|_| StoreError("unserialisable record".into()))
 }
 
+/// The shared connection: standalone (or Sentinel-resolved) server, or a Redis Cluster.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
 /// Redis-backed store. Cloning shares the connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
     /// Failed commands (`tessera_store_errors_total`).
     pub(super) errors: prometheus::IntCounter,
 }
@@ -213,7 +266,26 @@ impl RedisStore {
             .set_response_timeout(timeout)
             .set_number_of_retries(2)
             .set_max_delay(1000);
-        let conn = ConnectionManager::new_with_config(client, config).await?;
+        let conn = Conn::Single(ConnectionManager::new_with_config(client, config).await?);
+        Self::with(conn)
+    }
+
+    /// Connects to a Redis Cluster through the seed node URLs `nodes`, bounding connection
+    /// attempts and every command by `timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when no seed node answers.
+    pub async fn connect_cluster(nodes: &[&str], timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::cluster::ClusterClient::builder(nodes.to_vec())
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .retries(2)
+            .build()?;
+        let conn = Conn::Cluster(client.get_async_connection().await?);
+        Self::with(conn)
+    }
+
+    fn with(conn: Conn) -> Result<Self, StoreError> {
         let errors = prometheus::IntCounter::new(
             "store_errors_total",
             "Store (Redis) commands that failed or timed out",
@@ -316,13 +388,18 @@ impl RedisStore {
         let (key, _) = family_keys(family_id);
         let index = format!("tessera:user-fams:{}", family.sub);
         let ttl = i64::try_from(ttl).unwrap_or(i64::MAX);
-        // Not MULTI: the index lives in another cluster slot. The index is written first, so a
+        let mut conn = self.conn.clone();
+        // Two round trips: the index lives in another cluster slot. It is written first, so a
         // family is never alive without being reachable by logout-everywhere.
         let () = redis::pipe()
             .sadd(&index, family_id)
             .ignore()
             .expire(&index, ttl)
             .ignore()
+            .query_async(&mut conn)
+            .await?;
+        let () = redis::pipe()
+            .atomic()
             .hset_multiple(
                 &key,
                 &[
@@ -339,7 +416,7 @@ impl RedisStore {
             .ignore()
             .expire(&key, ttl)
             .ignore()
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut conn)
             .await?;
         Ok(())
     }
@@ -427,24 +504,32 @@ impl RedisStore {
         now_ms: u64,
         policy: &LoginPolicy,
     ) -> Result<Verdict, StoreError> {
-        let (which, wait): (String, u64) = LOGIN_CHECK
-            .key(&keys.ip)
-            .key(&keys.account)
-            .key(&keys.pair)
-            .arg(now_ms)
-            .arg(policy.ip_per_minute)
-            .arg(policy.account_failures)
-            .arg(policy.backoff_base_ms)
-            .arg(policy.backoff_max_ms)
-            .arg(policy.failure_window_ms)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        Ok(match which.as_str() {
-            "ip" => Verdict::Limited("ip", wait),
-            "account" => Verdict::Limited("account", wait),
-            "pair" => Verdict::Limited("pair", wait),
-            _ => Verdict::Allowed,
-        })
+        let mut conn = self.conn.clone();
+        if policy.ip_per_minute > 0 {
+            let (which, wait): (String, u64) = IP_CHECK
+                .key(&keys.ip)
+                .arg(now_ms)
+                .arg(policy.ip_per_minute)
+                .invoke_async(&mut conn)
+                .await?;
+            if which != "ok" {
+                return Ok(verdict(&which, wait));
+            }
+        }
+        if policy.account_failures > 0 {
+            let (which, wait): (String, u64) = ACCOUNT_CHECK
+                .key(&keys.account)
+                .key(&keys.pair)
+                .arg(now_ms)
+                .arg(policy.account_failures)
+                .arg(policy.backoff_base_ms)
+                .arg(policy.backoff_max_ms)
+                .arg(policy.failure_window_ms)
+                .invoke_async(&mut conn)
+                .await?;
+            return Ok(verdict(&which, wait));
+        }
+        Ok(Verdict::Allowed)
     }
 
     pub(super) async fn login_success(&self, keys: &LimitKeys) -> Result<(), StoreError> {

@@ -53,3 +53,93 @@ async fn password_grant_token_verifies_with_jwks_alone() {
         900
     );
 }
+
+/// The end-to-end flow against the private Redis Cluster: every script and pipeline must stay
+/// in one slot (hash tags), or Redis answers CROSSSLOT.
+#[tokio::test]
+async fn the_whole_flow_works_on_a_redis_cluster() {
+    use crate::helpers::Backend;
+    let app = TestApp::spawn_with(Backend::Cluster, |raw| {
+        raw.login_ip_limit_per_minute = 100;
+        raw.trusted_proxies = "127.0.0.1".into();
+    })
+    .await;
+    let client = app.public_client().await;
+    let (username, password, sub) = app.user().await;
+    let body = app.login(&client, &username, &password).await;
+    let claims = verify_with_jwks(&app, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims["sub"], sub.as_str());
+    let first = body["refresh_token"].as_str().unwrap();
+    let res = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client),
+            ("refresh_token", first),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let refreshed: Value = res.json().await.unwrap();
+    // Reuse of the rotated token revokes the family.
+    let res = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client),
+            ("refresh_token", first),
+        ])
+        .await;
+    assert_eq!(res.status(), 400);
+    let res = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client),
+            (
+                "refresh_token",
+                refreshed["refresh_token"].as_str().unwrap(),
+            ),
+        ])
+        .await;
+    assert_eq!(res.status(), 400);
+    // Wrong passwords meet the account limit; logout-everywhere and revocation work.
+    for _ in 0..5 {
+        assert_eq!(
+            app.token(&[
+                ("grant_type", "password"),
+                ("client_id", &client),
+                ("username", &username),
+                ("password", "wrong")
+            ])
+            .await
+            .status(),
+            400
+        );
+    }
+    assert_eq!(
+        app.token(&[
+            ("grant_type", "password"),
+            ("client_id", &client),
+            ("username", &username),
+            ("password", &password)
+        ])
+        .await
+        .status(),
+        429
+    );
+    let (other, other_password, _) = app.user().await;
+    let session = app.login(&client, &other, &other_password).await;
+    let res = app
+        .http
+        .post(app.url("/account/logout-all"))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client),
+            ("refresh_token", session["refresh_token"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(res.status(), 400);
+}

@@ -11,7 +11,6 @@ use tessera::config::{RawSettings, Settings};
 use tessera::keys::KeySet;
 use tessera::state::AppState;
 use tessera::store::memory::MemoryStore;
-use tessera::store::redis::RedisStore;
 use tessera::store::Store;
 use tessera::Application;
 
@@ -19,6 +18,8 @@ use tessera::Application;
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
     Redis,
+    /// The private 3-master Redis Cluster of `.ci/run`.
+    Cluster,
     Memory,
 }
 
@@ -27,6 +28,14 @@ pub enum Backend {
 pub fn redis_url() -> String {
     std::env::var("TESSERA_TEST_REDIS_URL").unwrap_or_else(|_| {
         panic!("TESSERA_TEST_REDIS_URL is not set: run the tests with .ci/run, which starts a private Redis")
+    })
+}
+
+/// Seed node URLs of the private Redis Cluster (`TESSERA_TEST_REDIS_CLUSTER_URLS`, comma
+/// separated, started by `.ci/run`). Panics when unset, like [`redis_url`].
+pub fn cluster_urls() -> String {
+    std::env::var("TESSERA_TEST_REDIS_CLUSTER_URLS").unwrap_or_else(|_| {
+        panic!("TESSERA_TEST_REDIS_CLUSTER_URLS is not set: run the tests with .ci/run, which starts a private Redis Cluster")
     })
 }
 
@@ -110,7 +119,12 @@ impl TestApp {
             issuer: base.clone(),
             listen: format!("127.0.0.1:{port}"),
             keys_dir: keys_dir(),
-            redis_url: matches!(backend, Backend::Redis).then(redis_url),
+            redis_url: match backend {
+                Backend::Redis => Some(redis_url()),
+                Backend::Cluster => Some(cluster_urls()),
+                Backend::Memory => None,
+            },
+            redis_cluster: matches!(backend, Backend::Cluster),
             // Every test logs in from 127.0.0.1 against one Redis: the per-IP limit would make
             // tests interfere. The rate-limit tests switch it on for themselves.
             login_ip_limit_per_minute: 0,
@@ -120,15 +134,8 @@ impl TestApp {
         tweak(&mut raw);
         let settings = raw.validate().unwrap();
         let store = match backend {
-            Backend::Redis => Store::Redis(
-                RedisStore::connect(
-                    settings.redis_url.as_deref().unwrap(),
-                    std::time::Duration::from_millis(settings.redis_timeout_ms),
-                )
-                .await
-                .unwrap(),
-            ),
             Backend::Memory => Store::Memory(MemoryStore::new()),
+            _ => tessera::open_store(&settings, false).await.unwrap(),
         };
         let keys = Arc::new(KeySet::load(&settings.keys_dir).unwrap());
         let app = Application::build_with_listener(settings.clone(), store, keys, listener)

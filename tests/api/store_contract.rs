@@ -7,7 +7,7 @@ use tessera::store::memory::MemoryStore;
 use tessera::store::redis::RedisStore;
 use tessera::store::{Client, Family, Rotation, Store, TokenState, User};
 
-use crate::helpers::{redis_url, unique};
+use crate::helpers::{cluster_urls, redis_url, unique};
 
 const TTL: u64 = 600;
 
@@ -361,6 +361,16 @@ async fn contract(store: Store) {
 #[tokio::test]
 async fn memory_store_meets_the_contract() {
     contract(Store::Memory(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn redis_cluster_store_meets_the_contract() {
+    let urls = cluster_urls();
+    let nodes: Vec<&str> = urls.split(',').collect();
+    let store = RedisStore::connect_cluster(&nodes, Duration::from_secs(2))
+        .await
+        .unwrap();
+    contract(Store::Redis(store)).await;
 }
 
 #[tokio::test]
