@@ -18,7 +18,12 @@ use crate::error::{OAuthError, StoreError};
 use crate::store::{Client, Store};
 
 /// Grant types a client may be registered for.
-pub const GRANT_TYPES: &[&str] = &["password", "refresh_token", "client_credentials"];
+pub const GRANT_TYPES: &[&str] = &[
+    "password",
+    "refresh_token",
+    "client_credentials",
+    "authorization_code",
+];
 
 /// 256 random bits, base64url without padding (43 characters). Used for client secrets and
 /// refresh tokens.
@@ -43,7 +48,7 @@ pub fn hash_secret(secret: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// A grant type we do not implement.
-    #[error("unknown grant type `{0}` (known: password, refresh_token, client_credentials)")]
+    #[error("unknown grant type `{0}` (known: password, refresh_token, client_credentials, authorization_code)")]
     UnknownGrant(String),
     /// A public client cannot use client credentials (RFC 6749 §4.4 needs authentication).
     #[error("a public client cannot use the client_credentials grant")]
@@ -54,6 +59,9 @@ pub enum ClientError {
     /// An operator-supplied secret below 256 bits of estimated entropy.
     #[error("the client secret is too weak: at least 256 bits of entropy are required (e.g. 43 random base64url characters); omit it to have one generated")]
     WeakSecret,
+    /// A redirect URI, post-logout URI or origin is not acceptable.
+    #[error("{0}")]
+    InvalidUri(String),
     /// The id is empty, too long or has characters outside printable ASCII.
     #[error("client id must be 1 to 128 printable ASCII characters without spaces")]
     InvalidId,
@@ -88,6 +96,18 @@ pub struct Registration {
     /// Further audiences allowed through RFC 8707 `resource`.
     #[serde(default)]
     pub audiences: Vec<String>,
+    /// Exact redirect URIs for the authorization code flow.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Browser origins allowed by CORS (`scheme://host[:port]`).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Allowed targets of RP-initiated logout.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Ask users for consent.
+    #[serde(default)]
+    pub third_party: bool,
     /// An operator-chosen secret (must carry 256 bits of entropy); generated when absent.
     #[serde(default, skip_serializing)]
     pub client_secret: Option<String>,
@@ -148,6 +168,7 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
     if reg.public && reg.grant_types.iter().any(|g| g == "client_credentials") {
         return Err(ClientError::PublicClientCredentials);
     }
+    check_uris(&reg)?;
     let (secret_hash, shown) = match (reg.public, reg.client_secret) {
         (true, Some(_)) => return Err(ClientError::PublicWithSecret),
         (true, None) => (None, None),
@@ -170,9 +191,61 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
             scopes: reg.scopes,
             audience: reg.audience,
             audiences: reg.audiences,
+            redirect_uris: reg.redirect_uris,
+            allowed_origins: reg.allowed_origins,
+            post_logout_redirect_uris: reg.post_logout_redirect_uris,
+            third_party: reg.third_party,
         },
         shown,
     ))
+}
+
+/// RFC 6749 §3.1.2: redirect URIs are absolute, without fragment; https, or http only for
+/// loopback (RFC 8252 §7.3, RFC 9700 §2.1). Origins are `scheme://host[:port]` exactly.
+fn check_uris(reg: &Registration) -> Result<(), ClientError> {
+    let bad = |what: &str, uri: &str, why: &str| {
+        Err(ClientError::InvalidUri(format!("{what} `{uri}`: {why}")))
+    };
+    for uri in reg
+        .redirect_uris
+        .iter()
+        .chain(&reg.post_logout_redirect_uris)
+    {
+        let Ok(url) = url::Url::parse(uri) else {
+            return bad("redirect URI", uri, "not an absolute URI");
+        };
+        if url.fragment().is_some() {
+            return bad("redirect URI", uri, "must not contain a fragment");
+        }
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        let allowed = match url.scheme() {
+            "https" => true,
+            "http" => loopback,
+            "javascript" | "data" => false,
+            // Private-use schemes of native apps (RFC 8252 §7.1).
+            _ => true,
+        };
+        if !allowed {
+            return bad(
+                "redirect URI",
+                uri,
+                "use https (http only for loopback addresses)",
+            );
+        }
+    }
+    for origin in &reg.allowed_origins {
+        let ok = url::Url::parse(origin)
+            .ok()
+            .is_some_and(|u| u.origin().ascii_serialization() == *origin);
+        if !ok {
+            return bad(
+                "origin",
+                origin,
+                "must be scheme://host[:port] with no path",
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Registers a client in the store. Returns the generated secret, if any (shown once).
@@ -190,7 +263,8 @@ pub async fn add_client(store: &Store, reg: Registration) -> Result<Option<Strin
 }
 
 /// A client as public JSON (no secret hash): `client_id`, `public`, `grant_types`, `scopes`,
-/// `audience`, `audiences`.
+/// `audience`, `audiences`, `redirect_uris`, `allowed_origins`, `post_logout_redirect_uris`,
+/// `third_party`.
 pub fn describe(client: &Client) -> serde_json::Value {
     serde_json::json!({
         "client_id": client.client_id,
@@ -199,6 +273,10 @@ pub fn describe(client: &Client) -> serde_json::Value {
         "scopes": client.scopes,
         "audience": client.audience,
         "audiences": client.audiences,
+        "redirect_uris": client.redirect_uris,
+        "allowed_origins": client.allowed_origins,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "third_party": client.third_party,
     })
 }
 
@@ -257,6 +335,8 @@ pub struct ClientRegistry {
     /// Clients declared in the config file; they take precedence over the store.
     declared: HashMap<String, Arc<Client>>,
     cache: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
+    /// CORS origins registered by public clients, and when they were read.
+    origins: RwLock<Option<(Instant, Arc<std::collections::HashSet<String>>)>>,
 }
 
 impl ClientRegistry {
@@ -271,7 +351,38 @@ impl ClientRegistry {
                 .map(|c| (c.client_id.clone(), Arc::new(c)))
                 .collect(),
             cache: RwLock::new(HashMap::new()),
+            origins: RwLock::new(None),
         }
+    }
+
+    /// Whether `origin` is registered by a public client (for CORS). The set is read from the
+    /// store at most once per cache period; a store failure denies.
+    pub async fn origin_allowed(&self, origin: &str) -> bool {
+        let fresh = self.origins.read().ok().and_then(|o| {
+            o.as_ref()
+                .filter(|(at, _)| at.elapsed() < self.ttl.max(Duration::from_secs(1)))
+                .map(|(_, set)| set.clone())
+        });
+        let set = match fresh {
+            Some(set) => set,
+            None => {
+                let Ok(stored) = self.store.clients().await else {
+                    return false;
+                };
+                let set: std::collections::HashSet<String> = stored
+                    .iter()
+                    .chain(self.declared.values().map(|c| c.as_ref()))
+                    .filter(|c| c.secret_hash.is_none())
+                    .flat_map(|c| c.allowed_origins.iter().cloned())
+                    .collect();
+                let set = Arc::new(set);
+                if let Ok(mut slot) = self.origins.write() {
+                    *slot = Some((Instant::now(), set.clone()));
+                }
+                set
+            }
+        };
+        set.contains(origin)
     }
 
     /// Drops `client_id` from this instance's cache (after a change made here).

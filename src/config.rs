@@ -78,6 +78,12 @@ pub struct RawSettings {
     pub key_rotation_interval: u64,
     /// Bearer token required by `GET /metrics`; open when unset.
     pub metrics_token: Option<String>,
+    /// Browser cookies are `Secure` with the `__Host-` prefix (turned off by `--dev`).
+    pub cookie_secure: bool,
+    /// Lifetime of a browser login session, seconds.
+    pub login_session_ttl: u64,
+    /// Lifetime of an authorization code, seconds (RFC 6749 §4.1.2: short; default 60).
+    pub authorization_code_ttl: u64,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -115,6 +121,9 @@ impl Default for RawSettings {
             key_refresh_interval: 10,
             key_rotation_interval: 0,
             metrics_token: None,
+            cookie_secure: true,
+            login_session_ttl: 43_200,
+            authorization_code_ttl: 60,
             clients: Vec::new(),
         }
     }
@@ -178,6 +187,12 @@ pub struct Settings {
     pub rotation: crate::keys::rotation::RotationPolicy,
     /// Bearer token protecting `/metrics`.
     pub metrics_token: Option<String>,
+    /// `Secure` + `__Host-` cookies.
+    pub cookie_secure: bool,
+    /// Browser login session lifetime, seconds.
+    pub login_session_ttl: u64,
+    /// Authorization code lifetime, seconds.
+    pub authorization_code_ttl: u64,
 }
 
 /// Shows where the server listens and what it is, never the data key, the metrics token or
@@ -508,7 +523,24 @@ impl RawSettings {
                 .map_err(|e| invalid("clients", "(file only)", format!("client `{id}`: {e}")))?;
             clients.push(client);
         }
+        let login_session_ttl = in_range(
+            "login_session_ttl",
+            "TESSERA_LOGIN_SESSION_TTL",
+            self.login_session_ttl,
+            60..=2_592_000,
+            "seconds",
+        )?;
+        let authorization_code_ttl = in_range(
+            "authorization_code_ttl",
+            "TESSERA_AUTHORIZATION_CODE_TTL",
+            self.authorization_code_ttl,
+            1..=600,
+            "seconds",
+        )?;
         Ok(Settings {
+            authorization_code_ttl,
+            cookie_secure: self.cookie_secure,
+            login_session_ttl,
             redis_cluster: self.redis_cluster,
             metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
             rotation,

@@ -92,6 +92,11 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidToken, description)
     }
 
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.status_code()
+    }
+
     /// `temporarily_unavailable` with the given status (429 or 503) and `Retry-After` seconds.
     pub fn unavailable(status: StatusCode, retry_after: u64, description: &str) -> Self {
         Self {

@@ -18,6 +18,7 @@ pub mod http;
 pub mod keys;
 pub mod mfa;
 pub mod ratelimit;
+pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -102,6 +102,18 @@ enum ClientCommand {
         /// Further audience the client may request with an RFC 8707 `resource`; repeatable.
         #[arg(long = "allowed-audience", value_name = "A")]
         audiences: Vec<String>,
+        /// Redirect URI for the authorization code flow (exact match); repeatable.
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Browser origin allowed by CORS; repeatable.
+        #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+        allowed_origins: Vec<String>,
+        /// Where RP-initiated logout may return to; repeatable.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A third-party client: users are asked for consent.
+        #[arg(long)]
+        third_party: bool,
     },
     /// List registered clients (one JSON object per line, no secrets).
     List,
@@ -287,6 +299,10 @@ async fn client_command(store: &Store, command: ClientCommand) -> Result<(), Str
             scopes,
             audience,
             audiences,
+            redirect_uris,
+            allowed_origins,
+            post_logout_redirect_uris,
+            third_party,
         } => {
             let registration = clients::Registration {
                 client_id: client_id.clone(),
@@ -295,6 +311,10 @@ async fn client_command(store: &Store, command: ClientCommand) -> Result<(), Str
                 scopes,
                 audience,
                 audiences,
+                redirect_uris,
+                allowed_origins,
+                post_logout_redirect_uris,
+                third_party,
                 client_secret: None,
             };
             let secret = clients::add_client(store, registration)
@@ -342,8 +362,12 @@ async fn serve(settings: Settings, dev: bool) -> Result<(), String> {
     let listen = settings.listen;
     let issuer = settings.issuer.clone();
     let mut settings = settings;
-    if dev && settings.data_key.is_none() {
-        settings.data_key = Some(Arc::new(tessera::datakey::DataKey::generate()));
+    if dev {
+        if settings.data_key.is_none() {
+            settings.data_key = Some(Arc::new(tessera::datakey::DataKey::generate()));
+        }
+        // Plain http on localhost: browsers drop `Secure` cookies there.
+        settings.cookie_secure = false;
     }
     let app = Application::build(settings, store, Arc::new(keys))
         .await

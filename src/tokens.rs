@@ -78,6 +78,9 @@ pub struct IdClaims {
     /// The username, with the `profile` scope.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub preferred_username: Option<String>,
+    /// The authorization request's `nonce` (OIDC Core §2), for the authorization code flow.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nonce: Option<String>,
 }
 
 /// Why a bearer access token was refused. The text is safe to show to the client.
@@ -162,7 +165,7 @@ impl TokenIssuer {
     }
 
     /// Signs an ID token (`typ: JWT`) for `family` issued to its client, living as long as an
-    /// access token, with the standard claims `scope` allows (OIDC Core §5.4).
+    /// access token, with the standard claims `scope` allows (OIDC Core §5.4) and `nonce`.
     ///
     /// # Errors
     /// [`KeyError::Sign`] if signing fails.
@@ -171,6 +174,7 @@ impl TokenIssuer {
         family_id: &str,
         family: &crate::store::Family,
         scope: &str,
+        nonce: Option<&str>,
     ) -> Result<String, KeyError> {
         let now = now();
         let has = |s: &str| scope.split(' ').any(|x| x == s);
@@ -187,8 +191,33 @@ impl TokenIssuer {
             email_verified: email.as_ref().map(|_| false),
             email,
             preferred_username: has("profile").then(|| family.username.clone()),
+            nonce: nonce.map(str::to_owned),
         };
         self.keys.load().signing_key().sign(TokenType::Id, &claims)
+    }
+
+    /// The audience (client id) of one of our ID tokens, used as an `id_token_hint`
+    /// (RP-Initiated Logout 1.0 §2): RS256, published `kid`, `typ: JWT`, our `iss`; an expired
+    /// hint is accepted, as the specification allows.
+    pub fn id_token_audience(&self, token: &str) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Hint {
+            aud: String,
+        }
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some("JWT") {
+            return None;
+        }
+        let keys = self.keys.load();
+        let key = keys.by_kid(header.kid.as_deref()?)?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.validate_aud = false;
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["iss", "aud"]);
+        jsonwebtoken::decode::<Hint>(token, key.decoding_key(), &validation)
+            .ok()
+            .map(|data| data.claims.aud)
     }
 
     /// Verifies one of our access tokens (RFC 9068 §4): RS256 only, a published `kid`,

@@ -3,12 +3,13 @@
 
 use std::net::IpAddr;
 
-use super::{open_session, require_grant, TokenResponse};
+use super::{open_session, require_grant, Authentication, TokenResponse};
 use crate::clients::hash_secret;
 use crate::error::OAuthError;
 use crate::mfa::{verify_second_factor, PendingLogin, MFA_TOKEN_ATTEMPTS};
 use crate::state::AppState;
 use crate::store::Client;
+use crate::tokens::RefreshToken;
 
 /// The extension grant type URI (RFC 6749 §4.5).
 pub const MFA_OTP_GRANT: &str = "urn:tessera:params:oauth:grant-type:mfa-otp";
@@ -64,5 +65,18 @@ pub async fn mfa_otp_grant(
     }
     // RFC 8176 §2: password plus one-time password.
     let amr = format!("pwd {factor}");
-    open_session(state, client, &user, pending.scope, pending.auth_time, &amr).await
+    let auth = Authentication {
+        user: &user,
+        auth_time: pending.auth_time,
+        amr: &amr,
+        nonce: None,
+    };
+    open_session(
+        state,
+        client,
+        auth,
+        pending.scope,
+        RefreshToken::new_family(),
+    )
+    .await
 }

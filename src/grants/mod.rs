@@ -1,11 +1,13 @@
 //! The OAuth grants, free of HTTP: each takes an authenticated client and typed parameters and
 //! returns a [`TokenResponse`] or an [`OAuthError`] (RFC 6749 §5.1/§5.2).
 
+mod authorization_code;
 mod client_credentials;
 mod mfa_otp;
 mod password;
 mod refresh;
 
+pub use authorization_code::{authorization_code_grant, pkce_s256_matches};
 pub use client_credentials::client_credentials_grant;
 pub use mfa_otp::{mfa_otp_grant, MFA_OTP_GRANT};
 pub use password::{password_grant, PasswordOutcome};
@@ -107,29 +109,38 @@ pub fn require_grant(client: &Client, grant_type: &str) -> Result<(), OAuthError
     }
 }
 
-/// Opens a session (refresh-token family) for `user` authenticated at `auth_time` with the
-/// methods `amr` (space-separated RFC 8176 values) and answers with its tokens. The refresh
-/// token is included when the client may use the refresh grant.
+/// How a user authenticated, for a new session.
+pub struct Authentication<'a> {
+    /// The user.
+    pub user: &'a User,
+    /// When, unix seconds.
+    pub auth_time: u64,
+    /// Methods used (space-separated RFC 8176 values).
+    pub amr: &'a str,
+    /// The `nonce` of the authorization request, echoed in the ID token (OIDC Core §3.1.3.6).
+    pub nonce: Option<&'a str>,
+}
+
+/// Opens a session (refresh-token family `refresh`) for an authenticated user and answers with
+/// its tokens. The refresh token is included when the client may use the refresh grant.
 ///
 /// # Errors
 /// 503 when the store is down or signing fails.
 pub async fn open_session(
     state: &AppState,
     client: &Client,
-    user: &User,
+    auth: Authentication<'_>,
     scope: String,
-    auth_time: u64,
-    amr: &str,
+    refresh: RefreshToken,
 ) -> Result<TokenResponse, OAuthError> {
-    let refresh = RefreshToken::new_family();
     let family = Family {
-        sub: user.sub.clone(),
+        sub: auth.user.sub.clone(),
         client_id: client.client_id.clone(),
         scope: scope.clone(),
-        auth_time,
-        amr: amr.to_owned(),
-        username: user.username.clone(),
-        email: user.email.clone(),
+        auth_time: auth.auth_time,
+        amr: auth.amr.to_owned(),
+        username: auth.user.username.clone(),
+        email: auth.user.email.clone(),
     };
     state
         .store
@@ -141,7 +152,7 @@ pub async fn open_session(
         )
         .await?;
     tracing::info!(target: "audit", event = "login_success", sub = %family.sub,
-        client_id = %client.client_id, sid = %refresh.family_id(), amr);
+        client_id = %client.client_id, sid = %refresh.family_id(), amr = auth.amr);
     let may_refresh = client.grant_types.iter().any(|g| g == "refresh_token");
     let family_id = refresh.family_id().to_owned();
     user_token_response(
@@ -151,6 +162,7 @@ pub async fn open_session(
         &family,
         scope,
         may_refresh.then_some(refresh),
+        auth.nonce,
     )
 }
 
@@ -162,6 +174,7 @@ fn user_token_response(
     family: &Family,
     scope: String,
     refresh_token: Option<RefreshToken>,
+    nonce: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let aud = client
         .audience
@@ -177,7 +190,11 @@ fn user_token_response(
     );
     // OIDC Core §3.1.3.3: with the `openid` scope the token response carries an ID token.
     let id_token = if scope.split(' ').any(|s| s == "openid") {
-        Some(state.tokens.sign_id_token(family_id, family, &scope)?)
+        Some(
+            state
+                .tokens
+                .sign_id_token(family_id, family, &scope, nonce)?,
+        )
     } else {
         None
     };

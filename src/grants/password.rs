@@ -6,12 +6,12 @@
 
 use std::net::IpAddr;
 
-use super::{grant_scope, open_session, require_grant, TokenResponse};
+use super::{grant_scope, open_session, require_grant, Authentication, TokenResponse};
 use crate::error::OAuthError;
 use crate::mfa::{open_pending_login, PendingLogin};
 use crate::state::AppState;
 use crate::store::Client;
-use crate::tokens::now;
+use crate::tokens::{now, RefreshToken};
 use crate::users::{authenticate, normalize_password, normalize_username};
 
 /// What a correct password leads to.
@@ -64,8 +64,14 @@ pub async fn password_grant(
             client_id = %client.client_id);
         return Ok(PasswordOutcome::MfaRequired(token));
     }
-    // RFC 8176 §2: password authentication.
-    open_session(state, client, &user, scope, now(), "pwd")
+    let auth = Authentication {
+        user: &user,
+        auth_time: now(),
+        // RFC 8176 §2: password authentication.
+        amr: "pwd",
+        nonce: None,
+    };
+    open_session(state, client, auth, scope, RefreshToken::new_family())
         .await
         .map(PasswordOutcome::Tokens)
 }

@@ -45,7 +45,7 @@ pub async fn refresh_token_grant(
                 requested.join(" ")
             };
             let family_id = presented.family_id().to_owned();
-            user_token_response(state, client, &family_id, &family, scope, Some(next))
+            user_token_response(state, client, &family_id, &family, scope, Some(next), None)
         }
         Rotation::Reused { sub, client_id } => {
             state.metrics.refresh_reuse.inc();

@@ -57,21 +57,29 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 pub fn metadata_document(settings: &Settings) -> serde_json::Value {
     json!({
         "issuer": settings.issuer,
+        "authorization_endpoint": settings.endpoint(paths::AUTHORIZE),
         "token_endpoint": settings.endpoint(paths::TOKEN),
+        "end_session_endpoint": settings.endpoint(paths::LOGOUT),
         "revocation_endpoint": settings.endpoint(paths::REVOKE),
         "introspection_endpoint": settings.endpoint(paths::INTROSPECT),
         "userinfo_endpoint": settings.endpoint(paths::USERINFO),
         "jwks_uri": settings.endpoint(paths::JWKS),
-        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-        // No authorization endpoint yet: no response type is supported.
-        "response_types_supported": [],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password",
+            "urn:tessera:params:oauth:grant-type:mfa-otp"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        // RFC 7636: PKCE with S256 only, required for every client.
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login"],
+        // RFC 9207: the authorization response carries `iss`.
+        "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "amr", "sid",
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "amr", "sid", "nonce",
             "email", "email_verified", "preferred_username"],
     })
 }

@@ -3,6 +3,8 @@
 
 mod account;
 mod admin;
+mod authorize;
+mod cors;
 mod discovery;
 mod health;
 mod introspect;
@@ -30,6 +32,18 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Paths of the endpoints, relative to the issuer.
 pub mod paths {
+    /// RFC 6749 §3.1 authorization endpoint.
+    pub const AUTHORIZE: &str = "/oauth2/authorize";
+    /// Hosted login page: the password step.
+    pub const AUTHORIZE_LOGIN: &str = "/oauth2/authorize/login";
+    /// Hosted login page: the second-factor step.
+    pub const AUTHORIZE_MFA: &str = "/oauth2/authorize/mfa";
+    /// Hosted consent page.
+    pub const AUTHORIZE_CONSENT: &str = "/oauth2/authorize/consent";
+    /// RP-Initiated Logout 1.0 end-session endpoint.
+    pub const LOGOUT: &str = "/oauth2/logout";
+    /// Stylesheet of the hosted pages.
+    pub const STYLESHEET: &str = "/assets/tessera.css";
     /// RFC 6749 §3.2 token endpoint.
     pub const TOKEN: &str = "/oauth2/token";
     /// RFC 7009 revocation endpoint.
@@ -67,11 +81,21 @@ pub mod paths {
     /// [`super::configure`] by a unit test and checked against `openapi.yaml` by the
     /// integration tests.
     pub const ALL: &[(&str, &str, &str)] = &[
+        ("AUTHORIZE", "GET", AUTHORIZE),
+        ("AUTHORIZE_LOGIN", "POST", AUTHORIZE_LOGIN),
+        ("AUTHORIZE_MFA", "POST", AUTHORIZE_MFA),
+        ("AUTHORIZE_CONSENT", "POST", AUTHORIZE_CONSENT),
+        ("LOGOUT", "GET", LOGOUT),
+        ("LOGOUT", "POST", LOGOUT),
+        ("STYLESHEET", "GET", STYLESHEET),
         ("TOKEN", "POST", TOKEN),
+        ("TOKEN", "OPTIONS", TOKEN),
         ("REVOKE", "POST", REVOKE),
+        ("REVOKE", "OPTIONS", REVOKE),
         ("INTROSPECT", "POST", INTROSPECT),
         ("USERINFO", "GET", USERINFO),
         ("USERINFO", "POST", USERINFO),
+        ("USERINFO", "OPTIONS", USERINFO),
         ("ADMIN_CLIENTS", "GET", ADMIN_CLIENTS),
         ("ADMIN_CLIENTS", "POST", ADMIN_CLIENTS),
         ("ADMIN_CLIENT", "GET", ADMIN_CLIENT),
@@ -93,13 +117,35 @@ pub mod paths {
 /// Registers every route. Each path is one resource, so a wrong method gets 405 with `Allow`
 /// (RFC 9110 §15.5.6) rather than 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(paths::TOKEN).route(web::post().to(token::token)))
-        .service(web::resource(paths::REVOKE).route(web::post().to(revoke::revoke)))
+    cfg.service(web::resource(paths::AUTHORIZE).route(web::get().to(authorize::authorize)))
+        .service(web::resource(paths::AUTHORIZE_LOGIN).route(web::post().to(authorize::login)))
+        .service(web::resource(paths::AUTHORIZE_MFA).route(web::post().to(authorize::mfa)))
+        .service(web::resource(paths::AUTHORIZE_CONSENT).route(web::post().to(authorize::consent)))
+        .service(
+            web::resource(paths::LOGOUT)
+                .route(web::get().to(authorize::logout))
+                .route(web::post().to(authorize::logout)),
+        )
+        .service(web::resource(paths::STYLESHEET).route(web::get().to(authorize::stylesheet)))
+        .service(
+            web::resource(paths::TOKEN)
+                .wrap_fn(cors::with_cors)
+                .route(web::post().to(token::token))
+                .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight)),
+        )
+        .service(
+            web::resource(paths::REVOKE)
+                .wrap_fn(cors::with_cors)
+                .route(web::post().to(revoke::revoke))
+                .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight)),
+        )
         .service(web::resource(paths::INTROSPECT).route(web::post().to(introspect::introspect)))
         .service(
             web::resource(paths::USERINFO)
+                .wrap_fn(cors::with_cors)
                 .route(web::get().to(userinfo::userinfo))
-                .route(web::post().to(userinfo::userinfo)),
+                .route(web::post().to(userinfo::userinfo))
+                .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight)),
         )
         .service(
             web::resource(paths::ADMIN_CLIENTS)
@@ -189,6 +235,19 @@ where
     .instrument(span)
 }
 
+/// Form-encoded fields; a repeated name is `invalid_request` (RFC 6749 §3.1, §3.2).
+fn form_fields(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let mut map = HashMap::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        if map.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter `{k}` is repeated"
+            )));
+        }
+    }
+    Ok(map)
+}
+
 /// A JSON object's members in order, duplicates kept (a map would silently keep the last).
 struct JsonMembers(Vec<(String, serde_json::Value)>);
 
@@ -229,6 +288,14 @@ impl Params {
         Self::parse(req, &body)
     }
 
+    /// Parses the URL query (RFC 6749 §3.1: form encoding; a repeated parameter is an error).
+    ///
+    /// # Errors
+    /// `invalid_request` for a repeated parameter.
+    pub fn from_query(req: &HttpRequest) -> Result<Self, OAuthError> {
+        Ok(Self(form_fields(req.query_string().as_bytes())?))
+    }
+
     /// Parses `body` by its content type.
     ///
     /// # Errors
@@ -267,13 +334,7 @@ impl Params {
             Some("application/x-www-form-urlencoded") | None
                 if !body.is_empty() || content_type.is_some() =>
             {
-                for (k, v) in form_urlencoded::parse(body) {
-                    if map.insert(k.to_string(), v.into_owned()).is_some() {
-                        return Err(OAuthError::invalid_request(format!(
-                            "parameter `{k}` is repeated"
-                        )));
-                    }
-                }
+                map = form_fields(body)?;
             }
             None => {}
             Some(_) => {
@@ -474,7 +535,16 @@ mod tests {
         for resource in compact.split("web::resource(paths::").skip(1) {
             let name = resource.split(')').next().unwrap();
             for route in resource.split(".route(web::").skip(1) {
-                let method = route.split('(').next().unwrap();
+                let method = match route.split('(').next().unwrap() {
+                    "method" => route
+                        .split("Method::")
+                        .nth(1)
+                        .unwrap()
+                        .split(')')
+                        .next()
+                        .unwrap(),
+                    other => other,
+                };
                 assert!(
                     super::paths::ALL
                         .iter()

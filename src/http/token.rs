@@ -7,8 +7,8 @@ use serde_json::json;
 use super::{authenticated_client, client_ip, Params};
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::{
-    client_credentials_grant, mfa_otp_grant, password_grant, refresh_token_grant, PasswordOutcome,
-    MFA_OTP_GRANT,
+    authorization_code_grant, client_credentials_grant, mfa_otp_grant, password_grant,
+    refresh_token_grant, PasswordOutcome, MFA_OTP_GRANT,
 };
 use crate::state::AppState;
 
@@ -22,11 +22,11 @@ pub async fn token(
     let grant_type = params.require("grant_type")?;
     if !matches!(
         grant_type,
-        "password" | "refresh_token" | "client_credentials" | MFA_OTP_GRANT
+        "authorization_code" | "password" | "refresh_token" | "client_credentials" | MFA_OTP_GRANT
     ) {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "supported grant types: password, refresh_token, client_credentials, urn:tessera:params:oauth:grant-type:mfa-otp",
+            "supported grant types: authorization_code, password, refresh_token, client_credentials, urn:tessera:params:oauth:grant-type:mfa-otp",
         ));
     }
     let client = authenticated_client(&state, &req, &params).await?;
@@ -62,6 +62,16 @@ pub async fn token(
                 params.require("mfa_token")?,
                 params.get("otp"),
                 params.get("recovery_code"),
+            )
+            .await?
+        }
+        "authorization_code" => {
+            authorization_code_grant(
+                &state,
+                &client,
+                params.require("code")?,
+                params.get("redirect_uri"),
+                params.get("code_verifier"),
             )
             .await?
         }

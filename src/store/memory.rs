@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::{Client, Family, Rotation, TokenState, User};
+use super::{Client, Family, Redemption, Rotation, TokenState, User};
 use crate::error::StoreError;
 use crate::keys::KeyMeta;
 use crate::ratelimit::{backoff_ms, gcra, LimitKeys, LoginPolicy, Verdict};
@@ -40,6 +40,9 @@ struct State {
     mfa_tokens: HashMap<String, (String, u32, Instant)>,
     key_meta: HashMap<String, KeyMeta>,
     locks: HashMap<String, Instant>,
+    /// `kind:id` → (JSON, expiry, family that redeemed it for codes).
+    records: HashMap<String, (String, Instant, Option<String>)>,
+    session_families: HashMap<String, HashSet<String>>,
 }
 
 impl State {
@@ -407,5 +410,76 @@ impl MemoryStore {
             .locks
             .insert(name.to_owned(), now + Duration::from_secs(ttl));
         Ok(true)
+    }
+
+    pub(super) async fn put_record(
+        &self,
+        kind: &str,
+        id: &str,
+        json: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let expires = Instant::now() + Duration::from_secs(ttl);
+        self.lock()
+            .records
+            .insert(format!("{kind}:{id}"), (json.to_owned(), expires, None));
+        Ok(())
+    }
+
+    pub(super) async fn record(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .records
+            .get(&format!("{kind}:{id}"))
+            .filter(|(_, expires, _)| *expires > Instant::now())
+            .map(|(json, _, _)| json.clone()))
+    }
+
+    pub(super) async fn delete_record(&self, kind: &str, id: &str) -> Result<(), StoreError> {
+        self.lock().records.remove(&format!("{kind}:{id}"));
+        Ok(())
+    }
+
+    pub(super) async fn redeem_code(
+        &self,
+        id: &str,
+        family_id: &str,
+    ) -> Result<Redemption, StoreError> {
+        let mut state = self.lock();
+        Ok(match state.records.get_mut(&format!("code:{id}")) {
+            Some((_, expires, _)) if *expires <= Instant::now() => Redemption::Unknown,
+            Some((_, _, Some(first))) => Redemption::Reused(first.clone()),
+            Some((json, _, used)) => {
+                *used = Some(family_id.to_owned());
+                Redemption::Fresh(json.clone())
+            }
+            None => Redemption::Unknown,
+        })
+    }
+
+    pub(super) async fn add_session_family(
+        &self,
+        session: &str,
+        family_id: &str,
+        _ttl: u64,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .session_families
+            .entry(session.to_owned())
+            .or_default()
+            .insert(family_id.to_owned());
+        Ok(())
+    }
+
+    pub(super) async fn take_session_families(
+        &self,
+        session: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .lock()
+            .session_families
+            .remove(session)
+            .map(|set| set.into_iter().collect())
+            .unwrap_or_default())
     }
 }

@@ -51,7 +51,8 @@ pub struct Client {
     pub client_id: String,
     /// Hex SHA-256 of the client secret; `None` for a public client.
     pub secret_hash: Option<String>,
-    /// Grant types the client may use (`password`, `refresh_token`, `client_credentials`).
+    /// Grant types the client may use (`password`, `refresh_token`, `client_credentials`,
+    /// `authorization_code`).
     pub grant_types: Vec<String>,
     /// Scopes the client may request; also the default when a request names none.
     pub scopes: Vec<String>,
@@ -60,6 +61,18 @@ pub struct Client {
     /// Further audiences it may ask for with an RFC 8707 `resource` parameter.
     #[serde(default)]
     pub audiences: Vec<String>,
+    /// Redirect URIs for the authorization code flow, compared exactly (RFC 9700 §2.1).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Browser origins allowed to call the token, revocation and userinfo endpoints (CORS).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Where RP-initiated logout may send the browser back to.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A third-party client: users are asked for consent.
+    #[serde(default)]
+    pub third_party: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -108,6 +121,17 @@ pub enum Rotation {
     ScopeExceeded,
     /// Unknown, expired, revoked, or bound to another client; nothing changed.
     Invalid,
+}
+
+/// The result of redeeming an authorization code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// First use: the code's record (JSON); it is now marked used by the given family.
+    Fresh(String),
+    /// Already redeemed: the family its first use opened (to revoke, RFC 6749 §4.1.2).
+    Reused(String),
+    /// Unknown or expired.
+    Unknown,
 }
 
 /// What a stored refresh token is, for introspection and revocation.
@@ -410,5 +434,65 @@ impl Store {
     /// [`StoreError`] when the backend is unavailable.
     pub async fn try_lock(&self, name: &str, ttl: u64) -> Result<bool, StoreError> {
         dispatch!(self.try_lock(name, ttl))
+    }
+
+    /// Stores a short-lived record (authorization request, login session, authorization code)
+    /// of `kind` under `id` (a hash) for `ttl` seconds, replacing any earlier one.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn put_record(
+        &self,
+        kind: &str,
+        id: &str,
+        json: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.put_record(kind, id, json, ttl))
+    }
+
+    /// The live record of `kind` under `id`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn record(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self.record(kind, id))
+    }
+
+    /// Deletes the record of `kind` under `id`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn delete_record(&self, kind: &str, id: &str) -> Result<(), StoreError> {
+        dispatch!(self.delete_record(kind, id))
+    }
+
+    /// Atomically marks authorization code `id` as redeemed by `family_id` (single use).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn redeem_code(&self, id: &str, family_id: &str) -> Result<Redemption, StoreError> {
+        dispatch!(self.redeem_code(id, family_id))
+    }
+
+    /// Records that login session `session` opened family `family_id` (kept `ttl` seconds).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn add_session_family(
+        &self,
+        session: &str,
+        family_id: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.add_session_family(session, family_id, ttl))
+    }
+
+    /// Removes and returns the families opened by login session `session`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn take_session_families(&self, session: &str) -> Result<Vec<String>, StoreError> {
+        dispatch!(self.take_session_families(session))
     }
 }

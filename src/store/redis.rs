@@ -18,6 +18,8 @@
 //!   recovery-code hashes; `mfa:<hash>` → hash `login failures` (TTL 300 s)
 //! - `data-key-check` → a constant sealed with the data key
 //! - `keys` → hash kid → JSON [`KeyMeta`] (rotation metadata); `lock:<name>` → short locks
+//! - `<kind>:<hash>` → hash `data [family]` for short-lived records: `authreq`, `session`,
+//!   `code`; `session-fams:<hash>` → families opened by a login session
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -26,7 +28,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Script, Value};
 
-use super::{Client, Family, Rotation, TokenState, User};
+use super::{Client, Family, Redemption, Rotation, TokenState, User};
 use crate::error::StoreError;
 use crate::keys::KeyMeta;
 use crate::ratelimit::{LimitKeys, LoginPolicy, Verdict};
@@ -128,6 +130,20 @@ if n >= limit then
 end
 redis.call('PEXPIRE', KEYS[1], string.format('%d', life))
 return {'ok', 0}
+",
+    )
+});
+
+/// Code redemption (RFC 6749 §4.1.2: single use): KEYS = code hash; ARGV = family id.
+static REDEEM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local data = redis.call('HGET', KEYS[1], 'data')
+if not data then return {'unknown'} end
+local first = redis.call('HGET', KEYS[1], 'family')
+if first then return {'reused', first} end
+redis.call('HSET', KEYS[1], 'family', ARGV[1])
+return {'fresh', data}
 ",
     )
 });
@@ -660,5 +676,92 @@ impl RedisStore {
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(taken.is_some())
+    }
+
+    pub(super) async fn put_record(
+        &self,
+        kind: &str,
+        id: &str,
+        json: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let key = format!("tessera:{kind}:{id}");
+        let () = redis::pipe()
+            .atomic()
+            .del(&key)
+            .ignore()
+            .hset(&key, "data", json)
+            .ignore()
+            .expire(&key, i64::try_from(ttl).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn record(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .clone()
+            .hget(format!("tessera:{kind}:{id}"), "data")
+            .await?)
+    }
+
+    pub(super) async fn delete_record(&self, kind: &str, id: &str) -> Result<(), StoreError> {
+        let () = self
+            .conn
+            .clone()
+            .del(format!("tessera:{kind}:{id}"))
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn redeem_code(
+        &self,
+        id: &str,
+        family_id: &str,
+    ) -> Result<Redemption, StoreError> {
+        let reply: Vec<String> = REDEEM
+            .key(format!("tessera:code:{id}"))
+            .arg(family_id)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(match reply.split_first() {
+            Some((status, [data])) if status == "fresh" => Redemption::Fresh(data.clone()),
+            Some((status, [first])) if status == "reused" => Redemption::Reused(first.clone()),
+            _ => Redemption::Unknown,
+        })
+    }
+
+    pub(super) async fn add_session_family(
+        &self,
+        session: &str,
+        family_id: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let key = format!("tessera:session-fams:{session}");
+        let () = redis::pipe()
+            .sadd(&key, family_id)
+            .ignore()
+            .expire(&key, i64::try_from(ttl).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn take_session_families(
+        &self,
+        session: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let key = format!("tessera:session-fams:{session}");
+        let (ids,): (Vec<String>,) = redis::pipe()
+            .atomic()
+            .smembers(&key)
+            .del(&key)
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(ids)
     }
 }

@@ -1,0 +1,216 @@
+//! Browser sign-in state, HTTP-free: pending authorization requests, login sessions (the
+//! server side of the session cookie) and authorization codes. All are short-lived store
+//! records keyed by the SHA-256 of a random value only the browser or client holds.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::clients::{hash_secret, random_token};
+use crate::error::StoreError;
+use crate::store::{Redemption, Store};
+
+/// Seconds an authorization request may wait for the user to sign in.
+pub const AUTH_REQUEST_TTL: u64 = 600;
+
+/// A validated authorization request (OIDC Core §3.1.2.1, RFC 7636) waiting for sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    /// The client.
+    pub client_id: String,
+    /// The registered redirect URI it named.
+    pub redirect_uri: String,
+    /// The scope to grant.
+    pub scope: String,
+    /// Opaque client state, echoed on the redirect.
+    pub state: Option<String>,
+    /// Echoed in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+    /// The CSRF token the pages' forms must carry (also in a cookie: double submit).
+    pub csrf: String,
+    /// After a correct password for a user with MFA: who, waiting for the second factor.
+    pub mfa_user: Option<String>,
+    /// Wrong second factors so far.
+    pub mfa_failures: u32,
+}
+
+/// A signed-in browser: the server side of the session cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSession {
+    /// The user's normalised username.
+    pub username: String,
+    /// The user's `sub`.
+    pub sub: String,
+    /// When the user authenticated, unix seconds.
+    pub auth_time: u64,
+    /// RFC 8176 methods, space-separated.
+    pub amr: String,
+    /// Third-party clients the user consented to in this session.
+    pub consented: Vec<String>,
+}
+
+/// What an authorization code stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeGrant {
+    /// Bound client.
+    pub client_id: String,
+    /// Bound redirect URI (RFC 6749 §4.1.3).
+    pub redirect_uri: String,
+    /// Bound PKCE challenge (RFC 7636 §4.4).
+    pub code_challenge: String,
+    /// Granted scope.
+    pub scope: String,
+    /// For the ID token.
+    pub nonce: Option<String>,
+    /// The user's normalised username.
+    pub username: String,
+    /// When the user authenticated.
+    pub auth_time: u64,
+    /// RFC 8176 methods.
+    pub amr: String,
+    /// The login session (hash of its cookie), so RP-initiated logout reaches the tokens.
+    pub session: String,
+}
+
+fn decode<T: DeserializeOwned>(json: Option<String>) -> Option<T> {
+    json.and_then(|j| serde_json::from_str(&j).ok())
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|_| StoreError("unserialisable record".into()))
+}
+
+/// Stores `request` and returns its id (256 random bits; the store keeps only its hash).
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn save_auth_request(store: &Store, request: &AuthRequest) -> Result<String, StoreError> {
+    let id = random_token();
+    update_auth_request(store, &id, request).await?;
+    Ok(id)
+}
+
+/// Replaces the stored request `id`.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn update_auth_request(
+    store: &Store,
+    id: &str,
+    request: &AuthRequest,
+) -> Result<(), StoreError> {
+    store
+        .put_record(
+            "authreq",
+            &hash_secret(id),
+            &encode(request)?,
+            AUTH_REQUEST_TTL,
+        )
+        .await
+}
+
+/// The pending request `id`, if alive.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn auth_request(store: &Store, id: &str) -> Result<Option<AuthRequest>, StoreError> {
+    Ok(decode(store.record("authreq", &hash_secret(id)).await?))
+}
+
+/// Ends the pending request `id`.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn finish_auth_request(store: &Store, id: &str) -> Result<(), StoreError> {
+    store.delete_record("authreq", &hash_secret(id)).await
+}
+
+/// Opens (or replaces) a login session; returns the cookie value (256 random bits).
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn open_login_session(
+    store: &Store,
+    session: &LoginSession,
+    ttl: u64,
+) -> Result<String, StoreError> {
+    let cookie = random_token();
+    save_login_session(store, &cookie, session, ttl).await?;
+    Ok(cookie)
+}
+
+/// Stores `session` under `cookie`.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn save_login_session(
+    store: &Store,
+    cookie: &str,
+    session: &LoginSession,
+    ttl: u64,
+) -> Result<(), StoreError> {
+    store
+        .put_record("session", &hash_secret(cookie), &encode(session)?, ttl)
+        .await
+}
+
+/// The login session behind a cookie value.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn login_session(
+    store: &Store,
+    cookie: &str,
+) -> Result<Option<LoginSession>, StoreError> {
+    Ok(decode(store.record("session", &hash_secret(cookie)).await?))
+}
+
+/// Ends the login session behind `cookie` and revokes every refresh-token family it opened
+/// (OpenID Connect RP-Initiated Logout). Returns how many families were alive.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn end_login_session(store: &Store, cookie: &str) -> Result<usize, StoreError> {
+    let id = hash_secret(cookie);
+    store.delete_record("session", &id).await?;
+    let mut revoked = 0;
+    for family in store.take_session_families(&id).await? {
+        if store.revoke_family(&family).await? {
+            revoked += 1;
+        }
+    }
+    Ok(revoked)
+}
+
+/// Issues a single-use authorization code for `grant`, valid `ttl` seconds.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn issue_code(store: &Store, grant: &CodeGrant, ttl: u64) -> Result<String, StoreError> {
+    let code = random_token();
+    store
+        .put_record("code", &hash_secret(&code), &encode(grant)?, ttl)
+        .await?;
+    Ok(code)
+}
+
+/// Reads the grant behind `code` without redeeming it.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn code_grant(store: &Store, code: &str) -> Result<Option<CodeGrant>, StoreError> {
+    Ok(decode(store.record("code", &hash_secret(code)).await?))
+}
+
+/// Redeems `code` for the new family `family_id`: `Fresh` once, then `Reused` with the family
+/// its first redemption opened.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn redeem_code(
+    store: &Store,
+    code: &str,
+    family_id: &str,
+) -> Result<Redemption, StoreError> {
+    store.redeem_code(&hash_secret(code), family_id).await
+}

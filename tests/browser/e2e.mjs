@@ -1,0 +1,539 @@
+#!/usr/bin/env node
+// Real-browser end-to-end test: headless Chromium (Debian's `chromium`, driven by
+// playwright-core) loads a tiny SPA (spa/, served here on 127.0.0.1) that signs in to a running
+// tessera with oidc-client-ts: authorization code + PKCE S256 through tessera's hosted login
+// page (username/password, then the TOTP step), userinfo with the access token (CORS),
+// silent renewal with the refresh token, and RP-initiated logout. Versions are pinned in
+// package.json / package-lock.json.
+//
+// Environment:
+//   TESSERA_BASE_URL            the server's base URL, which must also be its issuer
+//   TESSERA_USERNAME            an existing, enabled user WITHOUT a second factor yet (this
+//   TESSERA_PASSWORD            test enrolls TOTP for it), with the email TESSERA_EMAIL
+//   TESSERA_EMAIL
+//   TESSERA_SPA_CLIENT_ID       public client: grants authorization_code + refresh_token, scopes
+//                               openid profile email, redirect URI
+//                               http://127.0.0.1:$TESSERA_SPA_PORT/callback.html, allowed origin
+//                               http://127.0.0.1:$TESSERA_SPA_PORT, post-logout redirect URI
+//                               http://127.0.0.1:$TESSERA_SPA_PORT/
+//   TESSERA_PASSWORD_CLIENT_ID  public client with the password grant (scope openid): used only
+//                               to enroll the user's TOTP through /account/mfa/totp
+//   TESSERA_SPA_PORT            the port the SPA is served on (must match the registrations)
+//   TESSERA_PYTHON              a python with pyotp (TOTP codes come from pyotp, not from here)
+//   CHROMIUM                    optional, default /usr/bin/chromium
+//
+// Prints one line per check and finally "browser_e2e: N passed, M failed"; exits 0 only when
+// nothing failed. On failure the browser's page is saved to target/browser-failure.png and
+// target/browser-failure.html. The login page is saved to docs/login-page.png.
+// Tokens, passwords, codes and secrets are never printed.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = join(HERE, '..', '..');
+const SPA_DIR = join(HERE, 'spa');
+const OIDC_BUNDLE = join(HERE, 'node_modules', 'oidc-client-ts', 'dist', 'browser', 'oidc-client-ts.min.js');
+const LOGIN_SCREENSHOT = join(REPO_ROOT, 'docs', 'login-page.png');
+const FAILURE_PREFIX = join(REPO_ROOT, 'target', 'browser-failure');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const STEP_TIMEOUT_MS = 15_000;
+const OVERALL_TIMEOUT_MS = 180_000;
+const HTTP_TIMEOUT_MS = 10_000;
+
+function env(name) {
+  const value = process.env[name];
+  if (!value) {
+    console.log(`browser_e2e: environment variable ${name} is not set`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const baseUrl = env('TESSERA_BASE_URL').replace(/\/+$/, '');
+const username = env('TESSERA_USERNAME');
+const password = env('TESSERA_PASSWORD');
+const email = env('TESSERA_EMAIL');
+const spaClientId = env('TESSERA_SPA_CLIENT_ID');
+const passwordClientId = env('TESSERA_PASSWORD_CLIENT_ID');
+const spaPort = Number(env('TESSERA_SPA_PORT'));
+const python = env('TESSERA_PYTHON');
+const spaOrigin = `http://127.0.0.1:${spaPort}`;
+const redirectUri = `${spaOrigin}/callback.html`;
+const postLogoutUri = `${spaOrigin}/`;
+
+// ---------------------------------------------------------------------------------------------
+// reporting
+
+const secrets = new Set([password]);
+function keepSecret(...values) {
+  for (const v of values) if (typeof v === 'string' && v.length >= 6) secrets.add(v);
+}
+function redact(text) {
+  let out = String(text);
+  for (const s of secrets) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+let passed = 0;
+let failed = 0;
+function pass(name, detail) {
+  passed += 1;
+  console.log(`PASS ${name}${detail ? ` (${redact(detail)})` : ''}`);
+}
+function fail(name, detail) {
+  failed += 1;
+  console.log(`FAIL ${name}: ${redact(detail)}`);
+}
+class CheckFailed extends Error {}
+// A check: `fn` returns an optional detail string, or throws. The flow stops at the first
+// failed check (every later step depends on the earlier ones).
+async function check(name, fn) {
+  try {
+    const detail = await fn();
+    pass(name, detail);
+  } catch (err) {
+    fail(name, err instanceof Error ? err.message : String(err));
+    throw new CheckFailed(name);
+  }
+}
+function expect(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+async function http(url, init = {}) {
+  const res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+const form = (fields) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields).toString(),
+});
+const jsonPost = (body, token) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  body: JSON.stringify(body ?? {}),
+});
+function oauthError(res) {
+  return `HTTP ${res.status}${res.json?.error ? ` error=${res.json.error}` : ''}${res.json?.error_description ? ` (${res.json.error_description})` : ''}`;
+}
+function jwtParts(token) {
+  const [h, p] = String(token).split('.');
+  const dec = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+  return { header: dec(h), payload: dec(p) };
+}
+
+// TOTP codes from pyotp (an implementation independent of tessera's). The otpauth URI goes in
+// on stdin, never on the command line.
+function totp(otpauthUri, offsetSeconds) {
+  const script = [
+    'import sys, time, pyotp',
+    'totp = pyotp.parse_uri(sys.stdin.read().strip())',
+    `print(totp.at(time.time() + ${Number(offsetSeconds)}))`,
+  ].join('\n');
+  const code = execFileSync(python, ['-c', script], { input: otpauthUri, encoding: 'utf8' }).trim();
+  expect(/^\d{6}$/.test(code), 'pyotp did not print a 6-digit code');
+  keepSecret(code);
+  return code;
+}
+
+// The SPA's static server: spa/, oidc-client-ts's browser bundle and a generated config.js.
+function startSpaServer() {
+  const config = `window.TESSERA_SPA_CONFIG = ${JSON.stringify({ authority: baseUrl, client_id: spaClientId })};\n`;
+  const files = {
+    '/': ['index.html', 'text/html; charset=utf-8'],
+    '/index.html': ['index.html', 'text/html; charset=utf-8'],
+    '/callback.html': ['callback.html', 'text/html; charset=utf-8'],
+    '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, spaOrigin).pathname;
+    let body;
+    let type;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/config.js') {
+      body = config;
+      type = 'text/javascript; charset=utf-8';
+    } else if (path === '/oidc-client-ts.min.js') {
+      body = readFileSync(OIDC_BUNDLE);
+      type = 'text/javascript; charset=utf-8';
+    } else if (files[path]) {
+      body = readFileSync(join(SPA_DIR, files[path][0]));
+      type = files[path][1];
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(spaPort, '127.0.0.1', () => resolve(server));
+  });
+}
+
+// "HeadlessChrome/156.0.0.0"-style product from the browser itself.
+async function page0Version(ctx) {
+  const p = ctx.pages()[0] ?? (await ctx.newPage());
+  return p.evaluate(() => navigator.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? 'chromium');
+}
+
+// Clicks a submit button and waits for the POST it sends to tessera and the page it leads to.
+async function submit(buttonName) {
+  const serverOrigin = new URL(baseUrl).origin;
+  const posted = page.waitForResponse((res) => res.request().method() === 'POST' && new URL(res.url()).origin === serverOrigin);
+  await page.getByRole('button', { name: buttonName, exact: true }).click();
+  const res = await posted;
+  await page.waitForLoadState();
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the flow
+
+let context;
+let page;
+let userDataDir;
+let spaServer;
+const consoleLines = [];
+
+async function saveFailure() {
+  if (!page) return;
+  try {
+    mkdirSync(dirname(FAILURE_PREFIX), { recursive: true });
+    await page.screenshot({ path: `${FAILURE_PREFIX}.png`, fullPage: true });
+    writeFileSync(`${FAILURE_PREFIX}.html`, redact(await page.content()));
+    console.log(`browser_e2e: page at failure (${redact(page.url())}) saved to target/browser-failure.png and .html`);
+  } catch (err) {
+    console.log(`browser_e2e: could not save the failing page: ${redact(err.message)}`);
+  }
+  for (const line of consoleLines.slice(-20)) console.log(`  browser console: ${redact(line)}`);
+}
+
+const storageKey = `oidc.user:${baseUrl}:${spaClientId}`;
+async function storedUser() {
+  const raw = await page.evaluate((key) => window.sessionStorage.getItem(key), storageKey);
+  return raw ? JSON.parse(raw) : null;
+}
+const status = () => page.locator('#status');
+async function waitStatus(re) {
+  await page.waitForFunction(
+    (source) => new RegExp(source).test(document.getElementById('status')?.textContent ?? ''),
+    re.source,
+    { timeout: STEP_TIMEOUT_MS },
+  ).catch(async () => {
+    throw new Error(`#status is ${JSON.stringify(await status().textContent().catch(() => '?'))}, expected ${re}`);
+  });
+  return status().textContent();
+}
+async function outJson() {
+  const text = await page.locator('#out').textContent();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`#out is not JSON: ${text.slice(0, 200)}`);
+  }
+}
+
+async function run() {
+  let discovery;
+  await check('discovery advertises the code flow', async () => {
+    const res = await http(`${baseUrl}/.well-known/openid-configuration`);
+    expect(res.status === 200 && res.json, `HTTP ${res.status}`);
+    discovery = res.json;
+    expect(discovery.issuer === baseUrl, `issuer ${discovery.issuer} != ${baseUrl}`);
+    for (const [field, path] of [
+      ['authorization_endpoint', '/oauth2/authorize'],
+      ['token_endpoint', '/oauth2/token'],
+      ['userinfo_endpoint', '/oauth2/userinfo'],
+      ['end_session_endpoint', '/oauth2/logout'],
+    ]) {
+      expect(discovery[field] === `${baseUrl}${path}`, `${field} is ${discovery[field]}`);
+    }
+    expect(Array.isArray(discovery.response_types_supported) && discovery.response_types_supported.includes('code'),
+      `response_types_supported ${JSON.stringify(discovery.response_types_supported)}`);
+    expect(Array.isArray(discovery.code_challenge_methods_supported) && discovery.code_challenge_methods_supported.includes('S256'),
+      `code_challenge_methods_supported ${JSON.stringify(discovery.code_challenge_methods_supported)}`);
+  });
+
+  let otpauthUri;
+  let expectedSub;
+  await check('TOTP enrollment for the test user (pyotp code)', async () => {
+    const tok = await http(discovery.token_endpoint, form({
+      grant_type: 'password', username, password, client_id: passwordClientId, scope: 'openid',
+    }));
+    expect(tok.status === 200 && tok.json?.access_token, `password grant: ${oauthError(tok)}`);
+    const at = tok.json.access_token;
+    keepSecret(at, tok.json.refresh_token, tok.json.id_token);
+    expectedSub = jwtParts(at).payload.sub;
+    const start = await http(`${baseUrl}/account/mfa/totp`, jsonPost({}, at));
+    expect(start.status === 200 && typeof start.json?.otpauth_uri === 'string', `POST /account/mfa/totp: ${oauthError(start)}`);
+    otpauthUri = start.json.otpauth_uri;
+    keepSecret(otpauthUri, new URL(otpauthUri).searchParams.get('secret'));
+    const confirm = await http(`${baseUrl}/account/mfa/totp/confirm`, jsonPost({ code: totp(otpauthUri, 0) }, at));
+    expect(confirm.status === 200, `POST /account/mfa/totp/confirm: ${oauthError(confirm)}`);
+    const codes = confirm.json?.recovery_codes;
+    expect(Array.isArray(codes) && codes.length > 0, 'no recovery_codes in the confirmation');
+    keepSecret(...codes);
+    // The token's session is of no further use here.
+    await http(discovery.revocation_endpoint ?? `${baseUrl}/oauth2/revoke`, form({ token: tok.json.refresh_token, client_id: passwordClientId }));
+    return `${codes.length} recovery codes`;
+  });
+
+  spaServer = await startSpaServer();
+  userDataDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 900, height: 640 },
+    timeout: 30_000,
+  });
+  const chromiumVersion = await page0Version(context);
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+  page.on('console', (msg) => consoleLines.push(`${msg.type()}: ${msg.text()}`));
+  page.on('pageerror', (err) => consoleLines.push(`pageerror: ${err.message}`));
+  const requests = [];
+  page.on('request', (req) => requests.push({ method: req.method(), url: req.url(), req }));
+
+  await check('Chromium loads the SPA, signed out', async () => {
+    await page.goto(`${spaOrigin}/`);
+    await waitStatus(/^signed out$/);
+    return chromiumVersion;
+  });
+
+  let authorizeUrl;
+  await check('Sign in opens tessera\'s login page (code flow, PKCE S256, nonce)', async () => {
+    await page.locator('#login').click();
+    await page.waitForURL((url) => url.href.startsWith(discovery.authorization_endpoint) || url.origin === new URL(baseUrl).origin);
+    await page.getByLabel('Username').waitFor();
+    const authReq = requests.find((r) => r.url.startsWith(`${discovery.authorization_endpoint}?`));
+    expect(authReq, 'no request to the authorization_endpoint');
+    authorizeUrl = new URL(authReq.url);
+    const q = authorizeUrl.searchParams;
+    expect(q.get('response_type') === 'code', `response_type=${q.get('response_type')}`);
+    expect(q.get('client_id') === spaClientId, `client_id=${q.get('client_id')}`);
+    expect(q.get('redirect_uri') === redirectUri, `redirect_uri=${q.get('redirect_uri')}`);
+    expect(q.get('code_challenge_method') === 'S256' && q.get('code_challenge'), 'no S256 code_challenge');
+    expect(q.get('state') && q.get('nonce'), 'no state or nonce');
+    expect(await page.locator('input[name="username"]').count() === 1, 'no input name="username"');
+    expect(await page.locator('input[name="password"]').count() === 1, 'no input name="password"');
+    expect(await page.getByRole('button', { name: 'Sign in', exact: true }).count() === 1, 'no "Sign in" button');
+    mkdirSync(dirname(LOGIN_SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: LOGIN_SCREENSHOT });
+    return `screenshot docs/login-page.png`;
+  });
+
+  await check('a wrong password is refused on the login page', async () => {
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(`${password}-wrong`);
+    const res = await submit('Sign in');
+    await page.getByLabel('Password').waitFor();
+    expect(!page.url().startsWith(spaOrigin), 'a wrong password went back to the SPA');
+    expect(await page.getByLabel('One-time code').count() === 0, 'a wrong password reached the TOTP step');
+    return `HTTP ${res.status()}, login page shown again`;
+  });
+
+  await check('username and password lead to the TOTP step', async () => {
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByLabel('One-time code').waitFor();
+    expect(await page.locator('input[name="otp"]').count() === 1, 'no input name="otp"');
+    expect(await page.getByRole('button', { name: 'Verify', exact: true }).count() === 1, 'no "Verify" button');
+  });
+
+  let callbackUrl;
+  let consentShown = false;
+  await check('the one-time code signs in: 303 to the redirect_uri with code and state', async () => {
+    // A later step than the confirmation's: each step is accepted only once per user.
+    await page.getByLabel('One-time code').fill(totp(otpauthUri, 30));
+    const redirected = page.waitForResponse((res) => res.request().method() === 'POST' && res.status() >= 300 && res.status() < 400
+      && (res.headers().location ?? '').startsWith(redirectUri));
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    // A consent page ("Allow access?") may come between the TOTP step and the redirect.
+    const consent = page.getByRole('button', { name: 'Allow', exact: true });
+    const first = await Promise.race([
+      redirected.then(() => 'redirect', () => 'timeout'),
+      consent.waitFor().then(() => 'consent', () => 'timeout'),
+    ]);
+    if (first === 'consent') {
+      consentShown = true;
+      await consent.click();
+    }
+    const res = await redirected.catch(() => null);
+    expect(res, 'no redirect to the redirect_uri after the TOTP form');
+    expect(res.status() === 303, `status ${res.status()} (expected 303)`);
+    callbackUrl = new URL(res.headers().location, baseUrl);
+    expect(callbackUrl.searchParams.get('code'), 'no code');
+    keepSecret(callbackUrl.searchParams.get('code'));
+    expect(callbackUrl.searchParams.get('state') === authorizeUrl.searchParams.get('state'), 'state differs from the request');
+    expect(!callbackUrl.searchParams.has('error'), `error=${callbackUrl.searchParams.get('error')}`);
+    return consentShown ? 'after the consent page' : 'no consent page';
+  });
+
+  let user;
+  await check('the SPA completes the sign-in (token exchange with the verifier)', async () => {
+    await page.waitForURL(`${spaOrigin}/`);
+    const text = await waitStatus(/^signed in as /);
+    user = await storedUser();
+    expect(user?.access_token && user.refresh_token && user.id_token, 'stored user lacks access, refresh or ID token');
+    keepSecret(user.access_token, user.refresh_token, user.id_token);
+    expect(text === `signed in as ${expectedSub}`, `${text} (expected the user's sub)`);
+  });
+
+  await check('ID token and access token', async () => {
+    const id = jwtParts(user.id_token);
+    expect(id.payload.iss === baseUrl, `id_token iss ${id.payload.iss}`);
+    expect(id.payload.aud === spaClientId || (Array.isArray(id.payload.aud) && id.payload.aud.includes(spaClientId)), 'id_token aud is not the client');
+    expect(id.payload.sub === expectedSub, 'id_token sub differs');
+    expect(id.payload.nonce === authorizeUrl.searchParams.get('nonce'), 'id_token nonce differs from the request\'s');
+    const at = jwtParts(user.access_token);
+    expect(at.header.typ === 'at+jwt', `access token typ ${at.header.typ}`);
+    expect(at.payload.client_id === spaClientId, `access token client_id ${at.payload.client_id}`);
+    expect(at.payload.sub === expectedSub, 'access token sub differs');
+    const scopes = String(at.payload.scope).split(' ');
+    for (const s of ['openid', 'profile', 'email']) expect(scopes.includes(s), `scope lacks ${s}`);
+    return `scope ${at.payload.scope}`;
+  });
+
+  await check('userinfo from the SPA (cross-origin fetch, Bearer)', async () => {
+    await page.locator('#userinfo').click();
+    await waitStatus(/^(signed in as |error)/);
+    const info = await outJson();
+    expect(info.sub === expectedSub, 'userinfo sub differs');
+    expect(info.email === email, `userinfo email ${info.email}`);
+    expect(info.preferred_username === username, `userinfo preferred_username ${info.preferred_username}`);
+    return 'sub, email, preferred_username';
+  });
+
+  let refreshed;
+  await check('silent renewal with the refresh token (signinSilent)', async () => {
+    await page.locator('#refresh').click();
+    await waitStatus(/^(signed in as |error)/);
+    const out = await outJson();
+    expect(out.refreshed === true, JSON.stringify(out));
+    refreshed = await storedUser();
+    keepSecret(refreshed?.access_token, refreshed?.refresh_token, refreshed?.id_token);
+    expect(refreshed.access_token !== user.access_token, 'the access token did not change');
+    expect(refreshed.refresh_token !== user.refresh_token, 'the refresh token did not rotate');
+    expect(out.access_token_tail === refreshed.access_token.slice(-8), 'the SPA shows another token');
+    const grant = requests.filter((r) => r.method === 'POST' && r.url === discovery.token_endpoint).pop();
+    expect(grant && new URLSearchParams(grant.req.postData() ?? '').get('grant_type') === 'refresh_token',
+      'the renewal did not use the refresh_token grant');
+    return 'new access token, rotated refresh token';
+  });
+
+  await check('CORS is refused to an origin that is not registered', async () => {
+    const res = await fetch(discovery.token_endpoint, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://127.0.0.1:9',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    });
+    await res.arrayBuffer();
+    const acao = res.headers.get('access-control-allow-origin');
+    expect(acao !== '*' && acao !== 'http://127.0.0.1:9', `Access-Control-Allow-Origin: ${acao}`);
+    return `preflight HTTP ${res.status}, no Access-Control-Allow-Origin`;
+  });
+
+  await check('logout ends on the SPA, signed out', async () => {
+    const lastRefreshToken = refreshed.refresh_token;
+    await page.locator('#logout').click();
+    await page.waitForURL((url) => url.origin === spaOrigin && url.pathname === '/');
+    await waitStatus(/^signed out$/);
+    const endSession = requests.find((r) => r.url.startsWith(`${discovery.end_session_endpoint}`));
+    expect(endSession, 'no request to the end_session_endpoint');
+    const q = new URL(endSession.url).searchParams;
+    expect(q.get('id_token_hint'), 'no id_token_hint');
+    expect(q.get('post_logout_redirect_uri') === postLogoutUri, `post_logout_redirect_uri=${q.get('post_logout_redirect_uri')}`);
+    expect(await storedUser() === null, 'the SPA still stores a user');
+    refreshed.refresh_token = lastRefreshToken;
+  });
+
+  await check('the refresh token is dead after logout (invalid_grant)', async () => {
+    const res = await http(discovery.token_endpoint, form({
+      grant_type: 'refresh_token', refresh_token: refreshed.refresh_token, client_id: spaClientId,
+    }));
+    expect(res.status === 400 && res.json?.error === 'invalid_grant', oauthError(res));
+    return oauthError(res);
+  });
+
+  await check('revocation endpoint answers the SPA\'s origin (CORS)', async () => {
+    const result = await page.evaluate(async ({ endpoint, token, clientId }) => {
+      const res = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, token_type_hint: 'refresh_token', client_id: clientId }).toString(),
+      });
+      return { status: res.status };
+    }, { endpoint: discovery.revocation_endpoint, token: refreshed.refresh_token, clientId: spaClientId })
+      .catch((err) => ({ error: err.message }));
+    expect(result.status === 200, result.error ? `fetch failed: ${result.error}` : `HTTP ${result.status}`);
+    return 'HTTP 200';
+  });
+
+  await check('after logout, signing in asks for the password again', async () => {
+    const authorized = page.waitForResponse((res) => res.url().startsWith(`${discovery.authorization_endpoint}?`));
+    await page.locator('#login').click();
+    const res = await authorized;
+    expect(res.status() === 200, `the authorization endpoint answered ${res.status()} ${redact(res.headers().location ?? '')} instead of the login page`);
+    await page.getByLabel('Password').waitFor();
+    return 'login page';
+  });
+}
+
+const timer = setTimeout(() => {
+  console.log(`browser_e2e: overall time limit (${OVERALL_TIMEOUT_MS / 1000} s) reached`);
+  console.log(`browser_e2e: ${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+}, OVERALL_TIMEOUT_MS);
+
+try {
+  await run();
+} catch (err) {
+  if (!(err instanceof CheckFailed)) fail('browser flow', err?.stack ?? String(err));
+  await saveFailure();
+} finally {
+  clearTimeout(timer);
+  await context?.close().catch(() => {});
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await new Promise((resolve) => (spaServer ? spaServer.close(resolve) : resolve()));
+}
+console.log(`browser_e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
