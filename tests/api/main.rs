@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area. They talk HTTP to a real server.
 
+mod browser;
 mod core_flow;
 mod discovery;
 mod errors;

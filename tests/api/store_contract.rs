@@ -84,6 +84,10 @@ async fn clients_contract(store: &Store) {
         scopes: vec!["openid".into()],
         audience: Some("https://api.example.test".into()),
         audiences: vec!["https://other.example.test".into()],
+        redirect_uris: vec!["https://app.example.test/callback".into()],
+        allowed_origins: vec!["https://app.example.test".into()],
+        post_logout_redirect_uris: Vec::new(),
+        third_party: false,
     };
     assert!(store.put_client(&client, true).await.unwrap());
     let mut other = client.clone();
