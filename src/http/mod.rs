@@ -9,6 +9,7 @@ mod discovery;
 mod health;
 mod introspect;
 mod metrics;
+mod pages;
 mod revoke;
 mod token;
 mod userinfo;
@@ -126,7 +127,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(authorize::logout))
                 .route(web::post().to(authorize::logout)),
         )
-        .service(web::resource(paths::STYLESHEET).route(web::get().to(authorize::stylesheet)))
+        .service(web::resource(paths::STYLESHEET).route(web::get().to(pages::stylesheet)))
         .service(
             web::resource(paths::TOKEN)
                 .wrap_fn(cors::with_cors)

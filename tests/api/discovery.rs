@@ -69,7 +69,9 @@ async fn jwks_max_age_follows_the_configuration() {
 /// Requests `url` with the method the endpoint is meant for and returns the status.
 async fn answer(app: &TestApp, name: &str, url: &str) -> u16 {
     let req = match name {
-        "jwks_uri" | "userinfo_endpoint" => app.http.get(url),
+        "jwks_uri" | "userinfo_endpoint" | "authorization_endpoint" | "end_session_endpoint" => {
+            app.http.get(url)
+        }
         _ => app
             .http
             .post(url)

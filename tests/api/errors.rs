@@ -68,7 +68,7 @@ async fn missing_grant_type_is_invalid_request() {
 #[tokio::test]
 async fn unknown_grant_type_is_unsupported_grant_type() {
     let (app, client, _, _) = setup().await;
-    for grant in ["authorization_code", "urn:example:unsupported"] {
+    for grant in ["implicit", "urn:example:unsupported"] {
         let res = app
             .token(&[("grant_type", grant), ("client_id", &client)])
             .await;
