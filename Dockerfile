@@ -6,9 +6,10 @@
 #   docker run -p 8080:8080 -v tessera-keys:/var/lib/tessera/keys \
 #     -e TESSERA_REDIS_URL=redis://redis:6379/0 -e TESSERA_ISSUER=https://id.example.com tessera
 #
-# redis_url has no default (see config/default.toml): set TESSERA_REDIS_URL.
-# No HEALTHCHECK: the runtime image carries no HTTP client and tessera has no health
-# subcommand; let the orchestrator probe GET /readyz (readiness) and GET /healthz (liveness).
+# redis_url has no default (see config/default.toml): set TESSERA_REDIS_URL, and
+# TESSERA_DATA_KEY (32 random bytes, standard base64: `openssl rand -base64 32`).
+# HEALTHCHECK: curl GET /readyz (200 once Redis answers, 503 otherwise). Orchestrators
+# with their own probes can use GET /readyz (readiness) and GET /healthz (liveness).
 
 # ---- build ----------------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
@@ -23,7 +24,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # ---- runtime --------------------------------------------------------------------------
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tessera \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/tessera \
@@ -40,5 +41,8 @@ ENV TESSERA_LISTEN=0.0.0.0:8080 \
     TESSERA_KEYS_DIR=/var/lib/tessera/keys
 USER 10001:10001
 EXPOSE 8080
+# Probes the port of TESSERA_LISTEN above; change both together.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
 ENTRYPOINT ["tessera"]
 CMD ["serve", "--config", "/etc/tessera/default.toml"]

@@ -31,6 +31,10 @@ pub struct AppState {
     pub data_key: Arc<DataKey>,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Random per-process prefix of request ids.
+    instance: String,
+    /// Requests seen, for request ids.
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl AppState {
@@ -44,6 +48,8 @@ impl AppState {
         metrics: Metrics,
     ) -> Self {
         Self {
+            instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
+            requests: std::sync::atomic::AtomicU64::new(0),
             data_key,
             clients: ClientRegistry::new(
                 store.clone(),
@@ -61,5 +67,16 @@ impl AppState {
             settings,
             store,
         }
+    }
+}
+
+impl AppState {
+    /// A request id unique across instances: the random per-process prefix and a counter (no
+    /// system call per request, unlike a random UUID).
+    pub fn next_request_id(&self) -> String {
+        let n = self
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}-{n:x}", self.instance)
     }
 }

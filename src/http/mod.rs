@@ -180,8 +180,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(paths::READYZ).route(web::get().to(health::readyz)));
 }
 
-/// Wraps a service call in a span carrying a fresh request id, returns the id in `x-request-id`
-/// and logs one line per request (method, path without query, status, latency).
+/// Wraps a service call in a span carrying a request id (so every log record and audit event
+/// of the request names it), returns the id in `x-request-id`, records the request metrics and
+/// logs one access line per request at debug level (method, path without query, status,
+/// latency).
 pub fn with_request_id<S, B>(
     req: actix_web::dev::ServiceRequest,
     srv: &S,
@@ -195,13 +197,15 @@ where
     S::Future: 'static,
     B: 'static,
 {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let id = state
+        .as_ref()
+        .map_or_else(String::new, |s| s.next_request_id());
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
     // The route pattern (e.g. `/admin/clients/{client_id}`), never the raw path: bounded labels.
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let fut = {
         let _entered = span.enter();
         srv.call(req)
@@ -222,7 +226,7 @@ where
                 .with_label_values(&[route.as_str(), method.as_str()])
                 .observe(elapsed.as_secs_f64());
         }
-        tracing::info!(
+        tracing::debug!(
             status = res.status().as_u16(),
             elapsed_us = elapsed.as_micros() as u64,
             "request"

@@ -53,7 +53,7 @@ fn every_route_is_documented_with_its_method() {
     // The parser sees the spec (a broken parser must not make the checks below vacuous).
     assert!(
         spec.iter()
-            .any(|(p, m)| p == "/oauth2/token" && m == &["post"]),
+            .any(|(p, m)| p == "/oauth2/token" && m.iter().any(|m| m == "post")),
         "the parser found the spec's paths: {spec:?}"
     );
     let mut undocumented = Vec::new();
