@@ -90,7 +90,7 @@ enum ClientCommand {
         /// A public client (no secret; for SPAs and CLIs).
         #[arg(long)]
         public: bool,
-        /// Allowed grant type (password, refresh_token, client_credentials); repeatable.
+        /// Allowed grant type (authorization_code, refresh_token, client_credentials, password); repeatable.
         #[arg(long = "grant-type", required = true, value_name = "G")]
         grant_types: Vec<String>,
         /// Allowed scope; repeatable. Also the default scope.
@@ -131,7 +131,7 @@ enum ClientCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Generate a new RSA signing key (it signs from the next start).
+    /// Generate an RSA key that signs at once (for the first key; use `keys rotate` on a running deployment).
     Generate {
         /// Modulus size in bits: 2048, 3072 or 4096.
         #[arg(long, default_value_t = 2048)]
