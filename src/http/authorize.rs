@@ -219,6 +219,31 @@ async fn request_client(
     }
 }
 
+/// A submitted page form: its parameters, the pending request it belongs to (CSRF-checked)
+/// and that request's client.
+struct PageForm {
+    params: Params,
+    request_id: String,
+    request: AuthRequest,
+    client: std::sync::Arc<Client>,
+}
+
+async fn page_form(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<PageForm, HttpResponse> {
+    let params = form_params(req, payload).await?;
+    let (request_id, request) = form_request(state, req, &params).await?;
+    let client = request_client(state, &request).await?;
+    Ok(PageForm {
+        params,
+        request_id,
+        request,
+        client,
+    })
+}
+
 /// `POST /oauth2/authorize/login`: the password step, with the same checks, limits and audit
 /// events as the password grant.
 pub async fn login(
@@ -226,16 +251,13 @@ pub async fn login(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let params = match form_params(&req, payload).await {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
-    let (request_id, mut request) = match form_request(&state, &req, &params).await {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
-    let client = match request_client(&state, &request).await {
-        Ok(c) => c,
+    let PageForm {
+        params,
+        request_id,
+        mut request,
+        client,
+    } = match page_form(&state, &req, payload).await {
+        Ok(form) => form,
         Err(page) => return page,
     };
     let typed_username = params.get("username").unwrap_or("");
@@ -270,7 +292,7 @@ pub async fn login(
         Ok(Some(user)) => user,
         Ok(None) => {
             tracing::info!(target: "audit", event = "login_failure", client_id = %client.client_id, %ip);
-            return retry(StatusCode::UNAUTHORIZED, "Invalid username or password.");
+            return retry(StatusCode::BAD_REQUEST, "Invalid username or password.");
         }
         Err(e) => {
             let e: OAuthError = e.into();
@@ -321,12 +343,13 @@ pub async fn mfa(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let params = match form_params(&req, payload).await {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
-    let (request_id, mut request) = match form_request(&state, &req, &params).await {
-        Ok(r) => r,
+    let PageForm {
+        params,
+        request_id,
+        mut request,
+        client,
+    } = match page_form(&state, &req, payload).await {
+        Ok(form) => form,
         Err(page) => return page,
     };
     let Some(username) = request.mfa_user.clone() else {
@@ -334,10 +357,6 @@ pub async fn mfa(
             StatusCode::BAD_REQUEST,
             "Please start again from the application.",
         );
-    };
-    let client = match request_client(&state, &request).await {
-        Ok(c) => c,
-        Err(page) => return page,
     };
     let ip: IpAddr = client_ip(&state, &req);
     if let Err(e) = state.limiter.check_ip(ip).await {
@@ -393,7 +412,7 @@ pub async fn mfa(
                 &request_id,
                 &request,
                 Some("That code is not valid."),
-                StatusCode::UNAUTHORIZED,
+                StatusCode::BAD_REQUEST,
             )
         }
     }
@@ -526,16 +545,13 @@ pub async fn consent(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let params = match form_params(&req, payload).await {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
-    let (request_id, request) = match form_request(&state, &req, &params).await {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
-    let client = match request_client(&state, &request).await {
-        Ok(c) => c,
+    let PageForm {
+        params,
+        request_id,
+        request,
+        client,
+    } = match page_form(&state, &req, payload).await {
+        Ok(form) => form,
         Err(page) => return page,
     };
     let Some(cookie_value) = session_cookie_value(&state, &req) else {

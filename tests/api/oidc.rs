@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use tessera::keys::TokenType;
 use tessera::store::Client;
 
-use crate::helpers::{unique, TestApp};
+use crate::helpers::{basic, claims, unique, TestApp};
 
 /// Registers a confidential client directly with `secret` (operator-supplied).
 async fn client_with_secret(
@@ -29,20 +29,6 @@ async fn client_with_secret(
     .unwrap();
     assert!(app.state.store.put_client(&client, true).await.unwrap());
     id
-}
-
-/// RFC 6749 §2.3.1: id and secret are form-urlencoded, then joined by `:` and base64-encoded.
-fn basic(id: &str, secret: &str) -> String {
-    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
-    )
-}
-
-fn claims_of(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 async fn service(app: &TestApp) -> (String, String) {
@@ -85,7 +71,7 @@ async fn client_credentials_with_reserved_characters_in_the_secret() {
     // RFC 6749 §4.4.3: no refresh token.
     assert!(body.get("refresh_token").is_none());
     assert_eq!(body["scope"], "api:read api:write");
-    let claims = claims_of(body["access_token"].as_str().unwrap());
+    let claims = claims(body["access_token"].as_str().unwrap());
     assert_eq!(claims["sub"], id.as_str());
     assert_eq!(claims["client_id"], id.as_str());
     assert_eq!(claims["aud"], "urn:test:default");
@@ -133,7 +119,7 @@ async fn client_credentials_scope_and_resource_are_restricted() {
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(
-        claims_of(body["access_token"].as_str().unwrap())["aud"],
+        claims(body["access_token"].as_str().unwrap())["aud"],
         "urn:test:other"
     );
     let res = cc_token(&app, &id, &secret, &[("resource", "urn:test:elsewhere")]).await;
@@ -189,16 +175,16 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
     let inactive = json!({"active": false});
     let keys = app.state.tokens.keys();
     let signer = keys.signing_key();
-    let mut claims = claims_of(access);
+    let mut claims = claims(access);
     claims["exp"] = json!(1_000_000_000u64);
     claims["iat"] = json!(999_999_000u64);
     let expired = signer.sign(TokenType::Access, &claims).unwrap();
-    let valid_again = signer.sign(TokenType::Access, &claims_of(access)).unwrap();
+    let valid_again = signer.sign(TokenType::Access, &claims(access)).unwrap();
     assert_eq!(
         introspect(&app, &svc, &secret, &valid_again).await["active"],
         true
     );
-    let id_typed = signer.sign(TokenType::Id, &claims_of(access)).unwrap();
+    let id_typed = signer.sign(TokenType::Id, &claims(access)).unwrap();
     let parts: Vec<&str> = access.split('.').collect();
     let flipped = if parts[2].starts_with('A') { "B" } else { "A" };
     let bad_signature = format!("{}.{}.{flipped}{}", parts[0], parts[1], &parts[2][1..]);
@@ -212,7 +198,7 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
     header.kid = Some(kid.into());
     let hs256 = jsonwebtoken::encode(
         &header,
-        &claims_of(access),
+        &claims(access),
         &jsonwebtoken::EncodingKey::from_secret(jwks["keys"][0]["n"].as_str().unwrap().as_bytes())
             .unwrap(),
     )
@@ -223,7 +209,7 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
     let other = tessera::keys::KeySet::load(other_dir.path()).unwrap();
     let unknown_kid = other
         .signing_key()
-        .sign(TokenType::Access, &claims_of(access))
+        .sign(TokenType::Access, &claims(access))
         .unwrap();
     for (what, token) in [
         ("expired", expired.as_str()),
@@ -300,7 +286,7 @@ async fn id_tokens_carry_the_claims_the_scopes_allow() {
     let id_token = body["id_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(id_token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("JWT"));
-    let claims = claims_of(id_token);
+    let claims = claims(id_token);
     assert_eq!(claims["iss"], app.settings.issuer.as_str());
     assert_eq!(claims["sub"], sub.as_str());
     assert_eq!(claims["aud"], public.as_str());
@@ -331,7 +317,7 @@ async fn id_tokens_carry_the_claims_the_scopes_allow() {
         .await;
     assert_eq!(res.status(), 200);
     let refreshed: Value = res.json().await.unwrap();
-    let claims = claims_of(refreshed["id_token"].as_str().unwrap());
+    let claims = claims(refreshed["id_token"].as_str().unwrap());
     assert_eq!(claims["sub"], sub.as_str());
     assert!(claims.get("email").is_none());
 }

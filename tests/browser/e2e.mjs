@@ -414,6 +414,16 @@ async function run() {
     expect(text === `signed in as ${expectedSub}`, `${text} (expected the user's sub)`);
   });
 
+  await check('tessera\'s browser cookies are HttpOnly and SameSite', async () => {
+    const cookies = await context.cookies(baseUrl);
+    expect(cookies.length > 0, 'no cookie for the authorization server');
+    for (const c of cookies) {
+      expect(c.httpOnly, `${c.name} is not HttpOnly`);
+      expect(c.sameSite === 'Lax' || c.sameSite === 'Strict', `${c.name} has SameSite=${c.sameSite}`);
+    }
+    return cookies.map((c) => `${c.name}: SameSite=${c.sameSite}`).join(', ');
+  });
+
   await check('ID token and access token', async () => {
     const id = jwtParts(user.id_token);
     expect(id.payload.iss === baseUrl, `id_token iss ${id.payload.iss}`);
@@ -483,6 +493,14 @@ async function run() {
     expect(q.get('id_token_hint'), 'no id_token_hint');
     expect(q.get('post_logout_redirect_uri') === postLogoutUri, `post_logout_redirect_uri=${q.get('post_logout_redirect_uri')}`);
     expect(await storedUser() === null, 'the SPA still stores a user');
+    const out = await outJson();
+    expect(out.signed_out === true && out.state_returned === true, `the SPA's logout callback: ${JSON.stringify(out)}`);
+    // OpenID Connect RP-Initiated Logout 1.0 §3: the OP passes `state` back on the redirect.
+    const back = requests.find((r) => r.url.startsWith(postLogoutUri) && r.url !== postLogoutUri
+      && requests.indexOf(r) > requests.indexOf(endSession));
+    const backState = back ? new URL(back.url).searchParams.get('state') : null;
+    expect(q.get('state'), 'the SPA sent no state to the end_session_endpoint');
+    expect(backState === q.get('state'), back ? `post-logout redirect ${back.url} carries state ${backState}, sent ${q.get('state')}` : 'no post-logout redirect seen');
     refreshed.refresh_token = lastRefreshToken;
   });
 

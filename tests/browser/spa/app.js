@@ -83,8 +83,10 @@
     try {
       if (params.has('state') && !params.has('code')) {
         // Back from the end_session_endpoint (post_logout_redirect_uri with our state).
-        await mgr.signoutRedirectCallback();
+        const response = await mgr.signoutRedirectCallback();
         window.history.replaceState(null, '', origin + '/');
+        if (response.error) throw new Error('logout: ' + response.error);
+        show({ signed_out: true, state_returned: Boolean(response.userState) });
       }
       await showUser();
     } catch (err) {
@@ -128,7 +130,8 @@
       await showUser();
     });
 
-    on('logout', () => mgr.signoutRedirect());
+    // With state data oidc-client-ts sends a `state` and checks it on the way back.
+    on('logout', () => mgr.signoutRedirect({ state: { signedOutAt: Date.now() } }));
   }
 
   if (window.location.pathname === '/callback.html') {
