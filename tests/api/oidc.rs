@@ -175,10 +175,10 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
     let inactive = json!({"active": false});
     let keys = app.state.tokens.keys();
     let signer = keys.signing_key();
-    let mut claims = claims(access);
-    claims["exp"] = json!(1_000_000_000u64);
-    claims["iat"] = json!(999_999_000u64);
-    let expired = signer.sign(TokenType::Access, &claims).unwrap();
+    let mut stale = claims(access);
+    stale["exp"] = json!(1_000_000_000u64);
+    stale["iat"] = json!(999_999_000u64);
+    let expired = signer.sign(TokenType::Access, &stale).unwrap();
     let valid_again = signer.sign(TokenType::Access, &claims(access)).unwrap();
     assert_eq!(
         introspect(&app, &svc, &secret, &valid_again).await["active"],
