@@ -286,16 +286,16 @@ async fn id_tokens_carry_the_claims_the_scopes_allow() {
     let id_token = body["id_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(id_token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("JWT"));
-    let claims = claims(id_token);
-    assert_eq!(claims["iss"], app.settings.issuer.as_str());
-    assert_eq!(claims["sub"], sub.as_str());
-    assert_eq!(claims["aud"], public.as_str());
-    assert_eq!(claims["amr"], json!(["pwd"]));
-    assert_eq!(claims["email"], format!("{username}@example.test"));
-    assert_eq!(claims["email_verified"], false);
-    assert_eq!(claims["preferred_username"], username.as_str());
+    let id_claims = claims(id_token);
+    assert_eq!(id_claims["iss"], app.settings.issuer.as_str());
+    assert_eq!(id_claims["sub"], sub.as_str());
+    assert_eq!(id_claims["aud"], public.as_str());
+    assert_eq!(id_claims["amr"], json!(["pwd"]));
+    assert_eq!(id_claims["email"], format!("{username}@example.test"));
+    assert_eq!(id_claims["email_verified"], false);
+    assert_eq!(id_claims["preferred_username"], username.as_str());
     for c in ["exp", "iat", "auth_time"] {
-        assert!(claims[c].is_u64(), "{c}");
+        assert!(id_claims[c].is_u64(), "{c}");
     }
     // An ID token is not an access token.
     let res = app
@@ -317,9 +317,9 @@ async fn id_tokens_carry_the_claims_the_scopes_allow() {
         .await;
     assert_eq!(res.status(), 200);
     let refreshed: Value = res.json().await.unwrap();
-    let claims = claims(refreshed["id_token"].as_str().unwrap());
-    assert_eq!(claims["sub"], sub.as_str());
-    assert!(claims.get("email").is_none());
+    let id_claims = claims(refreshed["id_token"].as_str().unwrap());
+    assert_eq!(id_claims["sub"], sub.as_str());
+    assert!(id_claims.get("email").is_none());
 }
 
 #[tokio::test]
