@@ -201,7 +201,7 @@ where
     let id = state
         .as_ref()
         .map_or_else(String::new, |s| s.next_request_id());
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let span = tracing::info_span!("request", request_id = %id);
     let started = std::time::Instant::now();
     // The route pattern (e.g. `/admin/clients/{client_id}`), never the raw path: bounded labels.
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
@@ -227,6 +227,8 @@ where
                 .observe(elapsed.as_secs_f64());
         }
         tracing::debug!(
+            method = %method,
+            route = %route,
             status = res.status().as_u16(),
             elapsed_us = elapsed.as_micros() as u64,
             "request"

@@ -198,6 +198,7 @@ impl PrivateRedis {
             .arg("--dir")
             .arg(dir.path())
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server (set TESSERA_TEST_REDIS_SERVER)");
         for _ in 0..100 {
@@ -219,9 +220,21 @@ impl PrivateRedis {
     }
 
     fn stop(mut self) -> (u16, tempfile::TempDir) {
+        self.kill();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (self.port, dir)
+    }
+
+    fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        (self.port, self.dir)
+    }
+}
+
+/// A test never leaves a redis-server behind (it would also hold the test run's output open).
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
