@@ -118,7 +118,10 @@ pub mod paths {
 /// Registers every route. Each path is one resource, so a wrong method gets 405 with `Allow`
 /// (RFC 9110 §15.5.6) rather than 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(paths::AUTHORIZE).route(web::get().to(authorize::authorize)))
+    // Routes are tried in order: the hot paths (JWKS, token, introspection) come first, the
+    // patterns with parameters (admin) last.
+    cfg.service(web::resource(paths::JWKS).route(web::get().to(discovery::jwks)))
+        .service(web::resource(paths::AUTHORIZE).route(web::get().to(authorize::authorize)))
         .service(web::resource(paths::AUTHORIZE_LOGIN).route(web::post().to(authorize::login)))
         .service(web::resource(paths::AUTHORIZE_MFA).route(web::post().to(authorize::mfa)))
         .service(web::resource(paths::AUTHORIZE_CONSENT).route(web::post().to(authorize::consent)))
@@ -149,20 +152,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight)),
         )
         .service(
-            web::resource(paths::ADMIN_CLIENTS)
-                .route(web::get().to(admin::list))
-                .route(web::post().to(admin::create)),
-        )
-        .service(
-            web::resource(paths::ADMIN_CLIENT)
-                .route(web::get().to(admin::get))
-                .route(web::delete().to(admin::remove)),
-        )
-        .service(
-            web::resource(paths::ADMIN_CLIENT_SECRET).route(web::post().to(admin::rotate_secret)),
-        )
-        .service(web::resource(paths::JWKS).route(web::get().to(discovery::jwks)))
-        .service(
             web::resource(paths::OPENID_CONFIGURATION).route(web::get().to(discovery::metadata)),
         )
         .service(web::resource(paths::OAUTH_METADATA).route(web::get().to(discovery::metadata)))
@@ -177,7 +166,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(paths::METRICS).route(web::get().to(metrics::metrics)))
         .service(web::resource(paths::HEALTHZ).route(web::get().to(health::healthz)))
-        .service(web::resource(paths::READYZ).route(web::get().to(health::readyz)));
+        .service(web::resource(paths::READYZ).route(web::get().to(health::readyz)))
+        .service(
+            web::resource(paths::ADMIN_CLIENTS)
+                .route(web::get().to(admin::list))
+                .route(web::post().to(admin::create)),
+        )
+        .service(
+            web::resource(paths::ADMIN_CLIENT)
+                .route(web::get().to(admin::get))
+                .route(web::delete().to(admin::remove)),
+        )
+        .service(
+            web::resource(paths::ADMIN_CLIENT_SECRET).route(web::post().to(admin::rotate_secret)),
+        );
 }
 
 /// Wraps a service call in a span carrying a request id (so every log record and audit event
