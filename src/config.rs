@@ -26,6 +26,9 @@ pub struct RawSettings {
     pub redis_url: Option<String>,
     /// Connect to a Redis Cluster (seed nodes in `redis_url`).
     pub redis_cluster: bool,
+    /// Use Redis Sentinel: the master's name; `redis_url` then lists the Sentinels
+    /// (comma-separated).
+    pub redis_sentinel_master: Option<String>,
     /// Directory holding PKCS#8 PEM private keys.
     pub keys_dir: PathBuf,
     /// Access-token lifetime in seconds (900..=3600).
@@ -96,6 +99,7 @@ impl Default for RawSettings {
             listen: "127.0.0.1:8080".into(),
             redis_url: None,
             redis_cluster: false,
+            redis_sentinel_master: None,
             keys_dir: PathBuf::from("keys"),
             access_token_ttl: 900,
             refresh_token_ttl: 30 * 24 * 3600,
@@ -151,6 +155,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// Whether `redis_url` names Redis Cluster seed nodes.
     pub redis_cluster: bool,
+    /// The Sentinel master name, when `redis_url` names Sentinels.
+    pub redis_sentinel_master: Option<String>,
     /// Directory of PKCS#8 PEM private keys.
     pub keys_dir: PathBuf,
     /// Access- and ID-token lifetime, seconds.
@@ -537,7 +543,16 @@ impl RawSettings {
             1..=600,
             "seconds",
         )?;
+        let redis_sentinel_master = self.redis_sentinel_master.filter(|m| !m.is_empty());
+        if self.redis_cluster && redis_sentinel_master.is_some() {
+            return Err(invalid(
+                "redis_sentinel_master",
+                "TESSERA_REDIS_SENTINEL_MASTER",
+                "cannot be combined with redis_cluster",
+            ));
+        }
         Ok(Settings {
+            redis_sentinel_master,
             authorization_code_ttl,
             cookie_secure: self.cookie_secure,
             login_session_ttl,

@@ -82,12 +82,16 @@ pub async fn open_store(settings: &Settings, dev: bool) -> Result<Store, Startup
         (_, true) => Ok(Store::Memory(MemoryStore::new())),
         (Some(url), false) => {
             let timeout = Duration::from_millis(settings.redis_timeout_ms);
-            Ok(Store::Redis(if settings.redis_cluster {
-                let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
-                RedisStore::connect_cluster(&nodes, timeout).await?
-            } else {
-                RedisStore::connect(url, timeout).await?
-            }))
+            let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
+            Ok(Store::Redis(
+                match (&settings.redis_sentinel_master, settings.redis_cluster) {
+                    (Some(master), _) => {
+                        RedisStore::connect_sentinel(&nodes, master, timeout).await?
+                    }
+                    (None, true) => RedisStore::connect_cluster(&nodes, timeout).await?,
+                    (None, false) => RedisStore::connect(url, timeout).await?,
+                },
+            ))
         }
         (None, false) => Err(StartupError::NoRedis),
     }

@@ -1,4 +1,4 @@
-//! Redis backend, standalone or Cluster. One multiplexed connection (`ConnectionManager`, or the
+//! Redis backend: standalone, Cluster, or Sentinel. One multiplexed connection (`ConnectionManager`, or the
 //! cluster client's connection; both reconnect by themselves) is shared by all workers, so a
 //! request costs no pool check-out round trip. Every read-check-write is a Lua script (atomic on
 //! the server). Every script and pipeline touches one Redis Cluster slot: a family's keys share
@@ -24,8 +24,13 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use std::sync::Arc;
+
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
 use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelServerType};
 use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Script, Value};
 
 use super::{Client, Family, Redemption, Rotation, TokenState, User};
@@ -227,11 +232,94 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|_| StoreError("unserialisable record".into()))
 }
 
-/// The shared connection: standalone (or Sentinel-resolved) server, or a Redis Cluster.
+/// The shared connection: a standalone server, a Redis Cluster, or the master named by Redis
+/// Sentinel.
 #[derive(Clone)]
 enum Conn {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(SentinelConn),
+}
+
+/// A multiplexed connection to the master Sentinel names. When a command fails because the
+/// connection broke or the server is no longer the master (after a failover it answers
+/// `READONLY`), the master is asked of Sentinel again and the command retried once.
+#[derive(Clone)]
+struct SentinelConn {
+    sentinel: Arc<tokio::sync::Mutex<SentinelClient>>,
+    master: Arc<tokio::sync::Mutex<Option<MultiplexedConnection>>>,
+    timeout: Duration,
+}
+
+impl SentinelConn {
+    /// The current master connection, resolving it through Sentinel when there is none.
+    async fn connection(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let mut master = self.master.lock().await;
+        if let Some(conn) = master.as_ref() {
+            return Ok(conn.clone());
+        }
+        let client = self.sentinel.lock().await.async_get_client().await?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout);
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        *master = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn forget_master(&self) {
+        *self.master.lock().await = None;
+    }
+
+    /// Whether `e` means "ask Sentinel again": a broken connection or a demoted master.
+    fn stale(e: &redis::RedisError) -> bool {
+        e.is_io_error()
+            || e.is_connection_dropped()
+            || e.is_timeout()
+            || e.kind() == redis::ErrorKind::ReadOnly
+    }
+}
+
+impl ConnectionLike for SentinelConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let mut conn = self.connection().await?;
+            match conn.req_packed_command(cmd).await {
+                Err(e) if Self::stale(&e) => {
+                    self.forget_master().await;
+                    self.connection().await?.req_packed_command(cmd).await
+                }
+                other => other,
+            }
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let mut conn = self.connection().await?;
+            match conn.req_packed_commands(cmd, offset, count).await {
+                Err(e) if Self::stale(&e) => {
+                    self.forget_master().await;
+                    self.connection()
+                        .await?
+                        .req_packed_commands(cmd, offset, count)
+                        .await
+                }
+                other => other,
+            }
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
 }
 
 impl ConnectionLike for Conn {
@@ -239,6 +327,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Sentinel(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -251,6 +340,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Sentinel(c) => c.req_packed_commands(cmd, offset, count),
         }
     }
 
@@ -258,6 +348,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
+            Conn::Sentinel(c) => c.get_db(),
         }
     }
 }
@@ -299,6 +390,31 @@ impl RedisStore {
             .build()?;
         let conn = Conn::Cluster(client.get_async_connection().await?);
         Self::with(conn)
+    }
+
+    /// Connects to the master named `master` by the Sentinels at `sentinels`, bounding every
+    /// connection attempt and command by `timeout`; follows failovers (see `SentinelConn`).
+    ///
+    /// # Errors
+    /// [`StoreError`] when no Sentinel names a reachable master.
+    pub async fn connect_sentinel(
+        sentinels: &[&str],
+        master: &str,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let client = SentinelClient::build(
+            sentinels.to_vec(),
+            master.to_owned(),
+            None,
+            SentinelServerType::Master,
+        )?;
+        let conn = SentinelConn {
+            sentinel: Arc::new(tokio::sync::Mutex::new(client)),
+            master: Arc::new(tokio::sync::Mutex::new(None)),
+            timeout,
+        };
+        conn.connection().await?;
+        Self::with(Conn::Sentinel(conn))
     }
 
     fn with(conn: Conn) -> Result<Self, StoreError> {

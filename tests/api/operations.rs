@@ -184,7 +184,16 @@ impl PrivateRedis {
     }
 
     fn start_on(port: u16, dir: tempfile::TempDir) -> Self {
-        let child = Command::new(Self::binary())
+        Self::start_with(port, dir, &[])
+    }
+
+    /// Starts on `port` with `extra` arguments (after an optional config file path first).
+    fn start_with(port: u16, dir: tempfile::TempDir, extra: &[&str]) -> Self {
+        let mut command = Command::new(Self::binary());
+        if let Some(conf) = extra.first().filter(|a| a.ends_with(".conf")) {
+            command.arg(conf);
+        }
+        let child = command
             .args([
                 "--port",
                 &port.to_string(),
@@ -197,6 +206,7 @@ impl PrivateRedis {
             ])
             .arg("--dir")
             .arg(dir.path())
+            .args(extra.iter().filter(|a| !a.ends_with(".conf")))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -210,13 +220,16 @@ impl PrivateRedis {
         Self { port, child, dir }
     }
 
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
-            .port();
-        Self::start_on(port, tempfile::tempdir().unwrap())
+            .port()
+    }
+
+    fn start() -> Self {
+        Self::start_on(Self::free_port(), tempfile::tempdir().unwrap())
     }
 
     fn stop(mut self) -> (u16, tempfile::TempDir) {
@@ -450,4 +463,116 @@ async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
         http.get(format!("{base}/healthz")).send().await.is_err(),
         "new requests refused"
     );
+}
+
+/// A command to a redis-server or Sentinel at `port` (test plumbing, synchronous).
+fn redis_cmd(port: u16, args: &[&str]) -> redis::RedisResult<redis::Value> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
+    let mut conn = client.get_connection_with_timeout(Duration::from_secs(2))?;
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(&mut conn)
+}
+
+fn info_contains(port: u16, args: &[&str], needle: &str) -> bool {
+    match redis_cmd(port, args) {
+        Ok(value) => format!("{value:?}").contains(needle),
+        Err(_) => false,
+    }
+}
+
+#[tokio::test]
+async fn sentinel_failover_is_followed_without_a_restart() {
+    let master = PrivateRedis::start();
+    let replica_port = PrivateRedis::free_port();
+    let master_port = master.port.to_string();
+    let replica = PrivateRedis::start_with(
+        replica_port,
+        tempfile::tempdir().unwrap(),
+        &["--replicaof", "127.0.0.1", &master_port],
+    );
+    let sentinel_dir = tempfile::tempdir().unwrap();
+    let conf = sentinel_dir.path().join("sentinel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "sentinel monitor tessera 127.0.0.1 {master_port} 1\n\
+             sentinel down-after-milliseconds tessera 1000\n\
+             sentinel failover-timeout tessera 5000\n"
+        ),
+    )
+    .unwrap();
+    let sentinel_port = PrivateRedis::free_port();
+    let conf_path = conf.to_str().unwrap().to_owned();
+    let _sentinel = PrivateRedis::start_with(
+        sentinel_port,
+        tempfile::tempdir().unwrap(),
+        &[conf_path.as_str(), "--sentinel"],
+    );
+    eventually(
+        Duration::from_secs(20),
+        "replica synced and known to Sentinel",
+        || async {
+            info_contains(
+                replica_port,
+                &["INFO", "replication"],
+                "master_link_status:up",
+            ) && info_contains(
+                sentinel_port,
+                &["SENTINEL", "REPLICAS", "tessera"],
+                &replica_port.to_string(),
+            )
+        },
+    )
+    .await;
+
+    let sentinel_url = format!("redis://127.0.0.1:{sentinel_port}");
+    let app = TestApp::spawn_with(Backend::Redis, |raw| {
+        raw.redis_url = Some(sentinel_url.clone());
+        raw.redis_sentinel_master = Some("tessera".into());
+        raw.redis_timeout_ms = 500;
+        raw.client_cache_ttl = 0;
+    })
+    .await;
+    let client = app.public_client().await;
+    let (user, password, _) = app.user().await;
+    assert!(app.login(&client, &user, &password).await["access_token"].is_string());
+
+    // Promote the replica; the old master becomes a replica and refuses writes (READONLY).
+    redis_cmd(sentinel_port, &["SENTINEL", "FAILOVER", "tessera"]).unwrap();
+    eventually(
+        Duration::from_secs(20),
+        "Sentinel names the new master",
+        || async {
+            info_contains(
+                sentinel_port,
+                &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "tessera"],
+                &replica_port.to_string(),
+            ) && info_contains(replica_port, &["ROLE"], "master")
+        },
+    )
+    .await;
+    // tessera follows without a restart: writes (a new session) land on the new master.
+    eventually(
+        Duration::from_secs(20),
+        "logins work after the failover",
+        || async {
+            app.token(&[
+                ("grant_type", "password"),
+                ("client_id", client.as_str()),
+                ("username", user.as_str()),
+                ("password", password.as_str()),
+            ])
+            .await
+            .status()
+                == 200
+        },
+    )
+    .await;
+    let (new_user, new_password, _) = app.user().await;
+    assert!(app.login(&client, &new_user, &new_password).await["refresh_token"].is_string());
+    drop(replica);
+    drop(master);
 }
