@@ -12,7 +12,8 @@ use crate::store::{Redemption, Store};
 pub const AUTH_REQUEST_TTL: u64 = 600;
 
 /// A validated authorization request (OIDC Core §3.1.2.1, RFC 7636) waiting for sign-in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` leaves out the CSRF token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthRequest {
     /// The client.
     pub client_id: String,
@@ -32,6 +33,16 @@ pub struct AuthRequest {
     pub mfa_user: Option<String>,
     /// Wrong second factors so far.
     pub mfa_failures: u32,
+}
+
+impl std::fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A signed-in browser: the server side of the session cookie.
