@@ -39,29 +39,22 @@ pub enum Verdict {
     Limited(&'static str, u64),
 }
 
-/// Store keys of the login limits. The account and pair keys share a hash tag.
-pub struct LimitKeys {
-    /// Per-IP attempt counter.
-    pub ip: String,
+/// Store keys of an account's login limits; they share a hash tag (one cluster slot).
+pub struct AccountKeys {
     /// Per-account failure state.
     pub account: String,
     /// Per-(account, IP) failure counter.
     pub pair: String,
 }
 
-impl LimitKeys {
+impl AccountKeys {
     /// Keys for a normalised `username` and client `ip`.
     pub fn new(username: &str, ip: IpAddr) -> Self {
         Self {
-            ip: ip_key(ip),
             account: format!("tessera:rl:{{acct:{username}}}"),
             pair: format!("tessera:rl:{{acct:{username}}}:ip:{ip}"),
         }
     }
-}
-
-fn ip_key(ip: IpAddr) -> String {
-    format!("tessera:rl:ip:{ip}")
 }
 
 /// Milliseconds since the epoch.
@@ -101,21 +94,22 @@ impl Limiter {
         }
     }
 
-    /// Checks (and counts) a login attempt for `username` from `ip`, before any hashing.
+    /// Checks (and counts) a login attempt for `username` from `ip`, before any hashing: the
+    /// per-IP limit, then the account and pair limits.
     ///
     /// # Errors
     /// `temporarily_unavailable` with 429 and `Retry-After` when a limit is reached; 503 when
     /// the store is down.
     pub async fn check_login(&self, username: &str, ip: IpAddr) -> Result<(), OAuthError> {
-        let keys = LimitKeys::new(username, ip);
-        match self
-            .store
-            .login_check(&keys, now_ms(), &self.policy)
-            .await?
-        {
-            Verdict::Allowed => Ok(()),
-            Verdict::Limited(which, retry_ms) => Err(limited(&self.hits, which, retry_ms)),
+        self.check_ip(ip).await?;
+        if self.policy.account_failures == 0 {
+            return Ok(());
         }
+        let verdict = self
+            .store
+            .account_attempt(&AccountKeys::new(username, ip), now_ms(), &self.policy)
+            .await?;
+        self.answer(verdict)
     }
 
     /// Clears the failure counters of `username` (and its pair with `ip`) after a success.
@@ -127,14 +121,14 @@ impl Limiter {
             return Ok(());
         }
         self.store
-            .login_success(&LimitKeys::new(username, ip))
+            .login_success(&AccountKeys::new(username, ip))
             .await
     }
 
-    /// Counts an attempt from `ip` against the per-IP limit alone: the MFA step, and failed
-    /// client authentication. (Successful client authentication is not counted: the
-    /// client-credentials hot path stays free of store round trips, and a 256-bit secret
-    /// cannot be guessed anyway.)
+    /// Counts an attempt from `ip` against the per-IP limit alone: part of every login, the MFA
+    /// step, and failed client authentication. (Successful client authentication is not
+    /// counted: the client-credentials hot path stays free of store round trips, and a 256-bit
+    /// secret cannot be guessed anyway.)
     ///
     /// # Errors
     /// 429 when the IP is over its limit; 503 when the store is down.
@@ -142,16 +136,19 @@ impl Limiter {
         if self.policy.ip_per_minute == 0 {
             return Ok(());
         }
-        let policy = LoginPolicy {
-            account_failures: 0,
-            ..self.policy.clone()
-        };
-        let keys = LimitKeys {
-            ip: ip_key(ip),
-            account: String::new(),
-            pair: String::new(),
-        };
-        match self.store.login_check(&keys, now_ms(), &policy).await? {
+        let verdict = self
+            .store
+            .ip_attempt(
+                &format!("tessera:rl:ip:{ip}"),
+                now_ms(),
+                self.policy.ip_per_minute,
+            )
+            .await?;
+        self.answer(verdict)
+    }
+
+    fn answer(&self, verdict: Verdict) -> Result<(), OAuthError> {
+        match verdict {
             Verdict::Allowed => Ok(()),
             Verdict::Limited(which, retry_ms) => Err(limited(&self.hits, which, retry_ms)),
         }

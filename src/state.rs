@@ -68,9 +68,7 @@ impl AppState {
             store,
         }
     }
-}
 
-impl AppState {
     /// A request id unique across instances: the random per-process prefix and a counter (no
     /// system call per request, unlike a random UUID).
     pub fn next_request_id(&self) -> String {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{Client, Family, Redemption, Rotation, TokenState, User};
 use crate::error::StoreError;
 use crate::keys::KeyMeta;
-use crate::ratelimit::{backoff_ms, gcra, LimitKeys, LoginPolicy, Verdict};
+use crate::ratelimit::{backoff_ms, gcra, AccountKeys, LoginPolicy, Verdict};
 
 /// A limiter counter: `value` (TAT or count), `until` (back-off end), expiring at `expires` (ms).
 #[derive(Default, Clone, Copy)]
@@ -243,56 +243,62 @@ impl MemoryStore {
         Ok(alive)
     }
 
-    pub(super) async fn login_check(
+    pub(super) async fn ip_attempt(
         &self,
-        keys: &LimitKeys,
+        key: &str,
+        now: u64,
+        per_minute: u32,
+    ) -> Result<Verdict, StoreError> {
+        let mut state = self.lock();
+        let tat = state.counter(key, now).value;
+        Ok(match gcra(tat, now, per_minute) {
+            Ok(new_tat) => {
+                state.counters.insert(
+                    key.to_owned(),
+                    Counter {
+                        value: new_tat,
+                        until: 0,
+                        expires: new_tat,
+                    },
+                );
+                Verdict::Allowed
+            }
+            Err(wait) => Verdict::Limited("ip", wait),
+        })
+    }
+
+    pub(super) async fn account_attempt(
+        &self,
+        keys: &AccountKeys,
         now: u64,
         policy: &LoginPolicy,
     ) -> Result<Verdict, StoreError> {
         let mut state = self.lock();
-        if policy.ip_per_minute > 0 {
-            let tat = state.counter(&keys.ip, now).value;
-            match gcra(tat, now, policy.ip_per_minute) {
-                Ok(new_tat) => {
-                    state.counters.insert(
-                        keys.ip.clone(),
-                        Counter {
-                            value: new_tat,
-                            until: 0,
-                            expires: new_tat,
-                        },
-                    );
-                }
-                Err(wait) => return Ok(Verdict::Limited("ip", wait)),
-            }
-        }
         let limit = u64::from(policy.account_failures);
-        if limit > 0 {
-            let mut account = state.counter(&keys.account, now);
-            if account.until > now {
-                return Ok(Verdict::Limited("account", account.until - now));
-            }
-            let mut pair = state.counter(&keys.pair, now);
-            if pair.value == 0 {
-                pair.expires = now + policy.failure_window_ms;
-            }
-            pair.value += 1;
-            state.counters.insert(keys.pair.clone(), pair);
-            if pair.value > limit {
-                return Ok(Verdict::Limited("pair", (pair.expires - now).max(1)));
-            }
-            account.value += 1;
-            account.expires = now + policy.failure_window_ms;
-            if account.value >= limit {
-                account.until = now + backoff_ms(account.value, policy);
-                account.expires = account.expires.max(account.until);
-            }
-            state.counters.insert(keys.account.clone(), account);
+        let mut account = state.counter(&keys.account, now);
+        if account.until > now {
+            return Ok(Verdict::Limited("account", account.until - now));
         }
+        let mut pair = state.counter(&keys.pair, now);
+        if pair.value == 0 {
+            pair.expires = now + policy.failure_window_ms;
+        }
+        pair.value += 1;
+        state.counters.insert(keys.pair.clone(), pair);
+        if pair.value > limit {
+            return Ok(Verdict::Limited("pair", (pair.expires - now).max(1)));
+        }
+        account.value += 1;
+        account.expires = now + policy.failure_window_ms;
+        if account.value >= limit {
+            account.until = now + backoff_ms(account.value, policy);
+            account.expires = account.expires.max(account.until);
+        }
+        state.counters.insert(keys.account.clone(), account);
         Ok(Verdict::Allowed)
     }
 
-    pub(super) async fn login_success(&self, keys: &LimitKeys) -> Result<(), StoreError> {
+    pub(super) async fn login_success(&self, keys: &AccountKeys) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.counters.remove(&keys.account);
         state.counters.remove(&keys.pair);

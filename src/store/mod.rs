@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::keys::KeyMeta;
-use crate::ratelimit::{LimitKeys, LoginPolicy, Verdict};
+use crate::ratelimit::{AccountKeys, LoginPolicy, Verdict};
 
 /// A registered user.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -312,27 +312,41 @@ impl Store {
         dispatch!(self.revoke_user_families(sub))
     }
 
-    /// Counts a login attempt, atomically at time `now_ms`: against the per-IP limit (GCRA),
-    /// the account back-off, the (account, IP) pair limit, and the account's failure count (an
-    /// attempt counts as a failure until [`Store::login_success`] clears it, so parallel attempts
-    /// cannot overshoot). Reaching the account limit starts the back-off.
+    /// Counts an attempt from one client IP (`key`) against `per_minute` attempts per minute
+    /// (GCRA, one atomic step at time `now_ms`).
     ///
     /// # Errors
     /// [`StoreError`] when the backend is unavailable.
-    pub async fn login_check(
+    pub async fn ip_attempt(
         &self,
-        keys: &LimitKeys,
+        key: &str,
+        now_ms: u64,
+        per_minute: u32,
+    ) -> Result<Verdict, StoreError> {
+        dispatch!(self.ip_attempt(key, now_ms, per_minute))
+    }
+
+    /// Counts a login attempt on an account and an (account, IP) pair, atomically at time
+    /// `now_ms`: refused during the account's back-off or past the pair limit; otherwise the
+    /// attempt counts as a failure until [`Store::login_success`] clears it (so parallel
+    /// attempts cannot overshoot), and reaching the limit starts the back-off.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend is unavailable.
+    pub async fn account_attempt(
+        &self,
+        keys: &AccountKeys,
         now_ms: u64,
         policy: &LoginPolicy,
     ) -> Result<Verdict, StoreError> {
-        dispatch!(self.login_check(keys, now_ms, policy))
+        dispatch!(self.account_attempt(keys, now_ms, policy))
     }
 
     /// Clears the account and pair failure counters.
     ///
     /// # Errors
     /// [`StoreError`] when the backend is unavailable.
-    pub async fn login_success(&self, keys: &LimitKeys) -> Result<(), StoreError> {
+    pub async fn login_success(&self, keys: &AccountKeys) -> Result<(), StoreError> {
         dispatch!(self.login_success(keys))
     }
 

@@ -36,7 +36,7 @@ use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Script, Value};
 use super::{Client, Family, Redemption, Rotation, TokenState, User};
 use crate::error::StoreError;
 use crate::keys::KeyMeta;
-use crate::ratelimit::{LimitKeys, LoginPolicy, Verdict};
+use crate::ratelimit::{AccountKeys, LoginPolicy, Verdict};
 
 /// Rotation (RFC 9700 §4.14.2): KEYS = family hash, used set; ARGV = presented hash, new hash,
 /// client id, requested scopes... The family keeps its expiry (sessions live a fixed time from
@@ -630,41 +630,41 @@ impl RedisStore {
         Ok(alive)
     }
 
-    pub(super) async fn login_check(
+    pub(super) async fn ip_attempt(
         &self,
-        keys: &LimitKeys,
+        key: &str,
+        now_ms: u64,
+        per_minute: u32,
+    ) -> Result<Verdict, StoreError> {
+        let (which, wait): (String, u64) = IP_CHECK
+            .key(key)
+            .arg(now_ms)
+            .arg(per_minute)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(verdict(&which, wait))
+    }
+
+    pub(super) async fn account_attempt(
+        &self,
+        keys: &AccountKeys,
         now_ms: u64,
         policy: &LoginPolicy,
     ) -> Result<Verdict, StoreError> {
-        let mut conn = self.conn.clone();
-        if policy.ip_per_minute > 0 {
-            let (which, wait): (String, u64) = IP_CHECK
-                .key(&keys.ip)
-                .arg(now_ms)
-                .arg(policy.ip_per_minute)
-                .invoke_async(&mut conn)
-                .await?;
-            if which != "ok" {
-                return Ok(verdict(&which, wait));
-            }
-        }
-        if policy.account_failures > 0 {
-            let (which, wait): (String, u64) = ACCOUNT_CHECK
-                .key(&keys.account)
-                .key(&keys.pair)
-                .arg(now_ms)
-                .arg(policy.account_failures)
-                .arg(policy.backoff_base_ms)
-                .arg(policy.backoff_max_ms)
-                .arg(policy.failure_window_ms)
-                .invoke_async(&mut conn)
-                .await?;
-            return Ok(verdict(&which, wait));
-        }
-        Ok(Verdict::Allowed)
+        let (which, wait): (String, u64) = ACCOUNT_CHECK
+            .key(&keys.account)
+            .key(&keys.pair)
+            .arg(now_ms)
+            .arg(policy.account_failures)
+            .arg(policy.backoff_base_ms)
+            .arg(policy.backoff_max_ms)
+            .arg(policy.failure_window_ms)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(verdict(&which, wait))
     }
 
-    pub(super) async fn login_success(&self, keys: &LimitKeys) -> Result<(), StoreError> {
+    pub(super) async fn login_success(&self, keys: &AccountKeys) -> Result<(), StoreError> {
         let () = self.conn.clone().del(&[&keys.account, &keys.pair]).await?;
         Ok(())
     }
