@@ -53,7 +53,7 @@ pub struct RotationPolicy {
     pub refresh: u64,
 }
 
-/// Loads the key set of `dir` with the store's rotation metadata.
+/// Loads the key set of `dir` with the store's rotation metadata (on a blocking thread).
 ///
 /// # Errors
 /// Key or store failures.
@@ -63,7 +63,12 @@ pub async fn load(
     policy: &RotationPolicy,
 ) -> Result<KeySet, RotationError> {
     let meta = store.key_metadata().await?;
-    Ok(KeySet::load_with(dir, &meta, Some(policy.retention))?)
+    // Reading files and parsing RSA keys is blocking work: keep it off the async workers.
+    let (dir, retention) = (dir.to_owned(), policy.retention);
+    tokio::task::spawn_blocking(move || KeySet::load_with(&dir, &meta, Some(retention)))
+        .await
+        .map_err(|e| RotationError::Store(StoreError(format!("key loading task: {e}"))))?
+        .map_err(RotationError::from)
 }
 
 /// Generates a key of `bits` in `dir` that starts signing `delay` seconds from now, and retires
@@ -89,7 +94,11 @@ pub async fn rotate(
         .get(&current.kid)
         .map_or(current.created, |m| m.not_before);
     let current_kid = current.kid.clone();
-    let kid = generate_key(dir, bits)?;
+    // RSA key generation takes a noticeable time: keep it off the async workers.
+    let key_dir = dir.to_owned();
+    let kid = tokio::task::spawn_blocking(move || generate_key(&key_dir, bits))
+        .await
+        .map_err(|e| RotationError::Store(StoreError(format!("key generation task: {e}"))))??;
     let not_before = now + delay;
     store
         .put_key_meta(
@@ -156,7 +165,7 @@ pub fn spawn_refresher(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = maintain(&store, &dir, &policy).await {
+            if let Err(e) = maintain(&store, &dir, &policy, &keys.load_full()).await {
                 tracing::warn!(error = %e, "key maintenance failed");
             }
             match load(&store, &dir, &policy).await {
@@ -173,7 +182,13 @@ pub fn spawn_refresher(
 }
 
 /// Automatic rotation and pruning, under a lock so one instance acts.
-async fn maintain(store: &Store, dir: &Path, policy: &RotationPolicy) -> Result<(), RotationError> {
+/// `current` is the key set in use (no reload needed to find the signing key).
+async fn maintain(
+    store: &Store,
+    dir: &Path,
+    policy: &RotationPolicy,
+    current: &KeySet,
+) -> Result<(), RotationError> {
     let meta: HashMap<String, KeyMeta> = store.key_metadata().await?;
     let now = now();
     let prunable = meta.values().any(|m| {
@@ -181,18 +196,12 @@ async fn maintain(store: &Store, dir: &Path, policy: &RotationPolicy) -> Result<
             .is_some_and(|r| r.saturating_add(policy.retention) < now)
     });
     let due = policy.interval.is_some_and(|interval| {
-        let set = KeySet::load_with(dir, &meta, None);
         let pending = meta.values().any(|m| m.not_before > now);
-        match set {
-            Ok(set) => {
-                let current = set.signing_key_at(now);
-                let since = meta
-                    .get(&current.kid)
-                    .map_or(current.created, |m| m.not_before);
-                !pending && now.saturating_sub(since) >= interval
-            }
-            Err(_) => false,
-        }
+        let signing = current.signing_key_at(now);
+        let since = meta
+            .get(&signing.kid)
+            .map_or(signing.created, |m| m.not_before);
+        !pending && now.saturating_sub(since) >= interval
     });
     if !(prunable || due) || !store.try_lock("keys", 60).await? {
         return Ok(());
