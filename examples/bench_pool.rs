@@ -18,9 +18,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
+use tessera::clock::now;
 use tessera::config::RawSettings;
-use tessera::store::{Family, User};
-use tessera::tokens::{now, RefreshToken};
+use tessera::store::{Backend, Family, User};
+use tessera::tokens::RefreshToken;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

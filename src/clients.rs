@@ -9,13 +9,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{OAuthError, StoreError};
-use crate::store::{Client, Store};
+use crate::secret::{random_token, SecretHash};
+use crate::store::{Backend, Client, ClientPolicy, Store};
 
 /// Grant types a client may be registered for.
 pub const GRANT_TYPES: &[&str] = &[
@@ -24,25 +22,6 @@ pub const GRANT_TYPES: &[&str] = &[
     "client_credentials",
     "authorization_code",
 ];
-
-/// 256 random bits, base64url without padding (43 characters). Used for client secrets and
-/// refresh tokens.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Hex SHA-256 of a high-entropy secret (client secret or refresh token).
-pub fn hash_secret(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        use std::fmt::Write;
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
-}
 
 /// Errors registering or changing a client.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +47,9 @@ pub enum ClientError {
     /// The id is taken.
     #[error("client already exists")]
     Exists,
+    /// A registration member that does not exist (a typo would otherwise pass unnoticed).
+    #[error("unknown registration field `{0}`")]
+    UnknownField(String),
     /// No such client (or a client declared in the config file, which cannot be changed).
     #[error("no such client in the store")]
     NotFound,
@@ -76,41 +58,26 @@ pub enum ClientError {
     Store(#[from] StoreError),
 }
 
-/// A client registration as given by the CLI, the admin API or the config file.
-#[derive(Clone, Default, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+/// A client registration as given by the CLI, the admin API (JSON) or the config file
+/// (`[[clients]]`): the id, whether it is public, an optional operator-chosen secret, and the
+/// flattened [`ClientPolicy`].
+#[derive(Clone, Default, Deserialize, Serialize)]
 pub struct Registration {
     /// The `client_id`.
     pub client_id: String,
     /// A public client (no secret).
     #[serde(default)]
     pub public: bool,
-    /// Allowed grant types.
-    pub grant_types: Vec<String>,
-    /// Allowed (and default) scopes.
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    /// Default audience.
-    #[serde(default)]
-    pub audience: Option<String>,
-    /// Further audiences allowed through RFC 8707 `resource`.
-    #[serde(default)]
-    pub audiences: Vec<String>,
-    /// Exact redirect URIs for the authorization code flow.
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    /// Browser origins allowed by CORS (`scheme://host[:port]`).
-    #[serde(default)]
-    pub allowed_origins: Vec<String>,
-    /// Allowed targets of RP-initiated logout.
-    #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
-    /// Ask users for consent.
-    #[serde(default)]
-    pub third_party: bool,
     /// An operator-chosen secret (must carry 256 bits of entropy); generated when absent.
     #[serde(default, skip_serializing)]
     pub client_secret: Option<String>,
+    /// What the client may do.
+    #[serde(flatten)]
+    pub policy: ClientPolicy,
+    /// Members no field took (serde cannot deny unknown fields beside a flattened struct, so
+    /// they are collected here and refused by [`build_client`]).
+    #[serde(flatten, skip_serializing)]
+    pub unknown: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 impl std::fmt::Debug for Registration {
@@ -154,21 +121,25 @@ fn estimated_entropy_bits(secret: &str) -> f64 {
 /// # Errors
 /// [`ClientError`] for invalid ids, grant types, or weak secrets.
 pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), ClientError> {
+    if let Some(name) = reg.unknown.keys().next() {
+        return Err(ClientError::UnknownField(name.clone()));
+    }
     let id = &reg.client_id;
     if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ClientError::InvalidId);
     }
     if let Some(g) = reg
+        .policy
         .grant_types
         .iter()
         .find(|g| !GRANT_TYPES.contains(&g.as_str()))
     {
         return Err(ClientError::UnknownGrant(g.clone()));
     }
-    if reg.public && reg.grant_types.iter().any(|g| g == "client_credentials") {
+    if reg.public && reg.policy.allows_grant("client_credentials") {
         return Err(ClientError::PublicClientCredentials);
     }
-    check_uris(&reg)?;
+    check_uris(&reg.policy)?;
     let (secret_hash, shown) = match (reg.public, reg.client_secret) {
         (true, Some(_)) => return Err(ClientError::PublicWithSecret),
         (true, None) => (None, None),
@@ -176,25 +147,18 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
             if estimated_entropy_bits(&secret) < 256.0 {
                 return Err(ClientError::WeakSecret);
             }
-            (Some(hash_secret(&secret)), None)
+            (Some(SecretHash::of(&secret)), None)
         }
         (false, None) => {
             let secret = random_token();
-            (Some(hash_secret(&secret)), Some(secret))
+            (Some(SecretHash::of(&secret)), Some(secret))
         }
     };
     Ok((
         Client {
             client_id: reg.client_id,
             secret_hash,
-            grant_types: reg.grant_types,
-            scopes: reg.scopes,
-            audience: reg.audience,
-            audiences: reg.audiences,
-            redirect_uris: reg.redirect_uris,
-            allowed_origins: reg.allowed_origins,
-            post_logout_redirect_uris: reg.post_logout_redirect_uris,
-            third_party: reg.third_party,
+            policy: reg.policy,
         },
         shown,
     ))
@@ -202,14 +166,14 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
 
 /// RFC 6749 §3.1.2: redirect URIs are absolute, without fragment; https, or http only for
 /// loopback (RFC 8252 §7.3, RFC 9700 §2.1). Origins are `scheme://host[:port]` exactly.
-fn check_uris(reg: &Registration) -> Result<(), ClientError> {
+fn check_uris(policy: &ClientPolicy) -> Result<(), ClientError> {
     let bad = |what: &str, uri: &str, why: &str| {
         Err(ClientError::InvalidUri(format!("{what} `{uri}`: {why}")))
     };
-    for uri in reg
+    for uri in policy
         .redirect_uris
         .iter()
-        .chain(&reg.post_logout_redirect_uris)
+        .chain(&policy.post_logout_redirect_uris)
     {
         let Ok(url) = url::Url::parse(uri) else {
             return bad("redirect URI", uri, "not an absolute URI");
@@ -233,7 +197,7 @@ fn check_uris(reg: &Registration) -> Result<(), ClientError> {
             );
         }
     }
-    for origin in &reg.allowed_origins {
+    for origin in &policy.allowed_origins {
         let ok = url::Url::parse(origin)
             .ok()
             .is_some_and(|u| u.origin().ascii_serialization() == *origin);
@@ -262,22 +226,26 @@ pub async fn add_client(store: &Store, reg: Registration) -> Result<Option<Strin
     Ok(secret)
 }
 
-/// A client as public JSON (no secret hash): `client_id`, `public`, `grant_types`, `scopes`,
-/// `audience`, `audiences`, `redirect_uris`, `allowed_origins`, `post_logout_redirect_uris`,
-/// `third_party`.
-pub fn describe(client: &Client) -> serde_json::Value {
-    serde_json::json!({
-        "client_id": client.client_id,
-        "public": client.secret_hash.is_none(),
-        "grant_types": client.grant_types,
-        "scopes": client.scopes,
-        "audience": client.audience,
-        "audiences": client.audiences,
-        "redirect_uris": client.redirect_uris,
-        "allowed_origins": client.allowed_origins,
-        "post_logout_redirect_uris": client.post_logout_redirect_uris,
-        "third_party": client.third_party,
-    })
+/// A client as the admin API and `client list` show it (no secret hash): `client_id`,
+/// `public`, and the [`ClientPolicy`] members.
+#[derive(Serialize)]
+pub struct Description<'a> {
+    /// The `client_id`.
+    pub client_id: &'a str,
+    /// Whether it is a public client.
+    pub public: bool,
+    /// What it may do.
+    #[serde(flatten)]
+    pub policy: &'a ClientPolicy,
+}
+
+/// The public description of `client`.
+pub fn describe(client: &Client) -> Description<'_> {
+    Description {
+        client_id: &client.client_id,
+        public: client.secret_hash.is_none(),
+        policy: &client.policy,
+    }
 }
 
 /// Replaces a confidential client's secret with a new generated one (returned, shown once).
@@ -291,7 +259,7 @@ pub async fn rotate_secret(store: &Store, client_id: &str) -> Result<String, Cli
         .filter(|c| c.secret_hash.is_some())
         .ok_or(ClientError::NotFound)?;
     let secret = random_token();
-    client.secret_hash = Some(hash_secret(&secret));
+    client.secret_hash = Some(SecretHash::of(&secret));
     store.put_client(&client, false).await?;
     tracing::info!(target: "audit", event = "client_secret_rotated", client_id = %client_id);
     Ok(secret)
@@ -373,7 +341,7 @@ impl ClientRegistry {
                     .iter()
                     .chain(self.declared.values().map(|c| c.as_ref()))
                     .filter(|c| c.secret_hash.is_none())
-                    .flat_map(|c| c.allowed_origins.iter().cloned())
+                    .flat_map(|c| c.policy.allowed_origins.iter().cloned())
                     .collect();
                 let set = Arc::new(set);
                 if let Ok(mut slot) = self.origins.write() {
@@ -440,14 +408,7 @@ impl ClientRegistry {
             .ok_or_else(OAuthError::invalid_client)?;
         match (&client.secret_hash, &presented.secret) {
             (None, None) => Ok(client),
-            (Some(stored), Some(secret)) => {
-                let presented_hash = hash_secret(secret);
-                if bool::from(stored.as_bytes().ct_eq(presented_hash.as_bytes())) {
-                    Ok(client)
-                } else {
-                    Err(OAuthError::invalid_client())
-                }
-            }
+            (Some(stored), Some(secret)) if stored.matches(secret) => Ok(client),
             _ => Err(OAuthError::invalid_client()),
         }
     }
@@ -458,21 +419,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn random_tokens_are_256_bits() {
-        let t = random_token();
-        assert_eq!(URL_SAFE_NO_PAD.decode(&t).unwrap().len(), 32);
-        assert_ne!(t, random_token());
-    }
-
-    #[test]
     fn operator_secrets_need_256_bits() {
         assert!(estimated_entropy_bits(&random_token()) >= 256.0);
         assert!(estimated_entropy_bits("password123") < 256.0);
         assert!(estimated_entropy_bits(&"ab".repeat(100)) < 256.0);
         let reg = |secret: &str| Registration {
             client_id: "svc".into(),
-            grant_types: vec!["client_credentials".into()],
             client_secret: Some(secret.into()),
+            policy: ClientPolicy {
+                grant_types: vec!["client_credentials".into()],
+                ..ClientPolicy::default()
+            },
             ..Registration::default()
         };
         assert!(matches!(
@@ -485,10 +442,23 @@ mod tests {
     }
 
     #[test]
-    fn hash_is_hex_sha256() {
-        assert_eq!(
-            hash_secret("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    fn registrations_flatten_the_policy_and_refuse_unknown_members() {
+        let reg: Registration = serde_json::from_str(
+            r#"{"client_id":"spa","public":true,"grant_types":["authorization_code"],
+                "redirect_uris":["https://app.example/cb"]}"#,
+        )
+        .unwrap();
+        let (client, shown) = build_client(reg).unwrap();
+        assert!(shown.is_none() && client.secret_hash.is_none());
+        assert_eq!(client.policy.redirect_uris, ["https://app.example/cb"]);
+        let described = serde_json::to_value(describe(&client)).unwrap();
+        assert_eq!(described["public"], true);
+        assert_eq!(described["grant_types"][0], "authorization_code");
+        let typo: Registration =
+            serde_json::from_str(r#"{"client_id":"x","grant_types":[],"redirect_uri":["a"]}"#)
+                .unwrap();
+        assert!(
+            matches!(build_client(typo), Err(ClientError::UnknownField(f)) if f == "redirect_uri")
         );
     }
 }

@@ -437,34 +437,36 @@ impl RawSettings {
                 0..=60_000,
                 "attempts per minute (0 disables)",
             )? as u32,
-            account_failures: in_range(
-                "login_account_failure_limit",
-                "TESSERA_LOGIN_ACCOUNT_FAILURE_LIMIT",
-                self.login_account_failure_limit.into(),
-                0..=1000,
-                "failures (0 disables)",
-            )? as u32,
-            failure_window_ms: in_range(
-                "login_failure_window",
-                "TESSERA_LOGIN_FAILURE_WINDOW",
-                self.login_failure_window,
-                1..=86_400,
-                "seconds",
-            )? * 1000,
-            backoff_base_ms: in_range(
-                "login_backoff_base_ms",
-                "TESSERA_LOGIN_BACKOFF_BASE_MS",
-                self.login_backoff_base_ms,
-                1..=3_600_000,
-                "milliseconds",
-            )?,
-            backoff_max_ms: in_range(
-                "login_backoff_max",
-                "TESSERA_LOGIN_BACKOFF_MAX",
-                self.login_backoff_max,
-                1..=86_400,
-                "seconds",
-            )? * 1000,
+            account: crate::store::Backoff {
+                failure_limit: in_range(
+                    "login_account_failure_limit",
+                    "TESSERA_LOGIN_ACCOUNT_FAILURE_LIMIT",
+                    self.login_account_failure_limit.into(),
+                    0..=1000,
+                    "failures (0 disables)",
+                )? as u32,
+                window_ms: in_range(
+                    "login_failure_window",
+                    "TESSERA_LOGIN_FAILURE_WINDOW",
+                    self.login_failure_window,
+                    1..=86_400,
+                    "seconds",
+                )? * 1000,
+                base_ms: in_range(
+                    "login_backoff_base_ms",
+                    "TESSERA_LOGIN_BACKOFF_BASE_MS",
+                    self.login_backoff_base_ms,
+                    1..=3_600_000,
+                    "milliseconds",
+                )?,
+                max_ms: in_range(
+                    "login_backoff_max",
+                    "TESSERA_LOGIN_BACKOFF_MAX",
+                    self.login_backoff_max,
+                    1..=86_400,
+                    "seconds",
+                )? * 1000,
+            },
         };
         let trusted_proxies = crate::ratelimit::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| invalid("trusted_proxies", "TESSERA_TRUSTED_PROXIES", e))?;

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 use crate::error::StoreError;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 
 /// Errors of the data key.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

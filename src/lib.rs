@@ -9,6 +9,7 @@
 )]
 
 pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod datakey;
@@ -18,6 +19,7 @@ pub mod http;
 pub mod keys;
 pub mod mfa;
 pub mod ratelimit;
+pub mod secret;
 pub mod sessions;
 pub mod state;
 pub mod store;

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use tessera::config::{RawSettings, Settings};
 use tessera::credentials::PasswordHasher;
 use tessera::keys::{generate_key, rotation, KeySet};
-use tessera::store::Store;
+use tessera::store::{Backend, ClientPolicy, Store};
 use tessera::{clients, open_store, telemetry, users, Application};
 
 /// A small, fast OAuth 2 / OpenID Connect token issuer.
@@ -90,30 +90,8 @@ enum ClientCommand {
         /// A public client (no secret; for SPAs and CLIs).
         #[arg(long)]
         public: bool,
-        /// Allowed grant type (authorization_code, refresh_token, client_credentials, password); repeatable.
-        #[arg(long = "grant-type", required = true, value_name = "G")]
-        grant_types: Vec<String>,
-        /// Allowed scope; repeatable. Also the default scope.
-        #[arg(long = "scope", value_name = "S")]
-        scopes: Vec<String>,
-        /// Default `aud` of the client's access tokens.
-        #[arg(long)]
-        audience: Option<String>,
-        /// Further audience the client may request with an RFC 8707 `resource`; repeatable.
-        #[arg(long = "allowed-audience", value_name = "A")]
-        audiences: Vec<String>,
-        /// Redirect URI for the authorization code flow (exact match); repeatable.
-        #[arg(long = "redirect-uri", value_name = "URI")]
-        redirect_uris: Vec<String>,
-        /// Browser origin allowed by CORS; repeatable.
-        #[arg(long = "allowed-origin", value_name = "ORIGIN")]
-        allowed_origins: Vec<String>,
-        /// Where RP-initiated logout may return to; repeatable.
-        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
-        post_logout_redirect_uris: Vec<String>,
-        /// A third-party client: users are asked for consent.
-        #[arg(long)]
-        third_party: bool,
+        #[command(flatten)]
+        policy: ClientPolicy,
     },
     /// List registered clients (one JSON object per line, no secrets).
     List,
@@ -295,27 +273,13 @@ async fn client_command(store: &Store, command: ClientCommand) -> Result<(), Str
         ClientCommand::Add {
             client_id,
             public,
-            grant_types,
-            scopes,
-            audience,
-            audiences,
-            redirect_uris,
-            allowed_origins,
-            post_logout_redirect_uris,
-            third_party,
+            policy,
         } => {
             let registration = clients::Registration {
                 client_id: client_id.clone(),
                 public,
-                grant_types,
-                scopes,
-                audience,
-                audiences,
-                redirect_uris,
-                allowed_origins,
-                post_logout_redirect_uris,
-                third_party,
-                client_secret: None,
+                policy,
+                ..clients::Registration::default()
             };
             let secret = clients::add_client(store, registration)
                 .await
@@ -328,7 +292,9 @@ async fn client_command(store: &Store, command: ClientCommand) -> Result<(), Str
         }
         ClientCommand::List => {
             for client in store.clients().await.map_err(|e| e.to_string())? {
-                println!("{}", clients::describe(&client));
+                let line = serde_json::to_string(&clients::describe(&client))
+                    .map_err(|e| e.to_string())?;
+                println!("{line}");
             }
         }
         ClientCommand::RotateSecret { client_id } => {
@@ -382,7 +348,7 @@ async fn serve(settings: Settings, dev: bool) -> Result<(), String> {
 /// `--dev`: a demo user with a random password and a public demo client, printed once.
 async fn seed_demo(app: &Application) -> Result<(), String> {
     let state = app.state();
-    let password = clients::random_token()[..16].to_owned();
+    let password = tessera::secret::random_token()[..16].to_owned();
     users::add_user(
         &state.store,
         &state.hasher,
@@ -395,10 +361,13 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
     let demo = clients::Registration {
         client_id: "demo-app".into(),
         public: true,
-        grant_types: vec!["password".into(), "refresh_token".into()],
-        scopes: ["openid", "profile", "email", "offline_access"]
-            .map(String::from)
-            .to_vec(),
+        policy: ClientPolicy {
+            grant_types: vec!["password".into(), "refresh_token".into()],
+            scopes: ["openid", "profile", "email", "offline_access"]
+                .map(String::from)
+                .to_vec(),
+            ..ClientPolicy::default()
+        },
         ..clients::Registration::default()
     };
     clients::add_client(&state.store, demo)

@@ -9,11 +9,11 @@
 
 use totp_rs::{Algorithm, Secret, Totp};
 
-use crate::clients::{hash_secret, random_token};
+use crate::clock::now;
 use crate::datakey::DataKey;
 use crate::error::StoreError;
-use crate::store::{Store, User};
-use crate::tokens::now;
+use crate::secret::{random_token, SecretHash};
+use crate::store::{Backend, Record, Store, User};
 
 /// Number of recovery codes issued at confirmation.
 pub const RECOVERY_CODES: usize = 10;
@@ -150,7 +150,7 @@ pub async fn confirm_enrollment(
     let pending = user.totp_pending.clone().ok_or(MfaError::Invalid)?;
     check_code(store, key, &user.sub, &pending, code).await?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-    let hashes: Vec<String> = codes.iter().map(|c| hash_recovery_code(c)).collect();
+    let hashes: Vec<SecretHash> = codes.iter().map(|c| hash_recovery_code(c)).collect();
     store.set_recovery_codes(&user.sub, &hashes).await?;
     user.totp = Some(pending);
     user.totp_pending = None;
@@ -218,13 +218,13 @@ fn recovery_code() -> String {
 }
 
 /// Recovery codes are compared case- and dash-insensitively, by SHA-256 (80-bit codes).
-fn hash_recovery_code(code: &str) -> String {
+fn hash_recovery_code(code: &str) -> SecretHash {
     let canonical: String = code
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    hash_secret(&canonical)
+    SecretHash::of(&canonical)
 }
 
 /// The pending second step of a login, referenced by an opaque `mfa_token`.
@@ -242,6 +242,10 @@ pub struct PendingLogin {
     pub auth_time: u64,
 }
 
+impl Record for PendingLogin {
+    const KIND: &'static str = "mfa";
+}
+
 /// Opens a pending login; returns the `mfa_token` (256 random bits, stored hashed, valid
 /// [`MFA_TOKEN_TTL`] seconds, single use).
 ///
@@ -252,9 +256,8 @@ pub async fn open_pending_login(
     pending: &PendingLogin,
 ) -> Result<String, StoreError> {
     let token = random_token();
-    let json = serde_json::to_string(pending).map_err(|_| StoreError("unserialisable".into()))?;
     store
-        .put_mfa_token(&hash_secret(&token), &json, MFA_TOKEN_TTL)
+        .put(&SecretHash::of(&token), pending, MFA_TOKEN_TTL)
         .await?;
     Ok(token)
 }

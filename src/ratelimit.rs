@@ -1,8 +1,9 @@
 //! Brute-force protection for the login paths: per client IP, per account (failures, then an
-//! exponential back-off instead of a permanent lock) and per (account, IP) pair. Counters live in
-//! the store (Redis, so every instance enforces the same limits; each check is one atomic script:
-//! one for the IP, one for the account and pair, which share a cluster slot), and every check
-//! happens before any password hash is computed.
+//! exponential back-off instead of a permanent lock) and per (account, IP) pair. This module is
+//! the policy: which limits apply and what a refusal means to a client. The counters and their
+//! arithmetic live in the store (`store::limits`; Redis, so every instance enforces the same
+//! limits, each check one atomic script), and every check happens before any password hash is
+//! computed.
 //!
 //! Also here: the client IP, which is the TCP peer unless that peer is a trusted proxy.
 
@@ -11,62 +12,22 @@ use std::net::IpAddr;
 use actix_web::http::StatusCode;
 use ipnet::IpNet;
 
+use crate::clock::now_ms;
 use crate::error::{OAuthError, StoreError};
-use crate::store::Store;
+use crate::store::{Backend, Backoff, Limit, LimitedBy, Store};
 
 /// Login-limit policy, from configuration. A limit of 0 disables it.
 #[derive(Debug, Clone)]
 pub struct LoginPolicy {
     /// Attempts per client IP per minute (RFC 6585 429 beyond).
     pub ip_per_minute: u32,
-    /// Failures per account (and per account+IP pair) within `failure_window_ms` before the
-    /// back-off starts.
-    pub account_failures: u32,
-    /// How long failures are remembered after the last one, milliseconds.
-    pub failure_window_ms: u64,
-    /// First back-off step, milliseconds; doubles with every further failure.
-    pub backoff_base_ms: u64,
-    /// Longest back-off, milliseconds.
-    pub backoff_max_ms: u64,
-}
-
-/// The verdict of a limit check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Go ahead.
-    Allowed,
-    /// Refused; retry after this many milliseconds. The name says which limit.
-    Limited(&'static str, u64),
-}
-
-/// Store keys of an account's login limits; they share a hash tag (one cluster slot).
-pub struct AccountKeys {
-    /// Per-account failure state.
-    pub account: String,
-    /// Per-(account, IP) failure counter.
-    pub pair: String,
-}
-
-impl AccountKeys {
-    /// Keys for a normalised `username` and client `ip`.
-    pub fn new(username: &str, ip: IpAddr) -> Self {
-        Self {
-            account: format!("tessera:rl:{{acct:{username}}}"),
-            pair: format!("tessera:rl:{{acct:{username}}}:ip:{ip}"),
-        }
-    }
-}
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    /// Failures per account (and per account+IP pair) before the back-off, and its steps.
+    pub account: Backoff,
 }
 
 /// The `429` answer for a limited request (RFC 6585 §4), with `Retry-After` in whole seconds.
-fn limited(hits: &prometheus::IntCounterVec, which: &'static str, retry_ms: u64) -> OAuthError {
+fn limited(hits: &prometheus::IntCounterVec, by: LimitedBy, retry_ms: u64) -> OAuthError {
+    let which = by.as_str();
     hits.with_label_values(&[which]).inc();
     tracing::warn!(target: "audit", event = "rate_limited", limit = which, retry_after_ms = retry_ms);
     OAuthError::unavailable(
@@ -102,14 +63,14 @@ impl Limiter {
     /// the store is down.
     pub async fn check_login(&self, username: &str, ip: IpAddr) -> Result<(), OAuthError> {
         self.check_ip(ip).await?;
-        if self.policy.account_failures == 0 {
+        if self.policy.account.failure_limit == 0 {
             return Ok(());
         }
-        let verdict = self
+        let limit = self
             .store
-            .account_attempt(&AccountKeys::new(username, ip), now_ms(), &self.policy)
+            .account_attempt(username, ip, now_ms(), &self.policy.account)
             .await?;
-        self.answer(verdict)
+        self.answer(limit)
     }
 
     /// Clears the failure counters of `username` (and its pair with `ip`) after a success.
@@ -117,12 +78,10 @@ impl Limiter {
     /// # Errors
     /// [`StoreError`] when the store is down.
     pub async fn login_succeeded(&self, username: &str, ip: IpAddr) -> Result<(), StoreError> {
-        if self.policy.account_failures == 0 {
+        if self.policy.account.failure_limit == 0 {
             return Ok(());
         }
-        self.store
-            .login_success(&AccountKeys::new(username, ip))
-            .await
+        self.store.login_success(username, ip).await
     }
 
     /// Counts an attempt from `ip` against the per-IP limit alone: part of every login, the MFA
@@ -136,46 +95,18 @@ impl Limiter {
         if self.policy.ip_per_minute == 0 {
             return Ok(());
         }
-        let verdict = self
+        let limit = self
             .store
-            .ip_attempt(
-                &format!("tessera:rl:ip:{ip}"),
-                now_ms(),
-                self.policy.ip_per_minute,
-            )
+            .ip_attempt(ip, now_ms(), self.policy.ip_per_minute)
             .await?;
-        self.answer(verdict)
+        self.answer(limit)
     }
 
-    fn answer(&self, verdict: Verdict) -> Result<(), OAuthError> {
-        match verdict {
-            Verdict::Allowed => Ok(()),
-            Verdict::Limited(which, retry_ms) => Err(limited(&self.hits, which, retry_ms)),
+    fn answer(&self, limit: Limit) -> Result<(), OAuthError> {
+        match limit {
+            Limit::Allowed => Ok(()),
+            Limit::Limited { by, retry_after_ms } => Err(limited(&self.hits, by, retry_after_ms)),
         }
-    }
-}
-
-/// Back-off after `failures` failures (≥ the limit): base × 2^(failures − limit), capped.
-pub fn backoff_ms(failures: u64, policy: &LoginPolicy) -> u64 {
-    let exponent = failures
-        .saturating_sub(u64::from(policy.account_failures))
-        .min(32);
-    policy
-        .backoff_base_ms
-        .saturating_mul(1u64 << exponent)
-        .min(policy.backoff_max_ms)
-}
-
-/// GCRA (generic cell rate algorithm) step for `per_minute` attempts with a burst of the same
-/// size: given the stored theoretical arrival time `tat` (ms), returns the new TAT when the
-/// attempt is allowed, or the milliseconds to wait.
-pub fn gcra(tat: u64, now: u64, per_minute: u32) -> Result<u64, u64> {
-    let interval = 60_000u64.div_ceil(u64::from(per_minute.max(1)));
-    let new_tat = tat.max(now) + interval;
-    if new_tat - now > 60_000 {
-        Err(new_tat - now - 60_000)
-    } else {
-        Ok(new_tat)
     }
 }
 
@@ -278,31 +209,5 @@ mod tests {
             ip("10.9.9.9")
         );
         assert!(TrustedProxies::parse("nonsense").is_err());
-    }
-
-    #[test]
-    fn gcra_allows_the_limit_per_minute_then_refuses() {
-        let mut tat = 0;
-        let now = 1_000_000;
-        for _ in 0..10 {
-            tat = gcra(tat, now, 10).unwrap();
-        }
-        let wait = gcra(tat, now, 10).unwrap_err();
-        assert!(wait > 0 && wait <= 6_000);
-        assert!(gcra(tat, now + 6_000, 10).is_ok());
-    }
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let policy = LoginPolicy {
-            ip_per_minute: 10,
-            account_failures: 5,
-            failure_window_ms: 900_000,
-            backoff_base_ms: 1_000,
-            backoff_max_ms: 900_000,
-        };
-        assert_eq!(backoff_ms(5, &policy), 1_000);
-        assert_eq!(backoff_ms(7, &policy), 4_000);
-        assert_eq!(backoff_ms(60, &policy), 900_000);
     }
 }

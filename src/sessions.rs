@@ -2,11 +2,11 @@
 //! server side of the session cookie) and authorization codes. All are short-lived store
 //! records keyed by the SHA-256 of a random value only the browser or client holds.
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
-use crate::clients::{hash_secret, random_token};
 use crate::error::StoreError;
-use crate::store::{Redemption, Store};
+use crate::secret::{random_token, SecretHash};
+use crate::store::{Backend, Record, Redemption, Store};
 
 /// Seconds an authorization request may wait for the user to sign in.
 pub const AUTH_REQUEST_TTL: u64 = 600;
@@ -31,8 +31,6 @@ pub struct AuthRequest {
     pub csrf: String,
     /// After a correct password for a user with MFA: who, waiting for the second factor.
     pub mfa_user: Option<String>,
-    /// Wrong second factors so far.
-    pub mfa_failures: u32,
 }
 
 impl std::fmt::Debug for AuthRequest {
@@ -80,15 +78,19 @@ pub struct CodeGrant {
     /// RFC 8176 methods.
     pub amr: String,
     /// The login session (hash of its cookie), so RP-initiated logout reaches the tokens.
-    pub session: String,
+    pub session: SecretHash,
 }
 
-fn decode<T: DeserializeOwned>(json: Option<String>) -> Option<T> {
-    json.and_then(|j| serde_json::from_str(&j).ok())
+impl Record for AuthRequest {
+    const KIND: &'static str = "authreq";
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|_| StoreError("unserialisable record".into()))
+impl Record for LoginSession {
+    const KIND: &'static str = "session";
+}
+
+impl Record for CodeGrant {
+    const KIND: &'static str = "code";
 }
 
 /// Stores `request` and returns its id (256 random bits; the store keeps only its hash).
@@ -101,7 +103,7 @@ pub async fn save_auth_request(store: &Store, request: &AuthRequest) -> Result<S
     Ok(id)
 }
 
-/// Replaces the stored request `id`.
+/// Replaces the stored request `id` (and resets its failure count).
 ///
 /// # Errors
 /// [`StoreError`].
@@ -111,12 +113,7 @@ pub async fn update_auth_request(
     request: &AuthRequest,
 ) -> Result<(), StoreError> {
     store
-        .put_record(
-            "authreq",
-            &hash_secret(id),
-            &encode(request)?,
-            AUTH_REQUEST_TTL,
-        )
+        .put(&SecretHash::of(id), request, AUTH_REQUEST_TTL)
         .await
 }
 
@@ -125,7 +122,18 @@ pub async fn update_auth_request(
 /// # Errors
 /// [`StoreError`].
 pub async fn auth_request(store: &Store, id: &str) -> Result<Option<AuthRequest>, StoreError> {
-    Ok(decode(store.record("authreq", &hash_secret(id)).await?))
+    store.get(&SecretHash::of(id)).await
+}
+
+/// Counts a wrong second factor on the pending request `id`; the request ends at `max`.
+/// Returns the failures so far (atomic: parallel guesses cannot exceed `max`).
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn auth_request_failed(store: &Store, id: &str, max: u32) -> Result<u32, StoreError> {
+    store
+        .count_failure::<AuthRequest>(&SecretHash::of(id), max)
+        .await
 }
 
 /// Ends the pending request `id`.
@@ -133,7 +141,10 @@ pub async fn auth_request(store: &Store, id: &str) -> Result<Option<AuthRequest>
 /// # Errors
 /// [`StoreError`].
 pub async fn finish_auth_request(store: &Store, id: &str) -> Result<(), StoreError> {
-    store.delete_record("authreq", &hash_secret(id)).await
+    store
+        .take::<AuthRequest>(&SecretHash::of(id))
+        .await
+        .map(drop)
 }
 
 /// Opens (or replaces) a login session; returns the cookie value (256 random bits).
@@ -160,9 +171,7 @@ pub async fn save_login_session(
     session: &LoginSession,
     ttl: u64,
 ) -> Result<(), StoreError> {
-    store
-        .put_record("session", &hash_secret(cookie), &encode(session)?, ttl)
-        .await
+    store.put(&SecretHash::of(cookie), session, ttl).await
 }
 
 /// The login session behind a cookie value.
@@ -173,7 +182,7 @@ pub async fn login_session(
     store: &Store,
     cookie: &str,
 ) -> Result<Option<LoginSession>, StoreError> {
-    Ok(decode(store.record("session", &hash_secret(cookie)).await?))
+    store.get(&SecretHash::of(cookie)).await
 }
 
 /// Ends the login session behind `cookie` and revokes every refresh-token family it opened
@@ -182,8 +191,8 @@ pub async fn login_session(
 /// # Errors
 /// [`StoreError`].
 pub async fn end_login_session(store: &Store, cookie: &str) -> Result<usize, StoreError> {
-    let id = hash_secret(cookie);
-    store.delete_record("session", &id).await?;
+    let id = SecretHash::of(cookie);
+    store.take::<LoginSession>(&id).await?;
     let mut revoked = 0;
     for family in store.take_session_families(&id).await? {
         if store.revoke_family(&family).await? {
@@ -199,9 +208,7 @@ pub async fn end_login_session(store: &Store, cookie: &str) -> Result<usize, Sto
 /// [`StoreError`].
 pub async fn issue_code(store: &Store, grant: &CodeGrant, ttl: u64) -> Result<String, StoreError> {
     let code = random_token();
-    store
-        .put_record("code", &hash_secret(&code), &encode(grant)?, ttl)
-        .await?;
+    store.put(&SecretHash::of(&code), grant, ttl).await?;
     Ok(code)
 }
 
@@ -210,7 +217,7 @@ pub async fn issue_code(store: &Store, grant: &CodeGrant, ttl: u64) -> Result<St
 /// # Errors
 /// [`StoreError`].
 pub async fn code_grant(store: &Store, code: &str) -> Result<Option<CodeGrant>, StoreError> {
-    Ok(decode(store.record("code", &hash_secret(code)).await?))
+    store.get(&SecretHash::of(code)).await
 }
 
 /// Redeems `code` for the new family `family_id`: `Fresh` once, then `Reused` with the family
@@ -222,6 +229,6 @@ pub async fn redeem_code(
     store: &Store,
     code: &str,
     family_id: &str,
-) -> Result<Redemption, StoreError> {
-    store.redeem_code(&hash_secret(code), family_id).await
+) -> Result<Redemption<CodeGrant>, StoreError> {
+    store.redeem(&SecretHash::of(code), family_id).await
 }

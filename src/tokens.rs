@@ -10,16 +10,10 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::clients::{hash_secret, random_token};
+use crate::clock::now;
 use crate::keys::{KeyError, KeySet, TokenType};
-
-/// Current time, unix seconds.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use crate::secret::{random_token, SecretHash};
+use crate::store::Family;
 
 /// RFC 9068 §2.2 access-token claims, plus `sid` (the refresh-token family / session).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -172,7 +166,7 @@ impl TokenIssuer {
     pub fn sign_id_token(
         &self,
         family_id: &str,
-        family: &crate::store::Family,
+        family: &Family,
         scope: &str,
         nonce: Option<&str>,
     ) -> Result<String, KeyError> {
@@ -298,9 +292,9 @@ impl RefreshToken {
         &self.value[..self.family_len]
     }
 
-    /// The stored form: hex SHA-256 of the whole token.
-    pub fn hash(&self) -> String {
-        hash_secret(&self.value)
+    /// The stored form: SHA-256 of the whole token.
+    pub fn hash(&self) -> SecretHash {
+        SecretHash::of(&self.value)
     }
 
     /// The token to hand to the client.

@@ -5,7 +5,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::credentials::{HashError, PasswordHasher, Verification};
 use crate::error::StoreError;
-use crate::store::{Store, User};
+use crate::store::{Backend, Store, User};
 
 /// Longest accepted password, in bytes (UTF-8), checked before any hashing.
 pub const MAX_PASSWORD_BYTES: usize = 1024;

@@ -9,7 +9,7 @@ use super::{open_session, require_grant, Authentication, TokenResponse};
 use crate::error::OAuthError;
 use crate::sessions::{code_grant, redeem_code};
 use crate::state::AppState;
-use crate::store::{Client, Redemption};
+use crate::store::{Backend, Client, Redemption};
 use crate::tokens::RefreshToken;
 
 /// RFC 7636 §4.1: 43 to 128 unreserved characters.

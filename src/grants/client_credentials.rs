@@ -29,12 +29,13 @@ pub fn client_credentials_grant(
     }
     let scope = grant_scope(client, scope)?;
     let default = client
+        .policy
         .audience
         .as_deref()
         .unwrap_or(&state.settings.audience);
     let aud = match resource {
         None => default,
-        Some(r) if r == default || client.audiences.iter().any(|a| a == r) => r,
+        Some(r) if r == default || client.policy.audiences.iter().any(|a| a == r) => r,
         Some(_) => {
             return Err(OAuthError::new(
                 ErrorCode::InvalidTarget,

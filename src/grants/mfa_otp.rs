@@ -4,11 +4,11 @@
 use std::net::IpAddr;
 
 use super::{open_session, require_grant, Authentication, TokenResponse};
-use crate::clients::hash_secret;
 use crate::error::OAuthError;
 use crate::mfa::{verify_second_factor, PendingLogin, MFA_TOKEN_ATTEMPTS};
+use crate::secret::SecretHash;
 use crate::state::AppState;
-use crate::store::Client;
+use crate::store::{Backend, Client};
 use crate::tokens::RefreshToken;
 
 /// The extension grant type URI (RFC 6749 §4.5).
@@ -32,13 +32,8 @@ pub async fn mfa_otp_grant(
     require_grant(client, "password")?;
     state.limiter.check_ip(ip).await?;
     let invalid = || OAuthError::invalid_grant("the mfa_token or the code is invalid");
-    let hash = hash_secret(mfa_token);
-    let pending: PendingLogin = state
-        .store
-        .mfa_token(&hash)
-        .await?
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .ok_or_else(invalid)?;
+    let hash = SecretHash::of(mfa_token);
+    let pending: PendingLogin = state.store.get(&hash).await?.ok_or_else(invalid)?;
     let user = state
         .store
         .user(&pending.username)
@@ -55,12 +50,12 @@ pub async fn mfa_otp_grant(
     let (Some(user), Some(factor)) = (user, verified) else {
         state
             .store
-            .mfa_token_failed(&hash, MFA_TOKEN_ATTEMPTS)
+            .count_failure::<PendingLogin>(&hash, MFA_TOKEN_ATTEMPTS)
             .await?;
         tracing::info!(target: "audit", event = "mfa_failure", sub = %pending.sub, %ip);
         return Err(invalid());
     };
-    if !state.store.consume_mfa_token(&hash).await? {
+    if state.store.take::<PendingLogin>(&hash).await?.is_none() {
         return Err(invalid());
     }
     // RFC 8176 §2: password plus one-time password.

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::error::{ErrorCode, OAuthError, StoreError};
 use crate::keys::KeyError;
 use crate::state::AppState;
-use crate::store::{Client, Family, User};
+use crate::store::{Backend, Client, Family, User};
 use crate::tokens::RefreshToken;
 
 /// RFC 6749 §5.1 successful token response.
@@ -74,11 +74,11 @@ pub fn split_scope(scope: Option<&str>) -> Vec<&str> {
 pub fn grant_scope(client: &Client, requested: Option<&str>) -> Result<String, OAuthError> {
     let requested = split_scope(requested);
     if requested.is_empty() {
-        return Ok(client.scopes.join(" "));
+        return Ok(client.policy.scopes.join(" "));
     }
     if let Some(bad) = requested
         .iter()
-        .find(|s| !client.scopes.iter().any(|c| c == *s))
+        .find(|s| !client.policy.scopes.iter().any(|c| c == *s))
     {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
@@ -99,7 +99,7 @@ pub fn grant_scope(client: &Client, requested: Option<&str>) -> Result<String, O
 /// # Errors
 /// `unauthorized_client`.
 pub fn require_grant(client: &Client, grant_type: &str) -> Result<(), OAuthError> {
-    if client.grant_types.iter().any(|g| g == grant_type) {
+    if client.policy.allows_grant(grant_type) {
         Ok(())
     } else {
         Err(OAuthError::new(
@@ -153,7 +153,7 @@ pub async fn open_session(
         .await?;
     tracing::info!(target: "audit", event = "login_success", sub = %family.sub,
         client_id = %client.client_id, sid = %refresh.family_id(), amr = auth.amr);
-    let may_refresh = client.grant_types.iter().any(|g| g == "refresh_token");
+    let may_refresh = client.policy.allows_grant("refresh_token");
     let family_id = refresh.family_id().to_owned();
     user_token_response(
         state,
@@ -177,6 +177,7 @@ fn user_token_response(
     nonce: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let aud = client
+        .policy
         .audience
         .as_deref()
         .unwrap_or(&state.settings.audience);

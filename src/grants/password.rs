@@ -7,11 +7,12 @@
 use std::net::IpAddr;
 
 use super::{grant_scope, open_session, require_grant, Authentication, TokenResponse};
+use crate::clock::now;
 use crate::error::OAuthError;
 use crate::mfa::{open_pending_login, PendingLogin};
 use crate::state::AppState;
 use crate::store::Client;
-use crate::tokens::{now, RefreshToken};
+use crate::tokens::RefreshToken;
 use crate::users::{authenticate, normalize_password, normalize_username};
 
 /// What a correct password leads to.

@@ -3,7 +3,7 @@
 use super::{require_grant, split_scope, user_token_response, TokenResponse};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
-use crate::store::{Client, Rotation};
+use crate::store::{Backend, Client, Rotation};
 use crate::tokens::RefreshToken;
 
 /// Exchanges a refresh token for a new access token and a new refresh token, in one atomic

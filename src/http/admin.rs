@@ -10,6 +10,7 @@ use super::bearer_claims;
 use crate::clients::{self, ClientError, Registration};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
+use crate::store::Backend;
 
 /// The scope an admin token must carry.
 pub const ADMIN_SCOPE: &str = "tessera:admin";
@@ -47,13 +48,8 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<HttpResponse, OAuthError> {
     require_admin(&state, &req)?;
-    let clients: Vec<_> = state
-        .store
-        .clients()
-        .await?
-        .iter()
-        .map(clients::describe)
-        .collect();
+    let stored = state.store.clients().await?;
+    let clients: Vec<_> = stored.iter().map(clients::describe).collect();
     Ok(HttpResponse::Ok().json(json!({"clients": clients})))
 }
 

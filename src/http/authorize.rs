@@ -17,18 +17,18 @@ use super::pages::{
     session_cookie_value, ConsentPage, LoginPage, MessagePage, MfaPage,
 };
 use super::{client_ip, read_body, Params};
-use crate::clients::random_token;
+use crate::clock::now;
 use crate::error::OAuthError;
 use crate::grants::{grant_scope, require_grant};
 use crate::mfa::{verify_second_factor, MFA_TOKEN_ATTEMPTS};
+use crate::secret::random_token;
 use crate::sessions::{
     auth_request, end_login_session, finish_auth_request, issue_code, login_session,
     open_login_session, save_auth_request, save_login_session, update_auth_request, AuthRequest,
     CodeGrant, LoginSession,
 };
 use crate::state::AppState;
-use crate::store::{Client, User};
-use crate::tokens::now;
+use crate::store::{Backend, Client, User};
 use crate::users::{authenticate, normalize_password, normalize_username};
 
 /// `GET /oauth2/authorize`: validates the request; with a live login session (and no
@@ -54,7 +54,7 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
     // RFC 9700 §2.1: exact string match against a registered redirect URI.
     let Some(redirect_uri) = params
         .get("redirect_uri")
-        .filter(|uri| client.redirect_uris.iter().any(|r| r == uri))
+        .filter(|uri| client.policy.redirect_uris.iter().any(|r| r == uri))
     else {
         return error_page(
             StatusCode::BAD_REQUEST,
@@ -109,7 +109,6 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         code_challenge: code_challenge.to_owned(),
         csrf: random_token(),
         mfa_user: None,
-        mfa_failures: 0,
     };
     let session_cookie = session_cookie_value(&state, &req);
     let session = match &session_cookie {
@@ -346,7 +345,7 @@ pub async fn mfa(
     let PageForm {
         params,
         request_id,
-        mut request,
+        request,
         client,
     } = match page_form(&state, &req, payload).await {
         Ok(form) => form,
@@ -399,15 +398,17 @@ pub async fn mfa(
         }
         Err(_) => {
             tracing::info!(target: "audit", event = "mfa_failure", sub = %user.sub, %ip);
-            request.mfa_failures += 1;
-            if request.mfa_failures >= MFA_TOKEN_ATTEMPTS {
+            let failures =
+                crate::sessions::auth_request_failed(&state.store, &request_id, MFA_TOKEN_ATTEMPTS)
+                    .await
+                    .unwrap_or(MFA_TOKEN_ATTEMPTS);
+            if failures == 0 || failures >= MFA_TOKEN_ATTEMPTS {
                 let _ = finish_auth_request(&state.store, &request_id).await;
                 return error_page(
                     StatusCode::BAD_REQUEST,
                     "Too many wrong codes. Please start again from the application.",
                 );
             }
-            let _ = update_auth_request(&state.store, &request_id, &request).await;
             mfa_page(
                 &request_id,
                 &request,
@@ -473,7 +474,7 @@ async fn finish(
     session: LoginSession,
     after_post: bool,
 ) -> HttpResponse {
-    if client.third_party && !session.consented.contains(&client.client_id) {
+    if client.policy.third_party && !session.consented.contains(&client.client_id) {
         let request_id = match request_id {
             Some(id) => id,
             None => match save_auth_request(&state.store, &request).await {
@@ -517,7 +518,7 @@ async fn finish(
         username: session.username,
         auth_time: session.auth_time,
         amr: session.amr,
-        session: crate::clients::hash_secret(session_cookie),
+        session: crate::secret::SecretHash::of(session_cookie),
     };
     let code = match issue_code(&state.store, &grant, state.settings.authorization_code_ttl).await {
         Ok(code) => code,
@@ -628,7 +629,13 @@ pub async fn logout(
     let target = match (params.get("post_logout_redirect_uri"), &client_id) {
         (None, _) => None,
         (Some(uri), Some(id)) => match state.clients.get(id).await {
-            Ok(Some(client)) if client.post_logout_redirect_uris.iter().any(|u| u == uri) => {
+            Ok(Some(client))
+                if client
+                    .policy
+                    .post_logout_redirect_uris
+                    .iter()
+                    .any(|u| u == uri) =>
+            {
                 Some(uri.to_owned())
             }
             Ok(_) => {

@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use crate::state::AppState;
+use crate::store::Backend;
 
 /// `GET /healthz`: the process is alive. 200 `{"status":"ok"}`.
 pub async fn healthz() -> HttpResponse {

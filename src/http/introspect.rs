@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::{authenticated_client, Params};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
-use crate::store::TokenState;
+use crate::store::{Backend, TokenState};
 use crate::tokens::RefreshToken;
 
 /// Answers whether `token` is active, with its claims (RFC 7662 §2.2). Only authenticated

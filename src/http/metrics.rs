@@ -6,8 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use subtle::ConstantTimeEq;
 
 use super::authorization;
+use crate::clock::now;
 use crate::state::AppState;
-use crate::tokens::now;
 
 /// Renders every metric; refreshes the gauges read at scrape time first. With `metrics_token`
 /// configured, a request without `Authorization: Bearer <that token>` gets 401.

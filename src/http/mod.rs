@@ -26,6 +26,7 @@ use tracing::Instrument;
 use crate::clients::PresentedClient;
 use crate::error::OAuthError;
 use crate::state::AppState;
+use crate::store::Backend;
 use crate::tokens::AccessClaims;
 
 /// Largest accepted request body, bytes.

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::{authenticated_client, Params};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
-use crate::store::TokenState;
+use crate::store::{Backend, TokenState};
 use crate::tokens::RefreshToken;
 
 /// Revokes a refresh token's family, or an access token's session (`sid`). Unknown, expired and

@@ -22,6 +22,8 @@ use rsa::RsaPrivateKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::store::KeyMeta;
+
 /// Errors loading, generating or using keys. Messages name files, never key material.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -173,16 +175,6 @@ impl SigningKey {
     }
 }
 
-/// Rotation metadata of one key, shared by all instances through the store (RFC 7517 keys are
-/// published before they sign and after they stop, see [`rotation`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct KeyMeta {
-    /// Unix seconds from which the key may sign.
-    pub not_before: u64,
-    /// Unix seconds from which it no longer signs (`None`: not retired).
-    pub retired_at: Option<u64>,
-}
-
 /// All loaded keys with their metadata. Every key is published and verifies; the one that
 /// signs is chosen by time (see [`KeySet::signing_key`]).
 pub struct KeySet {
@@ -236,7 +228,7 @@ impl KeySet {
             .filter(|p| p.extension().is_some_and(|x| x == "pem"))
             .collect();
         paths.sort();
-        let now = crate::tokens::now();
+        let now = crate::clock::now();
         let mut keys = Vec::with_capacity(paths.len());
         let mut windows = Vec::with_capacity(paths.len());
         for path in paths {
@@ -322,7 +314,7 @@ impl KeySet {
 
     /// The key that signs now.
     pub fn signing_key(&self) -> &SigningKey {
-        self.signing_key_at(crate::tokens::now())
+        self.signing_key_at(crate::clock::now())
     }
 
     /// The key with this `kid`, if published.
@@ -428,7 +420,7 @@ mod tests {
         let old = generate_key(dir.path(), 2048).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100));
         let new = generate_key(dir.path(), 2048).unwrap();
-        let now = crate::tokens::now();
+        let now = crate::clock::now();
         let meta = HashMap::from([
             (
                 old.clone(),

@@ -21,10 +21,10 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use super::{generate_key, KeyError, KeyMeta, KeySet};
+use super::{generate_key, KeyError, KeySet};
+use crate::clock::now;
 use crate::error::StoreError;
-use crate::store::Store;
-use crate::tokens::now;
+use crate::store::{Backend, KeyMeta, Store};
 
 /// Errors of rotation commands.
 #[derive(Debug, thiserror::Error)]

@@ -1,14 +1,19 @@
 //! In-memory backend: the same contract as Redis, behind one mutex. Used by `--dev` and tests.
-//! Expiry is checked lazily on access.
+//! Expiry is checked lazily on access. Counters are kept under the Redis key names of
+//! [`super::names`], so both backends share one layout.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::{Client, Family, Redemption, Rotation, TokenState, User};
+use super::limits::{backoff_ms, gcra, Backoff, Limit, LimitedBy};
+use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User};
+use super::names;
+use super::records::{Kind, Redemption};
+use super::Backend;
 use crate::error::StoreError;
-use crate::keys::KeyMeta;
-use crate::ratelimit::{backoff_ms, gcra, AccountKeys, LoginPolicy, Verdict};
+use crate::secret::SecretHash;
 
 /// A limiter counter: `value` (TAT or count), `until` (back-off end), expiring at `expires` (ms).
 #[derive(Default, Clone, Copy)]
@@ -20,8 +25,16 @@ struct Counter {
 
 struct FamilyRecord {
     family: Family,
-    current: String,
-    used: HashSet<String>,
+    current: SecretHash,
+    used: HashSet<SecretHash>,
+    expires: Instant,
+}
+
+/// A typed record: its JSON, failures counted, the family that redeemed it, and its expiry.
+struct StoredRecord {
+    json: String,
+    failures: u32,
+    redeemed_by: Option<String>,
     expires: Instant,
 }
 
@@ -35,14 +48,12 @@ struct State {
     counters: HashMap<String, Counter>,
     data_key_check: Option<String>,
     totp_steps: HashMap<String, u64>,
-    recovery: HashMap<String, HashSet<String>>,
-    /// mfa_token hash → (pending login JSON, failures, expiry).
-    mfa_tokens: HashMap<String, (String, u32, Instant)>,
+    recovery: HashMap<String, HashSet<SecretHash>>,
     key_meta: HashMap<String, KeyMeta>,
     locks: HashMap<String, Instant>,
-    /// `kind:id` → (JSON, expiry, family that redeemed it for codes).
-    records: HashMap<String, (String, Instant, Option<String>)>,
-    session_families: HashMap<String, HashSet<String>>,
+    /// By [`names::record`].
+    records: HashMap<String, StoredRecord>,
+    session_families: HashMap<SecretHash, HashSet<String>>,
 }
 
 impl State {
@@ -66,6 +77,18 @@ impl State {
         }
         self.families.get_mut(id)
     }
+
+    /// The live record `key`, dropping it if it expired.
+    fn record(&mut self, key: &str) -> Option<&mut StoredRecord> {
+        if self
+            .records
+            .get(key)
+            .is_some_and(|r| r.expires <= Instant::now())
+        {
+            self.records.remove(key);
+        }
+        self.records.get_mut(key)
+    }
 }
 
 /// In-process store. Cloning shares the same state.
@@ -85,16 +108,18 @@ impl MemoryStore {
         // single insert), so a poisoned lock is still consistent.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
 
-    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+impl Backend for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
-    pub(super) async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+    async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
         Ok(self.lock().users.get(username).cloned())
     }
 
-    pub(super) async fn user_by_sub(&self, sub: &str) -> Result<Option<User>, StoreError> {
+    async fn user_by_sub(&self, sub: &str) -> Result<Option<User>, StoreError> {
         let state = self.lock();
         Ok(state
             .subs
@@ -103,11 +128,7 @@ impl MemoryStore {
             .cloned())
     }
 
-    pub(super) async fn put_user(
-        &self,
-        user: &User,
-        create_only: bool,
-    ) -> Result<bool, StoreError> {
+    async fn put_user(&self, user: &User, create_only: bool) -> Result<bool, StoreError> {
         let mut state = self.lock();
         if create_only && state.users.contains_key(&user.username) {
             return Ok(false);
@@ -117,15 +138,11 @@ impl MemoryStore {
         Ok(true)
     }
 
-    pub(super) async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+    async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         Ok(self.lock().clients.get(client_id).cloned())
     }
 
-    pub(super) async fn put_client(
-        &self,
-        client: &Client,
-        create_only: bool,
-    ) -> Result<bool, StoreError> {
+    async fn put_client(&self, client: &Client, create_only: bool) -> Result<bool, StoreError> {
         let mut state = self.lock();
         if create_only && state.clients.contains_key(&client.client_id) {
             return Ok(false);
@@ -136,19 +153,19 @@ impl MemoryStore {
         Ok(true)
     }
 
-    pub(super) async fn remove_client(&self, client_id: &str) -> Result<bool, StoreError> {
+    async fn remove_client(&self, client_id: &str) -> Result<bool, StoreError> {
         Ok(self.lock().clients.remove(client_id).is_some())
     }
 
-    pub(super) async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+    async fn clients(&self) -> Result<Vec<Client>, StoreError> {
         Ok(self.lock().clients.values().cloned().collect())
     }
 
-    pub(super) async fn create_family(
+    async fn create_family(
         &self,
         family_id: &str,
         family: &Family,
-        token_hash: &str,
+        token_hash: &SecretHash,
         ttl: u64,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
@@ -161,7 +178,7 @@ impl MemoryStore {
             family_id.to_owned(),
             FamilyRecord {
                 family: family.clone(),
-                current: token_hash.to_owned(),
+                current: token_hash.clone(),
                 used: HashSet::new(),
                 expires: Instant::now() + Duration::from_secs(ttl),
             },
@@ -169,11 +186,11 @@ impl MemoryStore {
         Ok(())
     }
 
-    pub(super) async fn rotate_refresh_token(
+    async fn rotate_refresh_token(
         &self,
         family_id: &str,
-        presented_hash: &str,
-        new_hash: &str,
+        presented: &SecretHash,
+        successor: &SecretHash,
         client_id: &str,
         scope: &[&str],
     ) -> Result<Rotation, StoreError> {
@@ -181,8 +198,8 @@ impl MemoryStore {
         let Some(record) = state.family(family_id) else {
             return Ok(Rotation::Invalid);
         };
-        if record.current != presented_hash {
-            if record.used.contains(presented_hash) {
+        if record.current != *presented {
+            if record.used.contains(presented) {
                 let family = record.family.clone();
                 state.families.remove(family_id);
                 return Ok(Rotation::Reused {
@@ -201,36 +218,36 @@ impl MemoryStore {
         {
             return Ok(Rotation::ScopeExceeded);
         }
-        let old = std::mem::replace(&mut record.current, new_hash.to_owned());
+        let old = std::mem::replace(&mut record.current, successor.clone());
         record.used.insert(old);
         Ok(Rotation::Rotated(record.family.clone()))
     }
 
-    pub(super) async fn refresh_token_state(
+    async fn refresh_token_state(
         &self,
         family_id: &str,
-        token_hash: &str,
+        token_hash: &SecretHash,
     ) -> Result<TokenState, StoreError> {
         let mut state = self.lock();
         Ok(match state.family(family_id) {
-            Some(r) if r.current == token_hash => TokenState::Current(r.family.clone()),
+            Some(r) if r.current == *token_hash => TokenState::Current(r.family.clone()),
             Some(r) if r.used.contains(token_hash) => TokenState::Rotated(r.family.clone()),
             _ => TokenState::Unknown,
         })
     }
 
-    pub(super) async fn family_alive(&self, family_id: &str) -> Result<bool, StoreError> {
+    async fn family_alive(&self, family_id: &str) -> Result<bool, StoreError> {
         Ok(self.lock().family(family_id).is_some())
     }
 
-    pub(super) async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError> {
+    async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError> {
         let mut state = self.lock();
         let alive = state.family(family_id).is_some();
         state.families.remove(family_id);
         Ok(alive)
     }
 
-    pub(super) async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError> {
+    async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError> {
         let mut state = self.lock();
         let ids = state.user_families.remove(sub).unwrap_or_default();
         let mut alive = 0;
@@ -243,69 +260,75 @@ impl MemoryStore {
         Ok(alive)
     }
 
-    pub(super) async fn ip_attempt(
-        &self,
-        key: &str,
-        now: u64,
-        per_minute: u32,
-    ) -> Result<Verdict, StoreError> {
+    async fn ip_attempt(&self, ip: IpAddr, now: u64, per_minute: u32) -> Result<Limit, StoreError> {
+        let key = names::ip_limit(ip);
         let mut state = self.lock();
-        let tat = state.counter(key, now).value;
+        let tat = state.counter(&key, now).value;
         Ok(match gcra(tat, now, per_minute) {
             Ok(new_tat) => {
-                state.counters.insert(
-                    key.to_owned(),
-                    Counter {
-                        value: new_tat,
-                        until: 0,
-                        expires: new_tat,
-                    },
-                );
-                Verdict::Allowed
+                let counter = Counter {
+                    value: new_tat,
+                    until: 0,
+                    expires: new_tat,
+                };
+                state.counters.insert(key, counter);
+                Limit::Allowed
             }
-            Err(wait) => Verdict::Limited("ip", wait),
+            Err(wait) => Limit::Limited {
+                by: LimitedBy::Ip,
+                retry_after_ms: wait,
+            },
         })
     }
 
-    pub(super) async fn account_attempt(
+    async fn account_attempt(
         &self,
-        keys: &AccountKeys,
+        username: &str,
+        ip: IpAddr,
         now: u64,
-        policy: &LoginPolicy,
-    ) -> Result<Verdict, StoreError> {
+        rule: &Backoff,
+    ) -> Result<Limit, StoreError> {
+        let (account_key, pair_key) = names::account_limits(username, ip);
         let mut state = self.lock();
-        let limit = u64::from(policy.account_failures);
-        let mut account = state.counter(&keys.account, now);
+        let limit = u64::from(rule.failure_limit);
+        let mut account = state.counter(&account_key, now);
         if account.until > now {
-            return Ok(Verdict::Limited("account", account.until - now));
+            return Ok(Limit::Limited {
+                by: LimitedBy::Account,
+                retry_after_ms: account.until - now,
+            });
         }
-        let mut pair = state.counter(&keys.pair, now);
+        let mut pair = state.counter(&pair_key, now);
         if pair.value == 0 {
-            pair.expires = now + policy.failure_window_ms;
+            pair.expires = now + rule.window_ms;
         }
         pair.value += 1;
-        state.counters.insert(keys.pair.clone(), pair);
+        state.counters.insert(pair_key, pair);
         if pair.value > limit {
-            return Ok(Verdict::Limited("pair", (pair.expires - now).max(1)));
+            return Ok(Limit::Limited {
+                by: LimitedBy::Pair,
+                retry_after_ms: (pair.expires - now).max(1),
+            });
         }
         account.value += 1;
-        account.expires = now + policy.failure_window_ms;
+        account.expires = now + rule.window_ms;
         if account.value >= limit {
-            account.until = now + backoff_ms(account.value, policy);
+            account.until = now + backoff_ms(account.value, rule);
             account.expires = account.expires.max(account.until);
         }
-        state.counters.insert(keys.account.clone(), account);
-        Ok(Verdict::Allowed)
+        state.counters.insert(account_key, account);
+        Ok(Limit::Allowed)
     }
 
-    pub(super) async fn login_success(&self, keys: &AccountKeys) -> Result<(), StoreError> {
+    async fn login_success(&self, username: &str, ip: IpAddr) -> Result<(), StoreError> {
+        let (account, pair) = names::account_limits(username, ip);
         let mut state = self.lock();
-        state.counters.remove(&keys.account);
-        state.counters.remove(&keys.pair);
+        state.counters.remove(&account);
+        state.counters.remove(&pair);
         Ok(())
     }
 
-    pub(super) async fn data_key_check(&self, sealed: &str) -> Result<String, StoreError> {
+    async fn data_key_check(&self, sealed: &str) -> Result<String, StoreError> {
         Ok(self
             .lock()
             .data_key_check
@@ -313,7 +336,7 @@ impl MemoryStore {
             .clone())
     }
 
-    pub(super) async fn accept_totp_step(&self, sub: &str, step: u64) -> Result<bool, StoreError> {
+    async fn accept_totp_step(&self, sub: &str, step: u64) -> Result<bool, StoreError> {
         let mut state = self.lock();
         let last = state.totp_steps.entry(sub.to_owned()).or_insert(0);
         if step > *last {
@@ -324,22 +347,14 @@ impl MemoryStore {
         }
     }
 
-    pub(super) async fn set_recovery_codes(
-        &self,
-        sub: &str,
-        hashes: &[String],
-    ) -> Result<(), StoreError> {
+    async fn set_recovery_codes(&self, sub: &str, hashes: &[SecretHash]) -> Result<(), StoreError> {
         self.lock()
             .recovery
             .insert(sub.to_owned(), hashes.iter().cloned().collect());
         Ok(())
     }
 
-    pub(super) async fn use_recovery_code(
-        &self,
-        sub: &str,
-        hash: &str,
-    ) -> Result<bool, StoreError> {
+    async fn use_recovery_code(&self, sub: &str, hash: &SecretHash) -> Result<bool, StoreError> {
         Ok(self
             .lock()
             .recovery
@@ -347,66 +362,21 @@ impl MemoryStore {
             .is_some_and(|codes| codes.remove(hash)))
     }
 
-    pub(super) async fn put_mfa_token(
-        &self,
-        hash: &str,
-        json: &str,
-        ttl: u64,
-    ) -> Result<(), StoreError> {
-        let expires = Instant::now() + Duration::from_secs(ttl);
-        self.lock()
-            .mfa_tokens
-            .insert(hash.to_owned(), (json.to_owned(), 0, expires));
-        Ok(())
-    }
-
-    pub(super) async fn mfa_token(&self, hash: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .lock()
-            .mfa_tokens
-            .get(hash)
-            .filter(|(_, _, expires)| *expires > Instant::now())
-            .map(|(json, _, _)| json.clone()))
-    }
-
-    pub(super) async fn mfa_token_failed(&self, hash: &str, max: u32) -> Result<(), StoreError> {
-        let mut state = self.lock();
-        let dead = match state.mfa_tokens.get_mut(hash) {
-            Some(entry) => {
-                entry.1 += 1;
-                entry.1 >= max
-            }
-            None => false,
-        };
-        if dead {
-            state.mfa_tokens.remove(hash);
-        }
-        Ok(())
-    }
-
-    pub(super) async fn consume_mfa_token(&self, hash: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .lock()
-            .mfa_tokens
-            .remove(hash)
-            .is_some_and(|(_, _, expires)| expires > Instant::now()))
-    }
-
-    pub(super) async fn key_metadata(&self) -> Result<HashMap<String, KeyMeta>, StoreError> {
+    async fn key_metadata(&self) -> Result<HashMap<String, KeyMeta>, StoreError> {
         Ok(self.lock().key_meta.clone())
     }
 
-    pub(super) async fn put_key_meta(&self, kid: &str, meta: &KeyMeta) -> Result<(), StoreError> {
+    async fn put_key_meta(&self, kid: &str, meta: &KeyMeta) -> Result<(), StoreError> {
         self.lock().key_meta.insert(kid.to_owned(), *meta);
         Ok(())
     }
 
-    pub(super) async fn remove_key_meta(&self, kid: &str) -> Result<(), StoreError> {
+    async fn remove_key_meta(&self, kid: &str) -> Result<(), StoreError> {
         self.lock().key_meta.remove(kid);
         Ok(())
     }
 
-    pub(super) async fn try_lock(&self, name: &str, ttl: u64) -> Result<bool, StoreError> {
+    async fn try_lock(&self, name: &str, ttl: u64) -> Result<bool, StoreError> {
         let mut state = self.lock();
         let now = Instant::now();
         if state.locks.get(name).is_some_and(|until| *until > now) {
@@ -418,69 +388,92 @@ impl MemoryStore {
         Ok(true)
     }
 
-    pub(super) async fn put_record(
+    async fn put_record(
         &self,
-        kind: &str,
-        id: &str,
+        kind: Kind,
+        id: &SecretHash,
         json: &str,
         ttl: u64,
     ) -> Result<(), StoreError> {
-        let expires = Instant::now() + Duration::from_secs(ttl);
+        let record = StoredRecord {
+            json: json.to_owned(),
+            failures: 0,
+            redeemed_by: None,
+            expires: Instant::now() + Duration::from_secs(ttl),
+        };
         self.lock()
             .records
-            .insert(format!("{kind}:{id}"), (json.to_owned(), expires, None));
+            .insert(names::record(kind.as_str(), id), record);
         Ok(())
     }
 
-    pub(super) async fn record(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .lock()
-            .records
-            .get(&format!("{kind}:{id}"))
-            .filter(|(_, expires, _)| *expires > Instant::now())
-            .map(|(json, _, _)| json.clone()))
+    async fn record(&self, kind: Kind, id: &SecretHash) -> Result<Option<String>, StoreError> {
+        let key = names::record(kind.as_str(), id);
+        Ok(self.lock().record(&key).map(|r| r.json.clone()))
     }
 
-    pub(super) async fn delete_record(&self, kind: &str, id: &str) -> Result<(), StoreError> {
-        self.lock().records.remove(&format!("{kind}:{id}"));
-        Ok(())
-    }
-
-    pub(super) async fn redeem_code(
-        &self,
-        id: &str,
-        family_id: &str,
-    ) -> Result<Redemption, StoreError> {
+    async fn take_record(&self, kind: Kind, id: &SecretHash) -> Result<Option<String>, StoreError> {
+        let key = names::record(kind.as_str(), id);
         let mut state = self.lock();
-        Ok(match state.records.get_mut(&format!("code:{id}")) {
-            Some((_, expires, _)) if *expires <= Instant::now() => Redemption::Unknown,
-            Some((_, _, Some(first))) => Redemption::Reused(first.clone()),
-            Some((json, _, used)) => {
-                *used = Some(family_id.to_owned());
-                Redemption::Fresh(json.clone())
+        state.record(&key);
+        Ok(state.records.remove(&key).map(|r| r.json))
+    }
+
+    async fn record_failed(
+        &self,
+        kind: Kind,
+        id: &SecretHash,
+        max: u32,
+    ) -> Result<u32, StoreError> {
+        let key = names::record(kind.as_str(), id);
+        let mut state = self.lock();
+        let Some(record) = state.record(&key) else {
+            return Ok(0);
+        };
+        record.failures += 1;
+        let failures = record.failures;
+        if failures >= max {
+            state.records.remove(&key);
+        }
+        Ok(failures)
+    }
+
+    async fn redeem_record(
+        &self,
+        kind: Kind,
+        id: &SecretHash,
+        family_id: &str,
+    ) -> Result<Redemption<String>, StoreError> {
+        let key = names::record(kind.as_str(), id);
+        let mut state = self.lock();
+        Ok(match state.record(&key) {
+            Some(StoredRecord {
+                redeemed_by: Some(first),
+                ..
+            }) => Redemption::Reused(first.clone()),
+            Some(record) => {
+                record.redeemed_by = Some(family_id.to_owned());
+                Redemption::Fresh(record.json.clone())
             }
             None => Redemption::Unknown,
         })
     }
 
-    pub(super) async fn add_session_family(
+    async fn add_session_family(
         &self,
-        session: &str,
+        session: &SecretHash,
         family_id: &str,
         _ttl: u64,
     ) -> Result<(), StoreError> {
         self.lock()
             .session_families
-            .entry(session.to_owned())
+            .entry(session.clone())
             .or_default()
             .insert(family_id.to_owned());
         Ok(())
     }
 
-    pub(super) async fn take_session_families(
-        &self,
-        session: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    async fn take_session_families(&self, session: &SecretHash) -> Result<Vec<String>, StoreError> {
         Ok(self
             .lock()
             .session_families

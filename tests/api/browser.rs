@@ -116,12 +116,15 @@ async fn spa_client(app: &TestApp, third_party: bool) -> String {
         tessera::clients::Registration {
             client_id: id.clone(),
             public: true,
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-            scopes: vec!["openid".into(), "profile".into(), "email".into()],
-            redirect_uris: vec![REDIRECT.into()],
-            allowed_origins: vec![ORIGIN.into()],
-            post_logout_redirect_uris: vec![AFTER_LOGOUT.into()],
-            third_party,
+            policy: tessera::store::ClientPolicy {
+                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                scopes: vec!["openid".into(), "profile".into(), "email".into()],
+                redirect_uris: vec![REDIRECT.into()],
+                allowed_origins: vec![ORIGIN.into()],
+                post_logout_redirect_uris: vec![AFTER_LOGOUT.into()],
+                third_party,
+                ..Default::default()
+            },
             ..Default::default()
         },
     )

@@ -331,12 +331,15 @@ async fn basic_credentials_are_form_urlencoded() {
     // (`:` splits Basic credentials, `+` decodes to a space, `%` starts an escape); add_client
     // allows any printable ASCII id and any secret of 256 bits.
     let client = format!("a:b+c%d/{}", unique("x"));
-    let secret = format!("{}:+% &=/?{}", tessera::clients::random_token(), "Zz9!");
+    let secret = format!("{}:+% &=/?{}", tessera::secret::random_token(), "Zz9!");
     let registration = tessera::clients::Registration {
         client_id: client.clone(),
-        grant_types: vec!["password".into()],
-        scopes: vec!["openid".into()],
         client_secret: Some(secret.clone()),
+        policy: tessera::store::ClientPolicy {
+            grant_types: vec!["password".into()],
+            scopes: vec!["openid".into()],
+            ..Default::default()
+        },
         ..Default::default()
     };
     tessera::clients::add_client(&app.state.store, registration)

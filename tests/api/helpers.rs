@@ -185,8 +185,11 @@ impl TestApp {
         let registration = tessera::clients::Registration {
             client_id: id.clone(),
             public,
-            grant_types: grants.iter().map(|s| s.to_string()).collect(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            policy: tessera::store::ClientPolicy {
+                grant_types: grants.iter().map(|s| s.to_string()).collect(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let secret = tessera::clients::add_client(&self.state.store, registration)

@@ -30,7 +30,7 @@ fn pyotp(secret: &str, at: u64) -> String {
 }
 
 fn now() -> u64 {
-    tessera::tokens::now()
+    tessera::clock::now()
 }
 
 struct Enrolled {

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::{json, Value};
 use tessera::keys::TokenType;
-use tessera::store::Client;
+use tessera::store::{Backend as _, Client};
 
 use crate::helpers::{basic, claims, unique, TestApp};
 
@@ -19,11 +19,14 @@ async fn client_with_secret(
     let id = unique("svc");
     let (client, _) = tessera::clients::build_client(tessera::clients::Registration {
         client_id: id.clone(),
-        grant_types: grants.iter().map(|s| s.to_string()).collect(),
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        audience: Some("urn:test:default".into()),
-        audiences: vec!["urn:test:other".into()],
         client_secret: Some(secret.into()),
+        policy: tessera::store::ClientPolicy {
+            grant_types: grants.iter().map(|s| s.to_string()).collect(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            audience: Some("urn:test:default".into()),
+            audiences: vec!["urn:test:other".into()],
+            ..Default::default()
+        },
         ..Default::default()
     })
     .unwrap();
@@ -32,7 +35,7 @@ async fn client_with_secret(
 }
 
 async fn service(app: &TestApp) -> (String, String) {
-    let secret = format!("{}+/:=%", tessera::clients::random_token());
+    let secret = format!("{}+/:=%", tessera::secret::random_token());
     let id = client_with_secret(
         app,
         &secret,
@@ -424,7 +427,7 @@ async fn userinfo_answers_bearer_tokens_with_rfc6750_errors() {
 #[tokio::test]
 async fn admin_api_manages_clients_with_the_admin_scope_only() {
     let app = TestApp::spawn().await;
-    let admin_secret = tessera::clients::random_token();
+    let admin_secret = tessera::secret::random_token();
     let admin = client_with_secret(
         &app,
         &admin_secret,

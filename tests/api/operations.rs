@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tessera::keys::rotation;
+use tessera::store::Backend as _;
 
 use crate::helpers::{basic, unique, Backend, TestApp};
 
@@ -127,11 +128,14 @@ async fn two_instances_share_sessions_and_revocations() {
     let b = TestApp::spawn().await;
     let client = a.public_client().await;
     let (user, password, _) = a.user().await;
-    let svc_secret = tessera::clients::random_token();
+    let svc_secret = tessera::secret::random_token();
     let (svc_client, _) = tessera::clients::build_client(tessera::clients::Registration {
         client_id: unique("svc"),
-        grant_types: vec!["client_credentials".into()],
         client_secret: Some(svc_secret.clone()),
+        policy: tessera::store::ClientPolicy {
+            grant_types: vec!["client_credentials".into()],
+            ..Default::default()
+        },
         ..Default::default()
     })
     .unwrap();

@@ -1,6 +1,8 @@
 //! Refresh token grant (RFC 6749 §6): rotation, reuse detection (RFC 9700 §4.14.2), races,
 //! scope narrowing and client binding.
 
+use tessera::store::Backend as _;
+
 use crate::core_flow::verify_with_jwks;
 use crate::helpers::{access_token, claims, expect_error, refresh_token, Backend, TestApp};
 

@@ -1,5 +1,7 @@
 //! Revocation (RFC 7009), logout everywhere, password change and disabled users.
 
+use tessera::store::Backend as _;
+
 use crate::helpers::{access_token, claims, expect_error, header, refresh_token, TestApp};
 
 #[tokio::test]

@@ -1,11 +1,17 @@
 //! One contract over `tessera::store::Store`, run against both backends: whatever the memory
 //! store (`--dev`, tests) does, Redis (production) does too.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+use tessera::secret::SecretHash;
 use tessera::store::memory::MemoryStore;
 use tessera::store::redis::RedisStore;
-use tessera::store::{Client, Family, Rotation, Store, TokenState, User};
+use tessera::store::{
+    Backend, Backoff, Client, ClientPolicy, Family, Limit, LimitedBy, Record, Redemption, Rotation,
+    Store, TokenState, User,
+};
 
 use crate::helpers::{cluster_urls, redis_url, unique};
 
@@ -35,8 +41,8 @@ fn family(sub: &str, client_id: &str, scope: &str) -> Family {
     }
 }
 
-fn hash() -> String {
-    unique("hash")
+fn hash() -> SecretHash {
+    SecretHash::of(&unique("hash"))
 }
 
 async fn users_contract(store: &Store) {
@@ -79,15 +85,17 @@ async fn users_contract(store: &Store) {
 async fn clients_contract(store: &Store) {
     let client = Client {
         client_id: unique("client"),
-        secret_hash: Some("ab".repeat(32)),
-        grant_types: vec!["password".into(), "refresh_token".into()],
-        scopes: vec!["openid".into()],
-        audience: Some("https://api.example.test".into()),
-        audiences: vec!["https://other.example.test".into()],
-        redirect_uris: vec!["https://app.example.test/callback".into()],
-        allowed_origins: vec!["https://app.example.test".into()],
-        post_logout_redirect_uris: Vec::new(),
-        third_party: false,
+        secret_hash: Some(hash()),
+        policy: ClientPolicy {
+            grant_types: vec!["password".into(), "refresh_token".into()],
+            scopes: vec!["openid".into()],
+            audience: Some("https://api.example.test".into()),
+            audiences: vec!["https://other.example.test".into()],
+            redirect_uris: vec!["https://app.example.test/callback".into()],
+            allowed_origins: vec!["https://app.example.test".into()],
+            post_logout_redirect_uris: Vec::new(),
+            third_party: false,
+        },
     };
     assert!(store.put_client(&client, true).await.unwrap());
     let mut other = client.clone();
@@ -105,7 +113,7 @@ async fn clients_contract(store: &Store) {
 
     // Without create_only, an update replaces the record.
     let mut updated = client.clone();
-    updated.secret_hash = Some("cd".repeat(32));
+    updated.secret_hash = Some(hash());
     assert!(store.put_client(&updated, false).await.unwrap());
     assert_eq!(
         store.client(&client.client_id).await.unwrap().as_ref(),
@@ -256,7 +264,7 @@ async fn revocation_contract(store: &Store) {
     let other_sub = uuid::Uuid::new_v4().to_string();
     let client = unique("client");
     let ids: Vec<String> = (0..3).map(|_| unique("fam")).collect();
-    let hashes: Vec<String> = (0..3).map(|_| hash()).collect();
+    let hashes: Vec<SecretHash> = (0..3).map(|_| hash()).collect();
     for (id, h) in ids.iter().zip(&hashes) {
         store
             .create_family(id, &family(&sub, &client, "openid"), h, TTL)
@@ -353,12 +361,176 @@ async fn refreshed_session_outlives_its_login_contract(store: &Store) {
     assert!(!store.family_alive(&long).await.unwrap());
 }
 
+/// A record type of the tests' own: the typed-record operations are generic.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Note {
+    text: String,
+}
+
+impl Record for Note {
+    const KIND: &'static str = "test-note";
+}
+
+async fn records_contract(store: &Store) {
+    let id = hash();
+    let note = Note {
+        text: unique("note"),
+    };
+    assert_eq!(store.get::<Note>(&id).await.unwrap(), None);
+    store.put(&id, &note, TTL).await.unwrap();
+    assert_eq!(store.get::<Note>(&id).await.unwrap().as_ref(), Some(&note));
+
+    // Failures count up to the limit, then the record is gone; a replacement starts over.
+    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 1);
+    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 2);
+    store.put(&id, &note, TTL).await.unwrap();
+    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 1);
+    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 2);
+    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 3);
+    assert_eq!(
+        store.get::<Note>(&id).await.unwrap(),
+        None,
+        "dead at the limit"
+    );
+    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 0);
+
+    // Take is single use.
+    store.put(&id, &note, TTL).await.unwrap();
+    assert_eq!(store.take::<Note>(&id).await.unwrap().as_ref(), Some(&note));
+    assert_eq!(store.take::<Note>(&id).await.unwrap(), None);
+
+    // Redemption: fresh once, then the first family; unknown ids are unknown.
+    store.put(&id, &note, TTL).await.unwrap();
+    let (first, second) = (unique("fam"), unique("fam"));
+    assert_eq!(
+        store.redeem::<Note>(&id, &first).await.unwrap(),
+        Redemption::Fresh(Note {
+            text: note.text.clone()
+        })
+    );
+    assert_eq!(
+        store.redeem::<Note>(&id, &second).await.unwrap(),
+        Redemption::Reused(first)
+    );
+    assert_eq!(
+        store.redeem::<Note>(&hash(), &second).await.unwrap(),
+        Redemption::Unknown
+    );
+
+    // Records expire.
+    let short = hash();
+    store.put(&short, &note, 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(store.get::<Note>(&short).await.unwrap(), None);
+}
+
+/// The limiter arithmetic of `store::limits`, as both backends run it.
+async fn limits_contract(store: &Store) {
+    let ip: IpAddr = format!("198.51.100.{}", rand_octet()).parse().unwrap();
+    let now = 1_000_000_000_000u64 + u64::from(rand_octet()) * 1_000_000;
+    for _ in 0..3 {
+        assert_eq!(store.ip_attempt(ip, now, 3).await.unwrap(), Limit::Allowed);
+    }
+    assert!(matches!(
+        store.ip_attempt(ip, now, 3).await.unwrap(),
+        Limit::Limited { by: LimitedBy::Ip, retry_after_ms } if retry_after_ms > 0 && retry_after_ms <= 20_000
+    ));
+    assert_eq!(
+        store.ip_attempt(ip, now + 20_000, 3).await.unwrap(),
+        Limit::Allowed
+    );
+
+    let rule = Backoff {
+        failure_limit: 2,
+        window_ms: 60_000,
+        base_ms: 1_000,
+        max_ms: 8_000,
+    };
+    let account = unique("acct");
+    assert_eq!(
+        store
+            .account_attempt(&account, ip, now, &rule)
+            .await
+            .unwrap(),
+        Limit::Allowed
+    );
+    // The second failure reaches the limit and starts a back-off of base_ms.
+    assert_eq!(
+        store
+            .account_attempt(&account, ip, now, &rule)
+            .await
+            .unwrap(),
+        Limit::Allowed
+    );
+    assert_eq!(
+        store
+            .account_attempt(&account, ip, now + 10, &rule)
+            .await
+            .unwrap(),
+        Limit::Limited {
+            by: LimitedBy::Account,
+            retry_after_ms: 990
+        }
+    );
+    // After the back-off, the pair is over its limit of unresolved attempts.
+    assert!(matches!(
+        store
+            .account_attempt(&account, ip, now + 1_000, &rule)
+            .await
+            .unwrap(),
+        Limit::Limited {
+            by: LimitedBy::Pair,
+            ..
+        }
+    ));
+    // A success clears both.
+    store.login_success(&account, ip).await.unwrap();
+    assert_eq!(
+        store
+            .account_attempt(&account, ip, now + 1_000, &rule)
+            .await
+            .unwrap(),
+        Limit::Allowed
+    );
+}
+
+fn rand_octet() -> u8 {
+    (uuid::Uuid::new_v4().as_u128() % 250) as u8 + 1
+}
+
+async fn second_factor_contract(store: &Store) {
+    let sub = uuid::Uuid::new_v4().to_string();
+    assert!(store.accept_totp_step(&sub, 10).await.unwrap());
+    assert!(!store.accept_totp_step(&sub, 10).await.unwrap(), "replay");
+    assert!(
+        !store.accept_totp_step(&sub, 9).await.unwrap(),
+        "older step"
+    );
+    assert!(store.accept_totp_step(&sub, 11).await.unwrap());
+    let codes = [hash(), hash()];
+    store.set_recovery_codes(&sub, &codes).await.unwrap();
+    assert!(store.use_recovery_code(&sub, &codes[0]).await.unwrap());
+    assert!(
+        !store.use_recovery_code(&sub, &codes[0]).await.unwrap(),
+        "single use"
+    );
+    assert!(!store.use_recovery_code(&sub, &hash()).await.unwrap());
+    store.set_recovery_codes(&sub, &[]).await.unwrap();
+    assert!(
+        !store.use_recovery_code(&sub, &codes[1]).await.unwrap(),
+        "replaced"
+    );
+}
+
 async fn contract(store: Store) {
     store.ping().await.unwrap();
     users_contract(&store).await;
     clients_contract(&store).await;
     rotation_contract(&store).await;
     revocation_contract(&store).await;
+    records_contract(&store).await;
+    limits_contract(&store).await;
+    second_factor_contract(&store).await;
     refreshed_session_outlives_its_login_contract(&store).await;
 }
 

@@ -1,0 +1,178 @@
+//! The store contract, written once: both backends implement [`Backend`], and so does
+//! [`super::Store`], which dispatches to the backend it holds (static dispatch, no boxing).
+//! `tests/api/store_contract.rs` runs one suite against both backends.
+//!
+//! Every method is one round trip to Redis at most, except where its doc says otherwise. Every
+//! method fails only with [`StoreError`] when the backend is unavailable; then nothing changed.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::limits::{Backoff, Limit};
+use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User};
+use super::records::{Kind, Redemption};
+use crate::error::StoreError;
+use crate::secret::SecretHash;
+
+/// What a persistence backend does. Callers hold a concrete [`super::Store`], so the futures'
+/// `Send`-ness is known at every call site (hence no `Send` bounds in the trait).
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    /// Checks the backend answers (`PING`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The user with this normalised username.
+    async fn user(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    /// The user with this `sub` (two round trips: the index, then the user).
+    async fn user_by_sub(&self, sub: &str) -> Result<Option<User>, StoreError>;
+
+    /// Stores `user`. With `create_only`, refuses (returns `false`) when the username exists.
+    async fn put_user(&self, user: &User, create_only: bool) -> Result<bool, StoreError>;
+
+    /// The client with this id.
+    async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+
+    /// Stores `client`. With `create_only`, refuses (returns `false`) when the id is taken.
+    async fn put_client(&self, client: &Client, create_only: bool) -> Result<bool, StoreError>;
+
+    /// Removes client `client_id`; `true` if it existed.
+    async fn remove_client(&self, client_id: &str) -> Result<bool, StoreError>;
+
+    /// Every registered client, in no particular order (one round trip per client).
+    async fn clients(&self) -> Result<Vec<Client>, StoreError>;
+
+    /// Creates family `family_id` whose current refresh token hashes to `token_hash`, alive for
+    /// `ttl` seconds, and indexes it under the user (two round trips: the index lives in
+    /// another cluster slot, and is written first, so a family is never alive without being
+    /// reachable by logout-everywhere).
+    async fn create_family(
+        &self,
+        family_id: &str,
+        family: &Family,
+        token_hash: &SecretHash,
+        ttl: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Atomically rotates the refresh token `presented` of `family_id` to `successor` for
+    /// `client_id`, checking `scope` (empty: no narrowing) is within the grant. The family keeps
+    /// its expiry: a session lives `refresh_token_ttl` from login. A rotated token presented
+    /// again revokes the family (RFC 9700 §4.14.2).
+    async fn rotate_refresh_token(
+        &self,
+        family_id: &str,
+        presented: &SecretHash,
+        successor: &SecretHash,
+        client_id: &str,
+        scope: &[&str],
+    ) -> Result<Rotation, StoreError>;
+
+    /// What the refresh token `token_hash` of `family_id` is, without changing anything.
+    async fn refresh_token_state(
+        &self,
+        family_id: &str,
+        token_hash: &SecretHash,
+    ) -> Result<TokenState, StoreError>;
+
+    /// Whether session `family_id` is still alive (not revoked, not expired).
+    async fn family_alive(&self, family_id: &str) -> Result<bool, StoreError>;
+
+    /// Revokes family `family_id`; `true` if it existed.
+    async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError>;
+
+    /// Revokes every family of user `sub`; returns how many were alive (one round trip per
+    /// family).
+    async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError>;
+
+    /// Counts an attempt from client `ip` against `per_minute` attempts per minute (GCRA, one
+    /// atomic step at time `now_ms`; see [`super::limits::gcra`]).
+    async fn ip_attempt(
+        &self,
+        ip: IpAddr,
+        now_ms: u64,
+        per_minute: u32,
+    ) -> Result<Limit, StoreError>;
+
+    /// Counts a login attempt on account `username` and its pair with `ip`, atomically at
+    /// `now_ms`: refused during the account's back-off or past the pair limit; otherwise the
+    /// attempt counts as a failure until [`Backend::login_success`] clears it (so parallel
+    /// attempts cannot overshoot), and reaching the limit starts the back-off of `rule`.
+    async fn account_attempt(
+        &self,
+        username: &str,
+        ip: IpAddr,
+        now_ms: u64,
+        rule: &Backoff,
+    ) -> Result<Limit, StoreError>;
+
+    /// Clears the failure counters of account `username` and its pair with `ip`.
+    async fn login_success(&self, username: &str, ip: IpAddr) -> Result<(), StoreError>;
+
+    /// Stores `sealed` as the data-key check unless one is stored; returns the stored one.
+    async fn data_key_check(&self, sealed: &str) -> Result<String, StoreError>;
+
+    /// Accepts TOTP time step `step` for `sub` if it is later than the last accepted one
+    /// (atomic compare-and-set, RFC 6238 §5.2); `false` for a replay or an older step.
+    async fn accept_totp_step(&self, sub: &str, step: u64) -> Result<bool, StoreError>;
+
+    /// Replaces the recovery-code hashes of `sub` (empty: none).
+    async fn set_recovery_codes(&self, sub: &str, hashes: &[SecretHash]) -> Result<(), StoreError>;
+
+    /// Consumes recovery code `hash` of `sub`; `true` if it was unused (atomic: single use).
+    async fn use_recovery_code(&self, sub: &str, hash: &SecretHash) -> Result<bool, StoreError>;
+
+    /// Rotation metadata of every key, by kid.
+    async fn key_metadata(&self) -> Result<HashMap<String, KeyMeta>, StoreError>;
+
+    /// Sets the rotation metadata of key `kid`.
+    async fn put_key_meta(&self, kid: &str, meta: &KeyMeta) -> Result<(), StoreError>;
+
+    /// Forgets the rotation metadata of key `kid`.
+    async fn remove_key_meta(&self, kid: &str) -> Result<(), StoreError>;
+
+    /// Takes the lock `name` for `ttl` seconds unless someone holds it (`SET NX EX`); `true`
+    /// when taken. Not released early: it only keeps instances from acting at once.
+    async fn try_lock(&self, name: &str, ttl: u64) -> Result<bool, StoreError>;
+
+    /// Stores the record `json` of `kind` under `id` for `ttl` seconds, replacing any earlier
+    /// one (and its failure count). Callers use the typed [`super::Store::put`].
+    async fn put_record(
+        &self,
+        kind: Kind,
+        id: &SecretHash,
+        json: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError>;
+
+    /// The live record of `kind` under `id`.
+    async fn record(&self, kind: Kind, id: &SecretHash) -> Result<Option<String>, StoreError>;
+
+    /// Removes and returns the live record of `kind` under `id` (atomic: one taker wins).
+    async fn take_record(&self, kind: Kind, id: &SecretHash) -> Result<Option<String>, StoreError>;
+
+    /// Counts a failure against the record of `kind` under `id`; at `max` failures the record
+    /// is deleted. Returns the failures so far (0 when there is no such record). Atomic, so
+    /// parallel failures can never exceed `max`.
+    async fn record_failed(&self, kind: Kind, id: &SecretHash, max: u32)
+        -> Result<u32, StoreError>;
+
+    /// Marks the record of `kind` under `id` as redeemed by family `family_id` (atomic: single
+    /// use). `Fresh` with the record once, then `Reused` with the first family.
+    async fn redeem_record(
+        &self,
+        kind: Kind,
+        id: &SecretHash,
+        family_id: &str,
+    ) -> Result<Redemption<String>, StoreError>;
+
+    /// Records that login session `session` opened family `family_id` (kept `ttl` seconds).
+    async fn add_session_family(
+        &self,
+        session: &SecretHash,
+        family_id: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Removes and returns the families opened by login session `session`.
+    async fn take_session_families(&self, session: &SecretHash) -> Result<Vec<String>, StoreError>;
+}

@@ -1,0 +1,167 @@
+//! The store's own model: what it keeps and what its atomic steps answer. Every type here is
+//! defined by the store and used by the layers above it, never the other way round.
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::SecretHash;
+
+/// A registered user.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    /// Stable subject identifier (UUID v4), the `sub` of tokens.
+    pub sub: String,
+    /// Normalised username (trimmed, NFKC, lowercase; normalised above the store).
+    pub username: String,
+    /// Email address, if known.
+    pub email: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// A disabled user cannot log in or refresh.
+    pub disabled: bool,
+    /// Active TOTP secret, sealed with the data key.
+    #[serde(default)]
+    pub totp: Option<String>,
+    /// TOTP secret awaiting confirmation, sealed.
+    #[serde(default)]
+    pub totp_pending: Option<String>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("sub", &self.sub)
+            .field("username", &self.username)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a client may do: the one definition of a client's policy (RFC 6749 §2 registration
+/// metadata). It is flattened into the stored [`Client`], the registration input (CLI, admin
+/// API, config file) and the admin API's JSON, so a new field is one edit here plus its
+/// validation in `clients`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, clap::Args)]
+pub struct ClientPolicy {
+    /// Allowed grant type (authorization_code, refresh_token, client_credentials, password);
+    /// repeatable.
+    #[arg(long = "grant-type", required = true, value_name = "G")]
+    pub grant_types: Vec<String>,
+    /// Allowed scope; repeatable. Also the default when a request names none.
+    #[serde(default)]
+    #[arg(long = "scope", value_name = "S")]
+    pub scopes: Vec<String>,
+    /// Default `aud` of the client's access tokens; the server default when absent.
+    #[serde(default)]
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// Further audience the client may request with an RFC 8707 `resource`; repeatable.
+    #[serde(default)]
+    #[arg(long = "allowed-audience", value_name = "A")]
+    pub audiences: Vec<String>,
+    /// Redirect URI for the authorization code flow, compared exactly (RFC 9700 §2.1);
+    /// repeatable.
+    #[serde(default)]
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// Browser origin allowed to call the token, revocation and userinfo endpoints (CORS);
+    /// repeatable.
+    #[serde(default)]
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// Where RP-initiated logout may return to; repeatable.
+    #[serde(default)]
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A third-party client: users are asked for consent.
+    #[serde(default)]
+    #[arg(long)]
+    pub third_party: bool,
+}
+
+impl ClientPolicy {
+    /// Whether the client is registered for `grant_type`.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+/// A registered OAuth client (RFC 6749 §2).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Client {
+    /// The `client_id`.
+    pub client_id: String,
+    /// Hash of the client secret; `None` for a public client.
+    pub secret_hash: Option<SecretHash>,
+    /// What the client may do.
+    #[serde(flatten)]
+    pub policy: ClientPolicy,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("public", &self.secret_hash.is_none())
+            .field("grant_types", &self.policy.grant_types)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A refresh-token family: one login session (`sid`) and the chain of refresh tokens it rotates
+/// through (RFC 9700 §4.14.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    /// The user's `sub`.
+    pub sub: String,
+    /// The client the family is bound to.
+    pub client_id: String,
+    /// The granted scope (space-separated); refreshes may only narrow it.
+    pub scope: String,
+    /// Time of the original authentication, unix seconds.
+    pub auth_time: u64,
+    /// Authentication methods used (RFC 8176 values, space-separated, e.g. `pwd`).
+    pub amr: String,
+    /// The user's username at login, for the `preferred_username` claim.
+    pub username: String,
+    /// The user's email at login, for the `email` claim.
+    pub email: Option<String>,
+}
+
+/// The result of presenting a refresh token for rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current: it is now dead and its successor's hash is stored.
+    Rotated(Family),
+    /// The token had already been rotated: the whole family is now revoked.
+    Reused {
+        /// The family's user.
+        sub: String,
+        /// The family's client.
+        client_id: String,
+    },
+    /// The scope asked for is not within the granted scope; nothing changed.
+    ScopeExceeded,
+    /// Unknown, expired, revoked, or bound to another client; nothing changed.
+    Invalid,
+}
+
+/// What a stored refresh token is, for introspection and revocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenState {
+    /// The current token of a live family.
+    Current(Family),
+    /// A rotated-away token of a live family.
+    Rotated(Family),
+    /// Nothing known (never issued, expired or revoked).
+    Unknown,
+}
+
+/// Rotation metadata of one signing key, shared by all instances (keys are published before
+/// they sign and after they stop; see `keys::rotation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMeta {
+    /// Unix seconds from which the key may sign.
+    pub not_before: u64,
+    /// Unix seconds from which it no longer signs (`None`: not retired).
+    pub retired_at: Option<u64>,
+}

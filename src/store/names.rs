@@ -1,0 +1,100 @@
+//! Every key the store writes, in one place. Both backends use these names (the memory backend
+//! as map keys where it keeps counters), so the layout below is the whole of it.
+//!
+//! Key layout (all under `tessera:`):
+//! - `user:<username>` → JSON [`super::User`]; `sub:<sub>` → username
+//! - `client:<client_id>` → JSON [`super::Client`]; `clients` → set of client ids
+//! - `fam:{<id>}` → hash `sub client_id scope auth_time amr username email current`
+//!   (TTL = refresh-token TTL); `fam:{<id>}:used` → set of rotated-away token hashes (same TTL).
+//!   The hash tag `{<id>}` keeps a family in one Redis Cluster slot.
+//! - `user-fams:<sub>` → set of the user's family ids (TTL = refresh-token TTL, renewed at each
+//!   login; families never outlive it because rotation does not extend a family's life)
+//! - `session-fams:<hash>` → families opened by a browser login session
+//! - `totp-step:<sub>` → last accepted TOTP step (TTL 300 s); `recovery:<sub>` → set of
+//!   recovery-code hashes
+//! - `rl:ip:<ip>` → GCRA theoretical arrival time, ms; `rl:{acct:<username>}` → hash
+//!   `failures until`; `rl:{acct:<username>}:ip:<ip>` → unresolved attempts of the pair (the
+//!   account and its pairs share a hash tag: one slot, one script)
+//! - `<kind>:<hash>` → hash `data failures family` of a typed short-lived record (see
+//!   [`super::Record`]): the kinds are `authreq` (authorization request waiting for sign-in),
+//!   `session` (browser login session), `code` (authorization code) and `mfa` (password step
+//!   waiting for its second factor); each kind is a constant of its own type
+//! - `data-key-check` → a constant sealed with the data key
+//! - `keys` → hash kid → JSON [`super::KeyMeta`]; `lock:<name>` → short locks
+
+use std::net::IpAddr;
+
+use crate::secret::SecretHash;
+
+/// Hash of key rotation metadata.
+pub const KEY_META: &str = "tessera:keys";
+/// Set of all registered client ids (for `client list`).
+pub const CLIENT_INDEX: &str = "tessera:clients";
+/// The sealed data-key check value.
+pub const DATA_KEY_CHECK: &str = "tessera:data-key-check";
+
+/// A user by normalised username.
+pub fn user(username: &str) -> String {
+    format!("tessera:user:{username}")
+}
+
+/// A `sub` → username index entry.
+pub fn sub(sub: &str) -> String {
+    format!("tessera:sub:{sub}")
+}
+
+/// A client.
+pub fn client(client_id: &str) -> String {
+    format!("tessera:client:{client_id}")
+}
+
+/// A family's hash and its set of used token hashes (one hash tag).
+pub fn family(id: &str) -> (String, String) {
+    (
+        format!("tessera:fam:{{{id}}}"),
+        format!("tessera:fam:{{{id}}}:used"),
+    )
+}
+
+/// The set of a user's family ids.
+pub fn user_families(sub: &str) -> String {
+    format!("tessera:user-fams:{sub}")
+}
+
+/// The set of families a browser login session opened.
+pub fn session_families(session: &SecretHash) -> String {
+    format!("tessera:session-fams:{}", session.as_str())
+}
+
+/// The last accepted TOTP step of a user.
+pub fn totp_step(sub: &str) -> String {
+    format!("tessera:totp-step:{sub}")
+}
+
+/// The set of a user's recovery-code hashes.
+pub fn recovery_codes(sub: &str) -> String {
+    format!("tessera:recovery:{sub}")
+}
+
+/// The per-IP login limit of `ip`.
+pub fn ip_limit(ip: IpAddr) -> String {
+    format!("tessera:rl:ip:{ip}")
+}
+
+/// The per-account failure state and the (account, IP) pair counter (one hash tag).
+pub fn account_limits(username: &str, ip: IpAddr) -> (String, String) {
+    (
+        format!("tessera:rl:{{acct:{username}}}"),
+        format!("tessera:rl:{{acct:{username}}}:ip:{ip}"),
+    )
+}
+
+/// A typed record of `kind` under `id`.
+pub fn record(kind: &str, id: &SecretHash) -> String {
+    format!("tessera:{kind}:{}", id.as_str())
+}
+
+/// A short lock.
+pub fn lock(name: &str) -> String {
+    format!("tessera:lock:{name}")
+}

@@ -1,0 +1,193 @@
+//! The shared connection: one multiplexed connection (`ConnectionManager`, the cluster
+//! client's connection, or the master Sentinel names; all reconnect by themselves) is shared by
+//! all workers, so a request costs no pool check-out round trip.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelServerType};
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+use crate::error::StoreError;
+
+/// The shared connection: a standalone server, a Redis Cluster, or the master named by Redis
+/// Sentinel.
+#[derive(Clone)]
+pub(super) enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(SentinelConn),
+}
+
+/// A multiplexed connection to the master Sentinel names. When a command fails because the
+/// connection broke or the server is no longer the master (after a failover it answers
+/// `READONLY`), the master is asked of Sentinel again and the command retried once.
+#[derive(Clone)]
+pub(super) struct SentinelConn {
+    sentinel: Arc<tokio::sync::Mutex<SentinelClient>>,
+    master: Arc<tokio::sync::Mutex<Option<MultiplexedConnection>>>,
+    timeout: Duration,
+}
+
+impl SentinelConn {
+    /// The current master connection, resolving it through Sentinel when there is none.
+    async fn connection(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let mut master = self.master.lock().await;
+        if let Some(conn) = master.as_ref() {
+            return Ok(conn.clone());
+        }
+        let client = self.sentinel.lock().await.async_get_client().await?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout);
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        *master = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn forget_master(&self) {
+        *self.master.lock().await = None;
+    }
+
+    /// Whether `e` means "ask Sentinel again": a broken connection or a demoted master.
+    fn stale(e: &redis::RedisError) -> bool {
+        e.is_io_error()
+            || e.is_connection_dropped()
+            || e.is_timeout()
+            || e.kind() == redis::ErrorKind::ReadOnly
+    }
+}
+
+impl ConnectionLike for SentinelConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let mut conn = self.connection().await?;
+            match conn.req_packed_command(cmd).await {
+                Err(e) if Self::stale(&e) => {
+                    self.forget_master().await;
+                    self.connection().await?.req_packed_command(cmd).await
+                }
+                other => other,
+            }
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let mut conn = self.connection().await?;
+            match conn.req_packed_commands(cmd, offset, count).await {
+                Err(e) if Self::stale(&e) => {
+                    self.forget_master().await;
+                    self.connection()
+                        .await?
+                        .req_packed_commands(cmd, offset, count)
+                        .await
+                }
+                other => other,
+            }
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Sentinel(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Sentinel(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+            Conn::Sentinel(c) => c.get_db(),
+        }
+    }
+}
+
+impl Conn {
+    /// Connects to `url`, bounding connection attempts and every command by `timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is invalid or the first connection fails.
+    pub(super) async fn single(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
+            .set_number_of_retries(2)
+            .set_max_delay(1000);
+        Ok(Conn::Single(
+            ConnectionManager::new_with_config(client, config).await?,
+        ))
+    }
+
+    /// Connects to a Redis Cluster through the seed node URLs `nodes`, bounding connection
+    /// attempts and every command by `timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when no seed node answers.
+    pub(super) async fn cluster(nodes: &[&str], timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::cluster::ClusterClient::builder(nodes.to_vec())
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .retries(2)
+            .build()?;
+        Ok(Conn::Cluster(client.get_async_connection().await?))
+    }
+
+    /// Connects to the master named `master` by the Sentinels at `sentinels`, bounding every
+    /// connection attempt and command by `timeout`; follows failovers (see `SentinelConn`).
+    ///
+    /// # Errors
+    /// [`StoreError`] when no Sentinel names a reachable master.
+    pub(super) async fn sentinel(
+        sentinels: &[&str],
+        master: &str,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let client = SentinelClient::build(
+            sentinels.to_vec(),
+            master.to_owned(),
+            None,
+            SentinelServerType::Master,
+        )?;
+        let conn = SentinelConn {
+            sentinel: Arc::new(tokio::sync::Mutex::new(client)),
+            master: Arc::new(tokio::sync::Mutex::new(None)),
+            timeout,
+        };
+        conn.connection().await?;
+        Ok(Conn::Sentinel(conn))
+    }
+}

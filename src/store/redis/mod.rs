@@ -1,0 +1,494 @@
+//! Redis backend: standalone, Cluster, or Sentinel ([`connection`]). Every read-check-write is
+//! a Lua script ([`scripts`]) or a `MULTI` pipeline, atomic on the server; every script and
+//! pipeline touches one Redis Cluster slot (a family's keys share the hash tag `{<family id>}`,
+//! an account's limit keys share `{acct:<username>}`). Operations spanning slots (a new family
+//! and its user index) are separate round trips. Key names: [`super::names`].
+
+mod codec;
+mod connection;
+mod scripts;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use redis::AsyncCommands;
+
+use self::codec::{decode_family, from_json, limit, seconds, to_json};
+use self::connection::Conn;
+use self::scripts::{
+    ACCOUNT_ATTEMPT, IP_ATTEMPT, RECORD_FAILED, REDEEM, ROTATE, TOKEN_STATE, TOTP_STEP,
+};
+use super::limits::{Backoff, Limit};
+use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User};
+use super::names;
+use super::records::{Kind, Redemption};
+use super::Backend;
+use crate::error::StoreError;
+use crate::secret::SecretHash;
+
+/// Redis-backed store. Cloning shares the connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: Conn,
+    /// Failed commands (`tessera_store_errors_total`).
+    pub(super) errors: prometheus::IntCounter,
+}
+
+impl RedisStore {
+    /// Connects to `url`, bounding connection attempts and every command by `timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is invalid or the first connection fails.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        Self::with(Conn::single(url, timeout).await?)
+    }
+
+    /// Connects to a Redis Cluster through the seed node URLs `nodes`, bounding connection
+    /// attempts and every command by `timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when no seed node answers.
+    pub async fn connect_cluster(nodes: &[&str], timeout: Duration) -> Result<Self, StoreError> {
+        Self::with(Conn::cluster(nodes, timeout).await?)
+    }
+
+    /// Connects to the master named `master` by the Sentinels at `sentinels`, bounding every
+    /// connection attempt and command by `timeout`; follows failovers.
+    ///
+    /// # Errors
+    /// [`StoreError`] when no Sentinel names a reachable master.
+    pub async fn connect_sentinel(
+        sentinels: &[&str],
+        master: &str,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        Self::with(Conn::sentinel(sentinels, master, timeout).await?)
+    }
+
+    fn with(conn: Conn) -> Result<Self, StoreError> {
+        let errors = prometheus::IntCounter::new(
+            "store_errors_total",
+            "Store (Redis) commands that failed or timed out",
+        )
+        .map_err(|e| StoreError(e.to_string()))?;
+        Ok(Self { conn, errors })
+    }
+
+    /// `SET key json [NX]`; `false` when `create_only` and the key exists.
+    async fn set_json(
+        &self,
+        key: &str,
+        json: String,
+        create_only: bool,
+    ) -> Result<bool, StoreError> {
+        let mut set = redis::cmd("SET");
+        set.arg(key).arg(json);
+        if create_only {
+            set.arg("NX");
+        }
+        let written: Option<String> = set.query_async(&mut self.conn.clone()).await?;
+        Ok(written.is_some())
+    }
+}
+
+impl Backend for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        from_json(self.conn.clone().get(names::user(username)).await?)
+    }
+
+    async fn user_by_sub(&self, sub: &str) -> Result<Option<User>, StoreError> {
+        let name: Option<String> = self.conn.clone().get(names::sub(sub)).await?;
+        match name {
+            Some(name) => self.user(&name).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn put_user(&self, user: &User, create_only: bool) -> Result<bool, StoreError> {
+        let key = names::user(&user.username);
+        if !self.set_json(&key, to_json(user)?, create_only).await? {
+            return Ok(false);
+        }
+        let () = self
+            .conn
+            .clone()
+            .set(names::sub(&user.sub), &user.username)
+            .await?;
+        Ok(true)
+    }
+
+    async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        from_json(self.conn.clone().get(names::client(client_id)).await?)
+    }
+
+    async fn put_client(&self, client: &Client, create_only: bool) -> Result<bool, StoreError> {
+        let key = names::client(&client.client_id);
+        if !self.set_json(&key, to_json(client)?, create_only).await? {
+            return Ok(false);
+        }
+        let () = self
+            .conn
+            .clone()
+            .sadd(names::CLIENT_INDEX, &client.client_id)
+            .await?;
+        Ok(true)
+    }
+
+    async fn remove_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let removed: usize = conn.del(names::client(client_id)).await?;
+        let () = conn.srem(names::CLIENT_INDEX, client_id).await?;
+        Ok(removed > 0)
+    }
+
+    async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let ids: Vec<String> = self.conn.clone().smembers(names::CLIENT_INDEX).await?;
+        let mut clients = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(client) = self.client(&id).await? {
+                clients.push(client);
+            }
+        }
+        Ok(clients)
+    }
+
+    async fn create_family(
+        &self,
+        family_id: &str,
+        family: &Family,
+        token_hash: &SecretHash,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let (key, _) = names::family(family_id);
+        let index = names::user_families(&family.sub);
+        let mut conn = self.conn.clone();
+        let () = redis::pipe()
+            .sadd(&index, family_id)
+            .ignore()
+            .expire(&index, seconds(ttl))
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        let () = redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[
+                    ("sub", family.sub.as_str()),
+                    ("client_id", family.client_id.as_str()),
+                    ("scope", family.scope.as_str()),
+                    ("auth_time", &family.auth_time.to_string()),
+                    ("amr", family.amr.as_str()),
+                    ("username", family.username.as_str()),
+                    ("email", family.email.as_deref().unwrap_or("")),
+                    ("current", token_hash.as_str()),
+                ],
+            )
+            .ignore()
+            .expire(&key, seconds(ttl))
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        family_id: &str,
+        presented: &SecretHash,
+        successor: &SecretHash,
+        client_id: &str,
+        scope: &[&str],
+    ) -> Result<Rotation, StoreError> {
+        let (key, used) = names::family(family_id);
+        let mut invocation = ROTATE.key(key);
+        invocation
+            .key(used)
+            .arg(presented.as_str())
+            .arg(successor.as_str())
+            .arg(client_id);
+        for s in scope {
+            invocation.arg(*s);
+        }
+        let reply: Vec<Option<String>> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let reply: Vec<String> = reply.into_iter().map(Option::unwrap_or_default).collect();
+        Ok(match reply.split_first() {
+            Some((status, rest)) if status == "rotated" => Rotation::Rotated(decode_family(rest)?),
+            Some((status, [sub, client_id, ..])) if status == "reused" => Rotation::Reused {
+                sub: sub.clone(),
+                client_id: client_id.clone(),
+            },
+            Some((status, _)) if status == "scope" => Rotation::ScopeExceeded,
+            _ => Rotation::Invalid,
+        })
+    }
+
+    async fn refresh_token_state(
+        &self,
+        family_id: &str,
+        token_hash: &SecretHash,
+    ) -> Result<TokenState, StoreError> {
+        let (key, used) = names::family(family_id);
+        let reply: Vec<Option<String>> = TOKEN_STATE
+            .key(key)
+            .key(used)
+            .arg(token_hash.as_str())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        let fields: Vec<String> = reply.into_iter().map(Option::unwrap_or_default).collect();
+        Ok(match fields.split_first() {
+            Some((kind, rest)) if kind == "current" => TokenState::Current(decode_family(rest)?),
+            Some((kind, rest)) if kind == "rotated" => TokenState::Rotated(decode_family(rest)?),
+            _ => TokenState::Unknown,
+        })
+    }
+
+    async fn family_alive(&self, family_id: &str) -> Result<bool, StoreError> {
+        let (key, _) = names::family(family_id);
+        Ok(self.conn.clone().exists(key).await?)
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError> {
+        let (key, used) = names::family(family_id);
+        let removed: usize = self.conn.clone().del(&[key, used]).await?;
+        Ok(removed > 0)
+    }
+
+    async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError> {
+        let mut conn = self.conn.clone();
+        let index = names::user_families(sub);
+        let ids: Vec<String> = conn.smembers(&index).await?;
+        let mut alive = 0;
+        for id in &ids {
+            if self.revoke_family(id).await? {
+                alive += 1;
+            }
+            // Remove only what was revoked: a family created meanwhile stays indexed.
+            let () = conn.srem(&index, id).await?;
+        }
+        Ok(alive)
+    }
+
+    async fn ip_attempt(
+        &self,
+        ip: IpAddr,
+        now_ms: u64,
+        per_minute: u32,
+    ) -> Result<Limit, StoreError> {
+        let (which, wait): (String, u64) = IP_ATTEMPT
+            .key(names::ip_limit(ip))
+            .arg(now_ms)
+            .arg(per_minute)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(limit(&which, wait))
+    }
+
+    async fn account_attempt(
+        &self,
+        username: &str,
+        ip: IpAddr,
+        now_ms: u64,
+        rule: &Backoff,
+    ) -> Result<Limit, StoreError> {
+        let (account, pair) = names::account_limits(username, ip);
+        let (which, wait): (String, u64) = ACCOUNT_ATTEMPT
+            .key(account)
+            .key(pair)
+            .arg(now_ms)
+            .arg(rule.failure_limit)
+            .arg(rule.base_ms)
+            .arg(rule.max_ms)
+            .arg(rule.window_ms)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(limit(&which, wait))
+    }
+
+    async fn login_success(&self, username: &str, ip: IpAddr) -> Result<(), StoreError> {
+        let (account, pair) = names::account_limits(username, ip);
+        let () = self.conn.clone().del(&[account, pair]).await?;
+        Ok(())
+    }
+
+    async fn data_key_check(&self, sealed: &str) -> Result<String, StoreError> {
+        let mut conn = self.conn.clone();
+        let _: bool = conn.set_nx(names::DATA_KEY_CHECK, sealed).await?;
+        let stored: Option<String> = conn.get(names::DATA_KEY_CHECK).await?;
+        stored.ok_or_else(|| StoreError("data-key check vanished".into()))
+    }
+
+    async fn accept_totp_step(&self, sub: &str, step: u64) -> Result<bool, StoreError> {
+        // Steps older than the ±1 window can never match again, so a few minutes of memory
+        // are enough.
+        let accepted: i64 = TOTP_STEP
+            .key(names::totp_step(sub))
+            .arg(step)
+            .arg(300)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(accepted == 1)
+    }
+
+    async fn set_recovery_codes(&self, sub: &str, hashes: &[SecretHash]) -> Result<(), StoreError> {
+        let key = names::recovery_codes(sub);
+        let mut pipe = redis::pipe();
+        pipe.atomic().del(&key).ignore();
+        if !hashes.is_empty() {
+            let hashes: Vec<&str> = hashes.iter().map(SecretHash::as_str).collect();
+            pipe.sadd(&key, hashes).ignore();
+        }
+        let () = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok(())
+    }
+
+    async fn use_recovery_code(&self, sub: &str, hash: &SecretHash) -> Result<bool, StoreError> {
+        let removed: i64 = self
+            .conn
+            .clone()
+            .srem(names::recovery_codes(sub), hash.as_str())
+            .await?;
+        Ok(removed == 1)
+    }
+
+    async fn key_metadata(&self) -> Result<HashMap<String, KeyMeta>, StoreError> {
+        let raw: HashMap<String, String> = self.conn.clone().hgetall(names::KEY_META).await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(kid, json)| serde_json::from_str(&json).ok().map(|m| (kid, m)))
+            .collect())
+    }
+
+    async fn put_key_meta(&self, kid: &str, meta: &KeyMeta) -> Result<(), StoreError> {
+        let () = self
+            .conn
+            .clone()
+            .hset(names::KEY_META, kid, to_json(meta)?)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_key_meta(&self, kid: &str) -> Result<(), StoreError> {
+        let () = self.conn.clone().hdel(names::KEY_META, kid).await?;
+        Ok(())
+    }
+
+    async fn try_lock(&self, name: &str, ttl: u64) -> Result<bool, StoreError> {
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(names::lock(name))
+            .arg("1")
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(taken.is_some())
+    }
+
+    async fn put_record(
+        &self,
+        kind: Kind,
+        id: &SecretHash,
+        json: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let key = names::record(kind.as_str(), id);
+        let () = redis::pipe()
+            .atomic()
+            .del(&key)
+            .ignore()
+            .hset(&key, "data", json)
+            .ignore()
+            .expire(&key, seconds(ttl))
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn record(&self, kind: Kind, id: &SecretHash) -> Result<Option<String>, StoreError> {
+        let key = names::record(kind.as_str(), id);
+        Ok(self.conn.clone().hget(key, "data").await?)
+    }
+
+    async fn take_record(&self, kind: Kind, id: &SecretHash) -> Result<Option<String>, StoreError> {
+        let key = names::record(kind.as_str(), id);
+        let (data,): (Option<String>,) = redis::pipe()
+            .atomic()
+            .hget(&key, "data")
+            .del(&key)
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(data)
+    }
+
+    async fn record_failed(
+        &self,
+        kind: Kind,
+        id: &SecretHash,
+        max: u32,
+    ) -> Result<u32, StoreError> {
+        let failures: u32 = RECORD_FAILED
+            .key(names::record(kind.as_str(), id))
+            .arg(max)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(failures)
+    }
+
+    async fn redeem_record(
+        &self,
+        kind: Kind,
+        id: &SecretHash,
+        family_id: &str,
+    ) -> Result<Redemption<String>, StoreError> {
+        let reply: Vec<String> = REDEEM
+            .key(names::record(kind.as_str(), id))
+            .arg(family_id)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(match reply.split_first() {
+            Some((status, [data])) if status == "fresh" => Redemption::Fresh(data.clone()),
+            Some((status, [first])) if status == "reused" => Redemption::Reused(first.clone()),
+            _ => Redemption::Unknown,
+        })
+    }
+
+    async fn add_session_family(
+        &self,
+        session: &SecretHash,
+        family_id: &str,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let key = names::session_families(session);
+        let () = redis::pipe()
+            .sadd(&key, family_id)
+            .ignore()
+            .expire(&key, seconds(ttl))
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn take_session_families(&self, session: &SecretHash) -> Result<Vec<String>, StoreError> {
+        let key = names::session_families(session);
+        let (ids,): (Vec<String>,) = redis::pipe()
+            .atomic()
+            .smembers(&key)
+            .del(&key)
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(ids)
+    }
+}

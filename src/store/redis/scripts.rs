@@ -1,0 +1,34 @@
+//! The Lua scripts, one `.lua` file each beside this one (every read-check-write is one
+//! script, atomic on the server). Each script touches one Redis Cluster slot.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Refresh-token rotation with reuse detection.
+pub(super) static ROTATE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/rotate.lua")));
+
+/// The state of one refresh token.
+pub(super) static TOKEN_STATE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/token_state.lua")));
+
+/// Per-IP GCRA.
+pub(super) static IP_ATTEMPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/ip_attempt.lua")));
+
+/// Per-account back-off and per-pair limit.
+pub(super) static ACCOUNT_ATTEMPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/account_attempt.lua")));
+
+/// TOTP step compare-and-set.
+pub(super) static TOTP_STEP: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/totp_step.lua")));
+
+/// A failure against a typed record.
+pub(super) static RECORD_FAILED: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/record_failed.lua")));
+
+/// Single-use redemption of a typed record.
+pub(super) static REDEEM: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/redeem.lua")));
