@@ -97,6 +97,11 @@ impl OAuthError {
         self.status_code()
     }
 
+    /// Whether this is a rate-limit refusal (RFC 6585 §4 `429`).
+    pub fn is_rate_limit(&self) -> bool {
+        self.status == Some(StatusCode::TOO_MANY_REQUESTS)
+    }
+
     /// `temporarily_unavailable` with the given status (429 or 503) and `Retry-After` seconds.
     pub fn unavailable(status: StatusCode, retry_after: u64, description: &str) -> Self {
         Self {

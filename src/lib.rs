@@ -21,6 +21,7 @@ pub mod mfa;
 pub mod ratelimit;
 pub mod secret;
 pub mod sessions;
+pub mod signin;
 pub mod state;
 pub mod store;
 pub mod telemetry;

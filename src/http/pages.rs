@@ -1,46 +1,55 @@
-//! The hosted pages' plumbing: askama templates, security headers, cookies and redirects back
-//! to the client. Used by [`super::authorize`].
+//! The hosted pages: rendering of the sign-in steps ([`render`]) and of [`PageError`] (its
+//! `ResponseError` impl, so handlers use `?`), with the askama templates, the security headers
+//! every page carries, the cookies and the redirects back to the client. The words of every
+//! notice and error are here, once.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
 use askama::Template;
 
+use crate::sessions::AUTH_REQUEST_TTL;
+use crate::signin::{Notice, Outcome, PageError, Pending, Redirect, Step};
 use crate::state::AppState;
+
+/// The session cookie's base name (the server side is a `sessions::LoginSession`).
+pub(super) const SESSION_COOKIE: &str = "tessera-session";
+/// The CSRF cookie's base name (double submit with the forms' `csrf` field).
+pub(super) const CSRF_COOKIE: &str = "tessera-csrf";
 
 #[derive(Template)]
 #[template(path = "login.html")]
-pub(super) struct LoginPage<'a> {
-    pub(super) client_id: &'a str,
-    pub(super) request_id: &'a str,
-    pub(super) csrf: &'a str,
-    pub(super) username: &'a str,
-    pub(super) error: Option<&'a str>,
+struct LoginPage<'a> {
+    client_id: &'a str,
+    request_id: &'a str,
+    csrf: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
 }
 
 #[derive(Template)]
 #[template(path = "mfa.html")]
-pub(super) struct MfaPage<'a> {
-    pub(super) request_id: &'a str,
-    pub(super) csrf: &'a str,
-    pub(super) error: Option<&'a str>,
+struct MfaPage<'a> {
+    request_id: &'a str,
+    csrf: &'a str,
+    error: Option<&'a str>,
 }
 
 #[derive(Template)]
 #[template(path = "consent.html")]
-pub(super) struct ConsentPage<'a> {
-    pub(super) client_id: &'a str,
-    pub(super) username: &'a str,
-    pub(super) scopes: Vec<&'a str>,
-    pub(super) request_id: &'a str,
-    pub(super) csrf: &'a str,
+struct ConsentPage<'a> {
+    client_id: &'a str,
+    username: &'a str,
+    scopes: Vec<&'a str>,
+    request_id: &'a str,
+    csrf: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "message.html")]
-pub(super) struct MessagePage<'a> {
-    pub(super) heading: &'a str,
-    pub(super) message: &'a str,
+struct MessagePage<'a> {
+    heading: &'a str,
+    message: &'a str,
 }
 
 /// The stylesheet of the pages (the CSP allows no inline style).
@@ -53,7 +62,7 @@ pub async fn stylesheet() -> HttpResponse {
 
 /// An HTML response with the security headers every page carries. `form_target` is the origin
 /// a form on this page may end up redirecting to (CSP `form-action` also governs redirects).
-pub(super) fn page(
+fn page(
     status: StatusCode,
     form_target: Option<&str>,
     body: Result<String, askama::Error>,
@@ -73,7 +82,7 @@ pub(super) fn page(
     }
 }
 
-pub(super) fn secure_headers(response: &mut HttpResponseBuilder, form_action: &str) {
+fn secure_headers(response: &mut HttpResponseBuilder, form_action: &str) {
     response
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
@@ -87,76 +96,15 @@ pub(super) fn secure_headers(response: &mut HttpResponseBuilder, form_action: &s
         .insert_header((header::CACHE_CONTROL, "no-store"));
 }
 
-/// An error shown to the user, never redirected (unknown client, bad redirect URI, expired
-/// request): RFC 6749 §4.1.2.1 forbids redirecting to an unverified URI.
-pub(super) fn error_page(status: StatusCode, message: &str) -> HttpResponse {
-    page(
-        status,
-        None,
-        MessagePage {
-            heading: "Sign-in failed",
-            message,
-        }
-        .render(),
-    )
-}
-
-pub(super) fn origin_of(uri: &str) -> Option<String> {
+fn origin_of(uri: &str) -> Option<String> {
     url::Url::parse(uri)
         .ok()
         .map(|u| u.origin().ascii_serialization())
         .filter(|o| o != "null")
 }
 
-/// Redirects the browser to `redirect_uri` with `params` added to its query (RFC 6749 §4.1.2)
-/// and `iss` (RFC 9207). 303 after a form POST, 302 after a GET.
-pub(super) fn redirect_to(
-    state: &AppState,
-    redirect_uri: &str,
-    params: &[(&str, &str)],
-    after_post: bool,
-) -> HttpResponse {
-    let mut url = match url::Url::parse(redirect_uri) {
-        Ok(url) => url,
-        Err(_) => return error_page(StatusCode::BAD_REQUEST, "The redirect URI is invalid."),
-    };
-    {
-        let mut query = url.query_pairs_mut();
-        for (k, v) in params {
-            query.append_pair(k, v);
-        }
-        query.append_pair("iss", &state.settings.issuer);
-    }
-    let status = if after_post {
-        StatusCode::SEE_OTHER
-    } else {
-        StatusCode::FOUND
-    };
-    let mut response = HttpResponse::build(status);
-    secure_headers(&mut response, "'self'");
-    response
-        .insert_header((header::LOCATION, url.to_string()))
-        .finish()
-}
-
-/// RFC 6749 §4.1.2.1: an error for a verified client and redirect URI goes back to the client.
-pub(super) fn redirect_error(
-    state: &AppState,
-    redirect_uri: &str,
-    client_state: Option<&str>,
-    code: &str,
-    description: &str,
-    after_post: bool,
-) -> HttpResponse {
-    let mut params = vec![("error", code), ("error_description", description)];
-    if let Some(s) = client_state {
-        params.push(("state", s));
-    }
-    redirect_to(state, redirect_uri, &params, after_post)
-}
-
 /// Cookie names: `__Host-` prefix (RFC 6265bis §4.1.3.2) when the cookies are `Secure`.
-pub(super) fn cookie_name(state: &AppState, base: &'static str) -> String {
+fn cookie_name(state: &AppState, base: &'static str) -> String {
     if state.settings.cookie_secure {
         format!("__Host-{base}")
     } else {
@@ -164,7 +112,7 @@ pub(super) fn cookie_name(state: &AppState, base: &'static str) -> String {
     }
 }
 
-pub(super) fn cookie<'c>(
+fn cookie<'c>(
     state: &AppState,
     base: &'static str,
     value: String,
@@ -182,7 +130,210 @@ pub(super) fn cookie<'c>(
         .finish()
 }
 
-pub(super) fn session_cookie_value(state: &AppState, req: &HttpRequest) -> Option<String> {
-    req.cookie(&cookie_name(state, "tessera-session"))
+/// The value of cookie `base` on the request.
+pub(super) fn cookie_value(
+    state: &AppState,
+    req: &HttpRequest,
+    base: &'static str,
+) -> Option<String> {
+    req.cookie(&cookie_name(state, base))
         .map(|c| c.value().to_owned())
+}
+
+fn notice_text(notice: Notice) -> (StatusCode, &'static str) {
+    match notice {
+        Notice::MissingCredentials => {
+            (StatusCode::BAD_REQUEST, "Enter your username and password.")
+        }
+        Notice::InvalidCredentials => (StatusCode::BAD_REQUEST, "Invalid username or password."),
+        Notice::TooManyAttempts => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts. Please wait a moment and try again.",
+        ),
+        Notice::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-in is temporarily unavailable. Please try again shortly.",
+        ),
+        Notice::InvalidCode => (StatusCode::BAD_REQUEST, "That code is not valid."),
+    }
+}
+
+/// A form page of `pending`, with its CSRF cookie. `form-action` allows the request's redirect
+/// origin, because the form's answer may redirect there.
+fn form_page(
+    state: &AppState,
+    pending: &Pending,
+    notice: Option<Notice>,
+    body: impl FnOnce(Option<&'static str>) -> Result<String, askama::Error>,
+) -> HttpResponse {
+    let (status, error) = match notice.map(notice_text) {
+        Some((status, text)) => (status, Some(text)),
+        None => (StatusCode::OK, None),
+    };
+    let origin = origin_of(&pending.request.redirect_uri);
+    let mut response = page(status, origin.as_deref(), body(error));
+    let csrf = cookie(
+        state,
+        CSRF_COOKIE,
+        pending.request.csrf.clone(),
+        AUTH_REQUEST_TTL,
+        SameSite::Strict,
+    );
+    let _ = response.add_cookie(&csrf);
+    response
+}
+
+/// Redirects the browser (RFC 6749 §4.1.2: `params` added to the URI's query), with `iss`
+/// (RFC 9207) when it answers an authorization request.
+fn redirect(state: &AppState, to: &Redirect, with_iss: bool) -> HttpResponse {
+    let Ok(mut url) = url::Url::parse(&to.uri) else {
+        return PageError::InvalidRedirectUri.error_response();
+    };
+    if !to.params.is_empty() || with_iss {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in &to.params {
+            query.append_pair(k, v);
+        }
+        if with_iss {
+            query.append_pair("iss", &state.settings.issuer);
+        }
+    }
+    let status = if to.after_post {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::FOUND
+    };
+    let mut response = HttpResponse::build(status);
+    secure_headers(&mut response, "'self'");
+    response
+        .insert_header((header::LOCATION, url.to_string()))
+        .finish()
+}
+
+/// Renders a sign-in step, setting the new session cookie when one was opened.
+pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
+    let mut response = match outcome.step {
+        Step::Login {
+            pending,
+            client,
+            username,
+            notice,
+        } => form_page(state, &pending, notice, |error| {
+            LoginPage {
+                client_id: &client.client_id,
+                request_id: &pending.id,
+                csrf: &pending.request.csrf,
+                username: &username,
+                error,
+            }
+            .render()
+        }),
+        Step::SecondFactor { pending, notice } => form_page(state, &pending, notice, |error| {
+            MfaPage {
+                request_id: &pending.id,
+                csrf: &pending.request.csrf,
+                error,
+            }
+            .render()
+        }),
+        Step::Consent {
+            pending,
+            client,
+            username,
+        } => form_page(state, &pending, None, |_| {
+            ConsentPage {
+                client_id: &client.client_id,
+                username: &username,
+                scopes: pending
+                    .request
+                    .scope
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                request_id: &pending.id,
+                csrf: &pending.request.csrf,
+            }
+            .render()
+        }),
+        Step::Redirect(to) => redirect(state, &to, true),
+        Step::SignedOut(target) => {
+            let mut response = match target {
+                Some(to) => redirect(state, &to, false),
+                None => page(
+                    StatusCode::OK,
+                    None,
+                    MessagePage {
+                        heading: "Signed out",
+                        message: "You are signed out.",
+                    }
+                    .render(),
+                ),
+            };
+            let mut gone = cookie(state, SESSION_COOKIE, String::new(), 0, SameSite::Lax);
+            gone.make_removal();
+            let _ = response.add_cookie(&gone);
+            response
+        }
+    };
+    if let Some(value) = outcome.new_session {
+        let ttl = state.settings.login_session_ttl;
+        let session = cookie(state, SESSION_COOKIE, value, ttl, SameSite::Lax);
+        let _ = response.add_cookie(&session);
+    }
+    response
+}
+
+/// An error page: shown, never redirected (RFC 6749 §4.1.2.1).
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::Forged => StatusCode::FORBIDDEN,
+            PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let again = "Please start again from the application.";
+        let message = match self {
+            PageError::Malformed(description) => description.as_str(),
+            PageError::NoClient => "The request names no client.",
+            PageError::UnknownClient => "The application is not registered.",
+            PageError::ClientGone => "The application is no longer registered.",
+            PageError::UnregisteredRedirectUri => {
+                "The redirect URI is not registered for this application."
+            }
+            PageError::InvalidRedirectUri => "The redirect URI is invalid.",
+            PageError::Expired => {
+                "This sign-in request has expired or is invalid. Please start again from the application."
+            }
+            PageError::Forged => {
+                "The form could not be verified. Please start again from the application."
+            }
+            PageError::StartAgain => again,
+            PageError::TooManyCodes => {
+                "Too many wrong codes. Please start again from the application."
+            }
+            PageError::SignInAgain => "Please sign in again from the application.",
+            PageError::UnregisteredLogoutUri => "The post-logout redirect URI is not registered.",
+            PageError::LogoutNeedsClient => "Name the application (client_id or id_token_hint).",
+            PageError::Unavailable => "Please try again shortly.",
+        };
+        let mut response = page(
+            self.status_code(),
+            None,
+            MessagePage {
+                heading: "Sign-in failed",
+                message,
+            }
+            .render(),
+        );
+        if *self == PageError::Unavailable {
+            // RFC 9110 §10.2.3.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        response
+    }
 }

@@ -134,8 +134,9 @@ pub trait Backend {
     /// when taken. Not released early: it only keeps instances from acting at once.
     async fn try_lock(&self, name: &str, ttl: u64) -> Result<bool, StoreError>;
 
-    /// Stores the record `json` of `kind` under `id` for `ttl` seconds, replacing any earlier
-    /// one (and its failure count). Callers use the typed [`super::Store::put`].
+    /// Stores the record `json` of `kind` under `id` for `ttl` seconds. A live record of that id
+    /// gets the new JSON and expiry but keeps its failure count (and redemption), so rewriting
+    /// a pending request cannot reset its budget. Callers use the typed [`super::Store::put`].
     async fn put_record(
         &self,
         kind: Kind,

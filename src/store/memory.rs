@@ -395,15 +395,24 @@ impl Backend for MemoryStore {
         json: &str,
         ttl: u64,
     ) -> Result<(), StoreError> {
-        let record = StoredRecord {
-            json: json.to_owned(),
-            failures: 0,
-            redeemed_by: None,
-            expires: Instant::now() + Duration::from_secs(ttl),
-        };
-        self.lock()
-            .records
-            .insert(names::record(kind.as_str(), id), record);
+        let key = names::record(kind.as_str(), id);
+        let expires = Instant::now() + Duration::from_secs(ttl);
+        let mut state = self.lock();
+        match state.record(&key) {
+            Some(record) => {
+                json.clone_into(&mut record.json);
+                record.expires = expires;
+            }
+            None => {
+                let record = StoredRecord {
+                    json: json.to_owned(),
+                    failures: 0,
+                    redeemed_by: None,
+                    expires,
+                };
+                state.records.insert(key, record);
+            }
+        }
         Ok(())
     }
 

@@ -65,7 +65,8 @@ fn decode<R: Record>(json: Option<String>) -> Option<R> {
 }
 
 impl Store {
-    /// Stores `record` under `id` for `ttl` seconds, replacing any earlier one.
+    /// Stores `record` under `id` for `ttl` seconds, replacing the data of any earlier one
+    /// (its failure count stays).
     ///
     /// # Errors
     /// [`StoreError`] when the backend is unavailable.

@@ -380,19 +380,23 @@ async fn records_contract(store: &Store) {
     store.put(&id, &note, TTL).await.unwrap();
     assert_eq!(store.get::<Note>(&id).await.unwrap().as_ref(), Some(&note));
 
-    // Failures count up to the limit, then the record is gone; a replacement starts over.
+    // Failures count up to the limit, then the record is gone. Rewriting a live record keeps
+    // its count (a pending request's budget cannot be reset); a new record starts at zero.
     assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 1);
     assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 2);
+    let rewritten = Note {
+        text: unique("rewritten"),
+    };
+    store.put(&id, &rewritten, TTL).await.unwrap();
+    let stored = store.get::<Note>(&id).await.unwrap();
+    assert_eq!(stored.as_ref(), Some(&rewritten));
+    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 3);
+    let gone = store.get::<Note>(&id).await.unwrap();
+    assert_eq!(gone, None, "dead at the limit");
+    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 0);
     store.put(&id, &note, TTL).await.unwrap();
     assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 1);
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 2);
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 3);
-    assert_eq!(
-        store.get::<Note>(&id).await.unwrap(),
-        None,
-        "dead at the limit"
-    );
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 0);
+    store.take::<Note>(&id).await.unwrap();
 
     // Take is single use.
     store.put(&id, &note, TTL).await.unwrap();

@@ -403,8 +403,6 @@ impl Backend for RedisStore {
         let key = names::record(kind.as_str(), id);
         let () = redis::pipe()
             .atomic()
-            .del(&key)
-            .ignore()
             .hset(&key, "data", json)
             .ignore()
             .expire(&key, seconds(ttl))

@@ -1,0 +1,213 @@
+//! The authorization endpoint's decisions (OIDC Core §3.1.2.1, RFC 6749 §4.1.1, RFC 7636), and
+//! what follows once a user is signed in: consent for third-party clients, then the code.
+
+use std::sync::Arc;
+
+use super::step::{Outcome, PageError, Pending, Redirect, Step};
+use crate::clock::now;
+use crate::grants::{grant_scope, require_grant};
+use crate::secret::{random_token, SecretHash};
+use crate::sessions::{
+    finish_auth_request, issue_code, login_session, save_auth_request, AuthRequest, CodeGrant,
+    LoginSession,
+};
+use crate::state::AppState;
+use crate::store::Client;
+
+/// An authorization request's parameters as received (query or form); empty values are absent.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AuthorizationRequest<'a> {
+    /// `client_id`.
+    pub client_id: Option<&'a str>,
+    /// `redirect_uri`, compared exactly with the registered ones.
+    pub redirect_uri: Option<&'a str>,
+    /// `response_type`; only `code`.
+    pub response_type: Option<&'a str>,
+    /// `scope`, space-separated.
+    pub scope: Option<&'a str>,
+    /// `state`, echoed on the redirect.
+    pub state: Option<&'a str>,
+    /// `nonce`, echoed in the ID token.
+    pub nonce: Option<&'a str>,
+    /// `code_challenge` (RFC 7636 §4.2).
+    pub code_challenge: Option<&'a str>,
+    /// `code_challenge_method`; only `S256`.
+    pub code_challenge_method: Option<&'a str>,
+    /// `prompt`, space-separated (`login`, `none`).
+    pub prompt: Option<&'a str>,
+    /// `max_age`, seconds.
+    pub max_age: Option<&'a str>,
+}
+
+/// RFC 7636 §4.2: a S256 challenge is BASE64URL of 32 bytes, 43 characters.
+fn valid_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Validates an authorization request. With a live login session (and no `prompt=login`, and
+/// `max_age` respected) the user continues at once; otherwise the login form is shown.
+///
+/// # Errors
+/// A [`PageError`] when the client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1) or
+/// the store is down; errors for a trusted redirect URI are redirects (a [`Step::Redirect`]).
+pub async fn authorize(
+    state: &AppState,
+    req: AuthorizationRequest<'_>,
+    session_cookie: Option<&str>,
+) -> Result<Outcome, PageError> {
+    let client_id = req.client_id.ok_or(PageError::NoClient)?;
+    let client = state
+        .clients
+        .get(client_id)
+        .await?
+        .ok_or(PageError::UnknownClient)?;
+    // RFC 9700 §2.1: exact string match against a registered redirect URI.
+    let redirect_uri = req
+        .redirect_uri
+        .filter(|uri| client.policy.redirect_uris.iter().any(|r| r == uri))
+        .ok_or(PageError::UnregisteredRedirectUri)?;
+    let fail = |code, description: &str| {
+        Ok(Step::Redirect(Redirect::error(
+            redirect_uri,
+            req.state,
+            code,
+            description,
+            false,
+        ))
+        .into())
+    };
+    if req.response_type != Some("code") {
+        return fail(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
+    }
+    if let Err(e) = require_grant(&client, "authorization_code") {
+        return fail("unauthorized_client", &e.description);
+    }
+    let scope = match grant_scope(&client, req.scope) {
+        Ok(scope) => scope,
+        Err(e) => return fail("invalid_scope", &e.description),
+    };
+    // RFC 7636 §4.3 and RFC 9700 §2.1.1: PKCE with S256 for every client; plain is refused.
+    let Some(code_challenge) = req.code_challenge.filter(|c| valid_challenge(c)) else {
+        return fail(
+            "invalid_request",
+            "PKCE is required: send code_challenge (S256)",
+        );
+    };
+    if req.code_challenge_method != Some("S256") {
+        return fail("invalid_request", "code_challenge_method must be S256");
+    }
+    let prompt: Vec<&str> = req.prompt.unwrap_or("").split(' ').collect();
+    let max_age = match req.max_age.map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(age)) => Some(age),
+        Some(Err(_)) => return fail("invalid_request", "max_age must be a number of seconds"),
+    };
+    let request = AuthRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scope,
+        state: req.state.map(str::to_owned),
+        nonce: req.nonce.map(str::to_owned),
+        code_challenge: code_challenge.to_owned(),
+        csrf: random_token(),
+        mfa_user: None,
+    };
+    let session = match session_cookie {
+        Some(cookie) => match login_session(&state.store, cookie).await {
+            Ok(session) => session.map(|s| (cookie, s)),
+            Err(_) => return fail("temporarily_unavailable", "please try again shortly"),
+        },
+        None => None,
+    };
+    // OIDC Core §3.1.2.1: prompt=login and max_age force re-authentication.
+    if let Some((cookie, session)) = session {
+        let fresh = max_age.is_none_or(|age| now().saturating_sub(session.auth_time) <= age);
+        if !prompt.contains(&"login") && fresh {
+            let step = continue_signed_in(state, client, request, None, cookie, session, false);
+            return step.await.map(Outcome::from);
+        }
+    }
+    if prompt.contains(&"none") {
+        return fail("login_required", "the user is not signed in");
+    }
+    let id = save_auth_request(&state.store, &request).await?;
+    Ok(Step::Login {
+        pending: Pending { id, request },
+        client,
+        username: String::new(),
+        notice: None,
+    }
+    .into())
+}
+
+/// A signed-in user continues `request` (stored under `request_id`, if it was): consent for a
+/// third-party client not yet consented to in this session, else a single-use code.
+///
+/// # Errors
+/// [`PageError::Unavailable`] when the request cannot be stored for the consent form.
+pub(super) async fn continue_signed_in(
+    state: &AppState,
+    client: Arc<Client>,
+    request: AuthRequest,
+    request_id: Option<String>,
+    session_cookie: &str,
+    session: LoginSession,
+    after_post: bool,
+) -> Result<Step, PageError> {
+    if client.policy.third_party && !session.consented.contains(&client.client_id) {
+        let id = match request_id {
+            Some(id) => id,
+            None => save_auth_request(&state.store, &request).await?,
+        };
+        return Ok(Step::Consent {
+            pending: Pending { id, request },
+            client,
+            username: session.username,
+        });
+    }
+    if let Some(id) = &request_id {
+        // Best effort: the request expires by itself, and its code is single use anyway.
+        let _ = finish_auth_request(&state.store, id).await;
+    }
+    let grant = CodeGrant {
+        client_id: request.client_id,
+        redirect_uri: request.redirect_uri.clone(),
+        code_challenge: request.code_challenge,
+        scope: request.scope,
+        nonce: request.nonce,
+        username: session.username,
+        auth_time: session.auth_time,
+        amr: session.amr,
+        session: SecretHash::of(session_cookie),
+    };
+    let uri = request.redirect_uri;
+    let client_state = request.state;
+    Ok(Step::Redirect(
+        match issue_code(&state.store, &grant, state.settings.authorization_code_ttl).await {
+            Ok(code) => {
+                let mut params = vec![("code", code)];
+                if let Some(s) = client_state {
+                    params.push(("state", s));
+                }
+                Redirect {
+                    uri,
+                    params,
+                    after_post,
+                }
+            }
+            Err(_) => Redirect::error(
+                &uri,
+                client_state.as_deref(),
+                "temporarily_unavailable",
+                "please try again",
+                after_post,
+            ),
+        },
+    ))
+}

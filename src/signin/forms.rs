@@ -1,0 +1,257 @@
+//! The hosted pages' forms: password, second factor, consent. Each is bound to its pending
+//! request and checked for CSRF before anything else happens; the password and second-factor
+//! steps apply the same limits, checks and audit events as the password and `mfa-otp` grants.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use subtle::ConstantTimeEq;
+
+use super::authorize::continue_signed_in;
+use super::step::{Notice, Outcome, PageError, Pending, Redirect, Step};
+use crate::clock::now;
+use crate::mfa::{verify_second_factor, MFA_TOKEN_ATTEMPTS};
+use crate::sessions::{
+    auth_request, auth_request_failed, finish_auth_request, login_session, open_login_session,
+    save_login_session, update_auth_request, LoginSession,
+};
+use crate::state::AppState;
+use crate::store::{Backend, Client, User};
+use crate::users::{authenticate, normalize_password, normalize_username};
+
+/// What every page form carries: the pending request's id and the CSRF token, from the form and
+/// from its cookie.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FormContext<'a> {
+    /// The hidden `request_id` field.
+    pub request_id: Option<&'a str>,
+    /// The hidden `csrf` field.
+    pub csrf: Option<&'a str>,
+    /// The CSRF cookie's value.
+    pub csrf_cookie: Option<&'a str>,
+}
+
+/// The login form's fields, as typed.
+#[derive(Clone, Copy)]
+pub struct Credentials<'a> {
+    /// `username`.
+    pub username: &'a str,
+    /// `password`.
+    pub password: &'a str,
+}
+
+/// The second-factor form's fields: a TOTP code (RFC 6238) or a recovery code.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SecondFactorInput<'a> {
+    /// `otp`.
+    pub otp: Option<&'a str>,
+    /// `recovery_code`.
+    pub recovery_code: Option<&'a str>,
+}
+
+/// The pending request a form belongs to, after the CSRF check, with its client.
+async fn pending_form(
+    state: &AppState,
+    form: FormContext<'_>,
+) -> Result<(Pending, Arc<Client>), PageError> {
+    let id = form.request_id.ok_or(PageError::Expired)?;
+    let request = auth_request(&state.store, id)
+        .await?
+        .ok_or(PageError::Expired)?;
+    let same =
+        |a: Option<&str>| bool::from(a.unwrap_or("").as_bytes().ct_eq(request.csrf.as_bytes()));
+    if !(same(form.csrf) && same(form.csrf_cookie)) {
+        tracing::warn!(target: "audit", event = "csrf_rejected", client_id = %request.client_id);
+        return Err(PageError::Forged);
+    }
+    let client = state
+        .clients
+        .get(&request.client_id)
+        .await?
+        .ok_or(PageError::ClientGone)?;
+    let pending = Pending {
+        id: id.to_owned(),
+        request,
+    };
+    Ok((pending, client))
+}
+
+/// The password step from client address `ip`, with the same limits and audit events as the
+/// password grant. A user with a second factor goes on to [`Step::SecondFactor`].
+///
+/// # Errors
+/// A [`PageError`] for a form that is expired, forged or from a removed client.
+pub async fn login(
+    state: &AppState,
+    form: FormContext<'_>,
+    credentials: Credentials<'_>,
+    ip: IpAddr,
+) -> Result<Outcome, PageError> {
+    let (mut pending, client) = pending_form(state, form).await?;
+    let typed = credentials.username;
+    let retry = |pending, client, notice| {
+        Ok(Step::Login {
+            pending,
+            client,
+            username: typed.to_owned(),
+            notice: Some(notice),
+        }
+        .into())
+    };
+    let (Ok(username), Ok(password)) = (
+        normalize_username(typed),
+        normalize_password(credentials.password),
+    ) else {
+        return retry(pending, client, Notice::MissingCredentials);
+    };
+    if let Err(e) = state.limiter.check_login(&username, ip).await {
+        return retry(pending, client, Notice::of(&e));
+    }
+    let user = match authenticate(&state.store, &state.hasher, &username, password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            tracing::info!(target: "audit", event = "login_failure", client_id = %client.client_id, %ip);
+            return retry(pending, client, Notice::InvalidCredentials);
+        }
+        Err(e) => return retry(pending, client, Notice::of(&e.into())),
+    };
+    if state.limiter.login_succeeded(&username, ip).await.is_err() {
+        return retry(pending, client, Notice::Unavailable);
+    }
+    if user.totp.is_some() {
+        pending.request.mfa_user = Some(user.username.clone());
+        if update_auth_request(&state.store, &pending.id, &pending.request)
+            .await
+            .is_err()
+        {
+            return retry(pending, client, Notice::Unavailable);
+        }
+        return Ok(Step::SecondFactor {
+            pending,
+            notice: None,
+        }
+        .into());
+    }
+    signed_in(state, client, pending, &user, "pwd").await
+}
+
+/// The second step, with the same replay protection as the `mfa-otp` grant; wrong codes are
+/// counted atomically against the pending request, which ends at [`MFA_TOKEN_ATTEMPTS`].
+///
+/// # Errors
+/// [`PageError::StartAgain`] without a password step or when the user went away,
+/// [`PageError::TooManyCodes`] at the limit, and as for the other forms.
+pub async fn second_factor(
+    state: &AppState,
+    form: FormContext<'_>,
+    factor: SecondFactorInput<'_>,
+    ip: IpAddr,
+) -> Result<Outcome, PageError> {
+    let (pending, client) = pending_form(state, form).await?;
+    let username = pending
+        .request
+        .mfa_user
+        .clone()
+        .ok_or(PageError::StartAgain)?;
+    let again = |pending, notice| {
+        Ok(Step::SecondFactor {
+            pending,
+            notice: Some(notice),
+        }
+        .into())
+    };
+    if let Err(e) = state.limiter.check_ip(ip).await {
+        return again(pending, Notice::of(&e));
+    }
+    let user = match state.store.user(&username).await {
+        Ok(Some(user)) if !user.disabled => user,
+        Ok(_) => return Err(PageError::StartAgain),
+        Err(_) => return again(pending, Notice::Unavailable),
+    };
+    let store = &state.store;
+    match verify_second_factor(
+        store,
+        &state.data_key,
+        &user,
+        factor.otp,
+        factor.recovery_code,
+    )
+    .await
+    {
+        // RFC 8176 §2: password plus one-time password.
+        Ok(method) => signed_in(state, client, pending, &user, &format!("pwd {method}")).await,
+        Err(_) => {
+            tracing::info!(target: "audit", event = "mfa_failure", sub = %user.sub, %ip);
+            match auth_request_failed(store, &pending.id, MFA_TOKEN_ATTEMPTS).await? {
+                0 => Err(PageError::Expired),
+                n if n >= MFA_TOKEN_ATTEMPTS => Err(PageError::TooManyCodes),
+                _ => again(pending, Notice::InvalidCode),
+            }
+        }
+    }
+}
+
+/// The user allows (`allow`) or denies a third-party client; consent is remembered for the
+/// login session behind `session_cookie`.
+///
+/// # Errors
+/// [`PageError::SignInAgain`] without a live login session, and as for the other forms.
+pub async fn consent(
+    state: &AppState,
+    form: FormContext<'_>,
+    session_cookie: Option<&str>,
+    allow: bool,
+) -> Result<Outcome, PageError> {
+    let (pending, client) = pending_form(state, form).await?;
+    let cookie = session_cookie.ok_or(PageError::SignInAgain)?;
+    let Ok(Some(mut session)) = login_session(&state.store, cookie).await else {
+        return Err(PageError::SignInAgain);
+    };
+    let request = &pending.request;
+    if !allow {
+        let _ = finish_auth_request(&state.store, &pending.id).await;
+        tracing::info!(target: "audit", event = "consent_denied", sub = %session.sub, client_id = %client.client_id);
+        let denied = Redirect::error(
+            &request.redirect_uri,
+            request.state.as_deref(),
+            "access_denied",
+            "the user denied access",
+            true,
+        );
+        return Ok(Step::Redirect(denied).into());
+    }
+    session.consented.push(client.client_id.clone());
+    let ttl = state.settings.login_session_ttl;
+    save_login_session(&state.store, cookie, &session, ttl).await?;
+    tracing::info!(target: "audit", event = "consent_granted", sub = %session.sub, client_id = %client.client_id);
+    let Pending { id, request } = pending;
+    continue_signed_in(state, client, request, Some(id), cookie, session, true)
+        .await
+        .map(Outcome::from)
+}
+
+/// The user has authenticated with `amr` (RFC 8176): open a login session and continue.
+async fn signed_in(
+    state: &AppState,
+    client: Arc<Client>,
+    pending: Pending,
+    user: &User,
+    amr: &str,
+) -> Result<Outcome, PageError> {
+    let session = LoginSession {
+        username: user.username.clone(),
+        sub: user.sub.clone(),
+        auth_time: now(),
+        amr: amr.to_owned(),
+        consented: Vec::new(),
+    };
+    let ttl = state.settings.login_session_ttl;
+    let cookie = open_login_session(&state.store, &session, ttl).await?;
+    tracing::info!(target: "audit", event = "browser_login", sub = %user.sub, client_id = %client.client_id, amr);
+    let Pending { id, request } = pending;
+    let step = continue_signed_in(state, client, request, Some(id), &cookie, session, true).await?;
+    Ok(Outcome {
+        step,
+        new_session: Some(cookie),
+    })
+}
