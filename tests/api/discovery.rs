@@ -5,16 +5,12 @@ use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{access_token, header, Backend, TestApp};
-
-async fn get(app: &TestApp, path: &str) -> reqwest::Response {
-    app.http.get(app.url(path)).send().await.unwrap()
-}
+use crate::helpers::{access_token, claims, header, Backend, TestApp};
 
 #[tokio::test]
 async fn jwks_publishes_only_public_members_with_thumbprint_kids() {
     let app = TestApp::spawn().await;
-    let res = get(&app, "/.well-known/jwks.json").await;
+    let res = app.get("/.well-known/jwks.json").await;
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "cache-control"), "public, max-age=300");
     assert_eq!(header(&res, "access-control-allow-origin"), "*");
@@ -61,7 +57,7 @@ async fn jwks_publishes_only_public_members_with_thumbprint_kids() {
 #[tokio::test]
 async fn jwks_max_age_follows_the_configuration() {
     let app = TestApp::spawn_with(Backend::Memory, |raw| raw.jwks_max_age = 60).await;
-    let res = get(&app, "/.well-known/jwks.json").await;
+    let res = app.get("/.well-known/jwks.json").await;
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "cache-control"), "public, max-age=60");
 }
@@ -86,17 +82,14 @@ async fn metadata_matches_the_tokens_and_every_endpoint_answers() {
     let client = app.public_client().await;
     let (username, password, _) = app.user().await;
     let token = access_token(&app.login(&client, &username, &password).await);
-    let iss = crate::helpers::claims(&token)["iss"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let iss = claims(&token)["iss"].as_str().unwrap().to_owned();
 
     let mut documents = Vec::new();
     for path in [
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
     ] {
-        let res = get(&app, path).await;
+        let res = app.get(path).await;
         assert_eq!(res.status(), 200, "{path}");
         assert!(header(&res, "content-type").starts_with("application/json"));
         assert_eq!(header(&res, "access-control-allow-origin"), "*");
@@ -109,7 +102,7 @@ async fn metadata_matches_the_tokens_and_every_endpoint_answers() {
     // the well-known URL and to the `iss` of the tokens (OIDC Core §2: exact match).
     let issuer = doc["issuer"].as_str().unwrap();
     assert_eq!(issuer, iss, "byte-identical to `iss`");
-    assert_eq!(issuer, app.settings.issuer);
+    assert_eq!(issuer, app.issuer());
     assert_eq!(issuer, app.base);
 
     assert_eq!(
@@ -163,12 +156,13 @@ async fn metadata_matches_the_tokens_and_every_endpoint_answers() {
 #[tokio::test]
 async fn endpoints_are_built_without_a_double_slash() {
     let app = TestApp::spawn_with(Backend::Memory, |raw| raw.issuer.push('/')).await;
-    let doc: Value = get(&app, "/.well-known/openid-configuration")
+    let doc: Value = app
+        .get("/.well-known/openid-configuration")
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(doc["issuer"], app.settings.issuer.as_str());
+    assert_eq!(doc["issuer"], app.issuer());
     assert_eq!(
         doc["token_endpoint"],
         format!("{}/oauth2/token", app.base).as_str()
@@ -181,10 +175,10 @@ async fn health_and_readiness() {
         TestApp::spawn().await,
         TestApp::spawn_with(Backend::Memory, |_| {}).await,
     ] {
-        let res = get(&app, "/healthz").await;
+        let res = app.get("/healthz").await;
         assert_eq!(res.status(), 200);
         assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
-        let res = get(&app, "/readyz").await;
+        let res = app.get("/readyz").await;
         assert_eq!(res.status(), 200);
         assert!(!header(&res, "x-request-id").is_empty());
         assert_eq!(res.json::<Value>().await.unwrap()["status"], "ready");

@@ -1,43 +1,35 @@
 //! No secret ever reaches the logs, while the audit trail does.
 
-use tessera::store::Backend as _;
-
-use crate::helpers::{access_token, basic, captured_logs, expect_error, refresh_token, TestApp};
+use crate::helpers::{
+    access_token, basic, captured_logs, expect_error, refresh_token, NewClient, TestApp,
+};
 
 #[tokio::test]
 async fn a_full_flow_logs_no_secret_but_logs_the_audit_trail() {
     let app = TestApp::spawn().await;
     let (username, password, sub) = app.user().await;
-    let client = crate::helpers::unique("client");
-    let registration = tessera::clients::Registration {
-        client_id: client.clone(),
-        policy: tessera::store::ClientPolicy {
-            grant_types: vec!["password".into(), "refresh_token".into()],
-            scopes: vec!["openid".into(), "profile".into(), "email".into()],
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let secret = tessera::clients::add_client(&app.state.store, registration)
-        .await
-        .unwrap()
-        .unwrap();
+    let (client, secret) = app
+        .register(NewClient::confidential(
+            &["password", "refresh_token"],
+            &["openid", "profile", "email"],
+        ))
+        .await;
+    let secret = secret.unwrap();
+    let basic_auth = basic(&client, &secret);
     let wrong_password = format!("wrong-{}", uuid::Uuid::new_v4());
     let wrong_secret = format!("wrong-secret-{}", uuid::Uuid::new_v4());
 
     // Password grant with client_secret_basic.
     let res = app
-        .http
-        .post(app.url("/oauth2/token"))
-        .header("authorization", basic(&client, &secret))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username.as_str()),
-            ("password", password.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_token_as(
+            &basic_auth,
+            &[
+                ("grant_type", "password"),
+                ("username", username.as_str()),
+                ("password", password.as_str()),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let login: serde_json::Value = res.json().await.unwrap();
     let at = access_token(&login);
@@ -48,14 +40,19 @@ async fn a_full_flow_logs_no_secret_but_logs_the_audit_trail() {
         .to_owned();
 
     // Refresh with client_secret_post.
-    let res = app
-        .token(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt0),
-            ("client_id", &client),
-            ("client_secret", &secret),
-        ])
-        .await;
+    let refresh_post = |client_secret: String| {
+        let (app, client, rt0) = (&app, &client, &rt0);
+        async move {
+            app.post_token(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt0),
+                ("client_id", client),
+                ("client_secret", &client_secret),
+            ])
+            .await
+        }
+    };
+    let res = refresh_post(secret.clone()).await;
     assert_eq!(res.status(), 200);
     let refreshed: serde_json::Value = res.json().await.unwrap();
     let at1 = access_token(&refreshed);
@@ -63,47 +60,25 @@ async fn a_full_flow_logs_no_secret_but_logs_the_audit_trail() {
 
     // Revocation, a wrong password and a wrong client secret.
     let res = app
-        .http
-        .post(app.url("/oauth2/revoke"))
-        .header("authorization", basic(&client, &secret))
-        .form(&[("token", rt1.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_revoke_as(&basic_auth, &[("token", rt1.as_str())])
+        .await;
     assert_eq!(res.status(), 200);
     let res = app
-        .http
-        .post(app.url("/oauth2/token"))
-        .header("authorization", basic(&client, &secret))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username.as_str()),
-            ("password", wrong_password.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    expect_error(res, 400, "invalid_grant").await;
-    let res = app
-        .token(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt0),
-            ("client_id", &client),
-            ("client_secret", &wrong_secret),
-        ])
+        .post_token_as(
+            &basic_auth,
+            &[
+                ("grant_type", "password"),
+                ("username", username.as_str()),
+                ("password", wrong_password.as_str()),
+            ],
+        )
         .await;
+    expect_error(res, 400, "invalid_grant").await;
+    let res = refresh_post(wrong_secret.clone()).await;
     expect_error(res, 401, "invalid_client").await;
 
-    let stored_hash = app
-        .state
-        .store
-        .user(&username)
-        .await
-        .unwrap()
-        .unwrap()
-        .password_hash;
+    let stored_hash = app.password_hash(&username).await;
     let logs = captured_logs();
-    let secret_hash = tessera::secret::SecretHash::of(&secret);
     let secrets = [
         ("password", password.as_str()),
         ("wrong password", wrong_password.as_str()),
@@ -122,7 +97,7 @@ async fn a_full_flow_logs_no_secret_but_logs_the_audit_trail() {
         ("client secret", secret.as_str()),
         ("wrong client secret", wrong_secret.as_str()),
         ("password hash", stored_hash.as_str()),
-        ("client secret hash", secret_hash.as_str()),
+        ("client secret hash", &app.hash_secret(&secret)),
     ];
     for (what, value) in secrets {
         assert!(value.len() >= 20, "{what} is long enough to be unique");

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area. They talk HTTP to a real server.
 
 mod browser;
+mod client_auth;
 mod core_flow;
 mod discovery;
 mod errors;

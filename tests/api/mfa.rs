@@ -5,33 +5,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, TestApp};
-
-/// The 6-digit code pyotp computes for `secret` (base32) at unix time `at`.
-fn pyotp(secret: &str, at: u64) -> String {
-    let python = std::env::var("TESSERA_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("TESSERA_TEST_PYTHON is not set: run the tests with .ci/run (a venv with pyotp)")
-    });
-    let out = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
-            secret,
-            &at.to_string(),
-        ])
-        .output()
-        .expect("run pyotp");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn now() -> u64 {
-    tessera::clock::now()
-}
+use crate::helpers::{assert_bearer_challenge, claims, now, pyotp, StartupError, TestApp};
 
 struct Enrolled {
     client: String,
@@ -43,25 +17,12 @@ struct Enrolled {
     t0: u64,
 }
 
-async fn bearer_login(app: &TestApp, client: &str, username: &str, password: &str) -> String {
-    app.login(client, username, password).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// Enrolls a fresh user and confirms with the code of the current step.
 async fn enrolled(app: &TestApp) -> Enrolled {
     let client = app.public_client().await;
     let (username, password, _) = app.user().await;
-    let access = bearer_login(app, &client, &username, &password).await;
-    let res = app
-        .http
-        .post(app.url("/account/mfa/totp"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let access = app.bearer_login(&client, &username, &password).await;
+    let res = app.post_totp(Some(&access)).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let body: Value = res.json().await.unwrap();
@@ -84,14 +45,7 @@ async fn enrolled(app: &TestApp) -> Enrolled {
     assert!(app.login(&client, &username, &password).await["access_token"].is_string());
 
     let t0 = now();
-    let res = app
-        .http
-        .post(app.url("/account/mfa/totp/confirm"))
-        .bearer_auth(&access)
-        .json(&json!({"code": pyotp(&secret, t0)}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_totp_confirm(&access, &pyotp(&secret, t0)).await;
     assert_eq!(res.status(), 200);
     let recovery: Vec<String> =
         serde_json::from_value(res.json::<Value>().await.unwrap()["recovery_codes"].clone())
@@ -110,13 +64,7 @@ async fn enrolled(app: &TestApp) -> Enrolled {
 /// The password step for an MFA user: 403 `mfa_required` with a token.
 async fn mfa_token(app: &TestApp, e: &Enrolled) -> String {
     let res = app
-        .token(&[
-            ("grant_type", "password"),
-            ("client_id", &e.client),
-            ("username", &e.username),
-            ("password", &e.password),
-            ("scope", "openid"),
-        ])
+        .password_grant(&e.client, &e.username, &e.password, Some("openid"))
         .await;
     assert_eq!(res.status(), 403);
     assert_eq!(res.headers()["cache-control"], "no-store");
@@ -125,22 +73,6 @@ async fn mfa_token(app: &TestApp, e: &Enrolled) -> String {
     assert_eq!(body["mfa_methods"], json!(["otp", "recovery_code"]));
     assert!(body.get("access_token").is_none());
     body["mfa_token"].as_str().unwrap().to_owned()
-}
-
-async fn second_step(
-    app: &TestApp,
-    client: &str,
-    token: &str,
-    field: &str,
-    code: &str,
-) -> reqwest::Response {
-    app.token(&[
-        ("grant_type", "urn:tessera:params:oauth:grant-type:mfa-otp"),
-        ("client_id", client),
-        ("mfa_token", token),
-        (field, code),
-    ])
-    .await
 }
 
 async fn assert_refused(res: reqwest::Response) {
@@ -160,12 +92,15 @@ async fn otp_login_with_replay_protection() {
 
     // The enrollment code (step of t0) cannot be replayed for login.
     let token = mfa_token(&app, &e).await;
-    assert_refused(second_step(&app, &e.client, &token, "otp", &pyotp(&e.secret, e.t0)).await)
-        .await;
+    assert_refused(
+        app.post_mfa_step(&e.client, &token, "otp", &pyotp(&e.secret, e.t0))
+            .await,
+    )
+    .await;
 
     // The next step's code (within the ±1 window) logs in, with amr pwd + otp (RFC 8176).
     let next = pyotp(&e.secret, e.t0 + 30);
-    let res = second_step(&app, &e.client, &token, "otp", &next).await;
+    let res = app.post_mfa_step(&e.client, &token, "otp", &next).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(
@@ -175,13 +110,16 @@ async fn otp_login_with_replay_protection() {
     assert!(body["refresh_token"].is_string());
 
     // The mfa_token was single use.
-    assert_refused(second_step(&app, &e.client, &token, "otp", &next).await).await;
+    assert_refused(app.post_mfa_step(&e.client, &token, "otp", &next).await).await;
     // The same code on a new token: replay, refused.
     let token = mfa_token(&app, &e).await;
-    assert_refused(second_step(&app, &e.client, &token, "otp", &next).await).await;
+    assert_refused(app.post_mfa_step(&e.client, &token, "otp", &next).await).await;
     // An earlier step's code after a later one: refused.
-    assert_refused(second_step(&app, &e.client, &token, "otp", &pyotp(&e.secret, e.t0 - 30)).await)
-        .await;
+    assert_refused(
+        app.post_mfa_step(&e.client, &token, "otp", &pyotp(&e.secret, e.t0 - 30))
+            .await,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -191,16 +129,25 @@ async fn recovery_codes_work_once_and_tokens_are_bound_to_the_client() {
     let token = mfa_token(&app, &e).await;
     // Another client cannot complete this login.
     let other = app.public_client().await;
-    assert_refused(second_step(&app, &other, &token, "recovery_code", &e.recovery[0]).await).await;
+    assert_refused(
+        app.post_mfa_step(&other, &token, "recovery_code", &e.recovery[0])
+            .await,
+    )
+    .await;
     // Recovery codes are compared without case or dashes.
     let loose = e.recovery[0].to_uppercase().replace('-', "");
-    let res = second_step(&app, &e.client, &token, "recovery_code", &loose).await;
+    let res = app
+        .post_mfa_step(&e.client, &token, "recovery_code", &loose)
+        .await;
     assert_eq!(res.status(), 200);
     let token = mfa_token(&app, &e).await;
-    assert_refused(second_step(&app, &e.client, &token, "recovery_code", &e.recovery[0]).await)
-        .await;
+    assert_refused(
+        app.post_mfa_step(&e.client, &token, "recovery_code", &e.recovery[0])
+            .await,
+    )
+    .await;
     assert_eq!(
-        second_step(&app, &e.client, &token, "recovery_code", &e.recovery[1])
+        app.post_mfa_step(&e.client, &token, "recovery_code", &e.recovery[1])
             .await
             .status(),
         200
@@ -213,14 +160,14 @@ async fn five_wrong_codes_kill_the_mfa_token() {
     let e = enrolled(&app).await;
     let token = mfa_token(&app, &e).await;
     for wrong in ["000000", "111111", "222222", "333333", "444444"] {
-        assert_refused(second_step(&app, &e.client, &token, "otp", wrong).await).await;
+        assert_refused(app.post_mfa_step(&e.client, &token, "otp", wrong).await).await;
     }
     let right = pyotp(&e.secret, e.t0 + 30);
-    assert_refused(second_step(&app, &e.client, &token, "otp", &right).await).await;
+    assert_refused(app.post_mfa_step(&e.client, &token, "otp", &right).await).await;
     // The code itself was right: a new token accepts it.
     let token = mfa_token(&app, &e).await;
     assert_eq!(
-        second_step(&app, &e.client, &token, "otp", &right)
+        app.post_mfa_step(&e.client, &token, "otp", &right)
             .await
             .status(),
         200
@@ -232,22 +179,16 @@ async fn disabling_needs_password_and_second_factor() {
     let app = TestApp::spawn().await;
     let e = enrolled(&app).await;
     let token = mfa_token(&app, &e).await;
-    let res = second_step(&app, &e.client, &token, "recovery_code", &e.recovery[0]).await;
+    let res = app
+        .post_mfa_step(&e.client, &token, "recovery_code", &e.recovery[0])
+        .await;
     let access = res.json::<Value>().await.unwrap()["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
     let disable = |body: Value| {
         let (app, access) = (&app, access.clone());
-        async move {
-            app.http
-                .delete(app.url("/account/mfa/totp"))
-                .bearer_auth(access)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { app.delete_totp(&access, &body).await }
     };
     let res = disable(json!({"password": "wrong", "recovery_code": e.recovery[1]})).await;
     assert_eq!(res.status(), 400);
@@ -264,46 +205,20 @@ async fn disabling_needs_password_and_second_factor() {
 async fn enrollment_needs_a_valid_access_token() {
     let app = TestApp::spawn().await;
     for auth in [None, Some("not-a-token")] {
-        let mut req = app.http.post(app.url("/account/mfa/totp"));
-        if let Some(token) = auth {
-            req = req.bearer_auth(token);
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), 401);
-        assert!(res.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .starts_with("Bearer"));
+        let res = app.post_totp(auth).await;
+        assert_bearer_challenge(&res, 401, None);
     }
     // A confirmation without a pending enrollment, or with a wrong code, is refused.
     let client = app.public_client().await;
     let (username, password, _) = app.user().await;
-    let access = bearer_login(&app, &client, &username, &password).await;
-    let res = app
-        .http
-        .post(app.url("/account/mfa/totp/confirm"))
-        .bearer_auth(&access)
-        .json(&json!({"code": "123456"}))
-        .send()
-        .await
-        .unwrap();
+    let access = app.bearer_login(&client, &username, &password).await;
+    let res = app.post_totp_confirm(&access, "123456").await;
     assert_eq!(res.status(), 400);
 }
 
 #[tokio::test]
 async fn a_wrong_data_key_is_refused_at_start_up() {
-    use std::sync::Arc;
     let app = TestApp::spawn().await;
-    let mut settings = app.settings.clone();
-    settings.data_key = Some(Arc::new(tessera::datakey::DataKey::generate()));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let keys = Arc::new(tessera::keys::KeySet::load(&settings.keys_dir).unwrap());
-    let result = tessera::Application::build_with_listener(
-        settings,
-        app.state.store.clone(),
-        keys,
-        listener,
-    )
-    .await;
-    assert!(matches!(result, Err(tessera::StartupError::DataKey(_))));
+    let result = app.start_with_another_data_key().await;
+    assert!(matches!(result, Err(StartupError::DataKey(_))));
 }

@@ -5,55 +5,17 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use tessera::keys::rotation;
-use tessera::store::Backend as _;
 
-use crate::helpers::{basic, unique, Backend, TestApp};
-
-/// Polls `check` every 100 ms for at most `limit`; panics with `what` if it never holds.
-/// (A bounded wait for an asynchronous effect, not a timing assertion.)
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn jwks_kids(app: &TestApp) -> Vec<String> {
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn kid_of(token: &str) -> String {
-    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
-}
+use crate::helpers::{
+    basic, eventually, free_port, generate_key, kid_of, random_token, unique, Backend, NewClient,
+    RawSettings, TestApp,
+};
 
 #[tokio::test]
 async fn a_rotation_on_one_instance_is_published_first_then_used_by_all() {
     let dir = tempfile::tempdir().unwrap();
-    let old = tessera::keys::generate_key(dir.path(), 2048).unwrap();
-    let tweak = |raw: &mut tessera::config::RawSettings| {
+    let old = generate_key(dir.path());
+    let tweak = |raw: &mut RawSettings| {
         raw.keys_dir = dir.path().to_owned();
         raw.key_refresh_interval = 1;
     };
@@ -62,46 +24,26 @@ async fn a_rotation_on_one_instance_is_published_first_then_used_by_all() {
     let client = a.public_client().await;
     let (user, password, _) = a.user().await;
 
-    let etag = a
-        .http
-        .get(a.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .headers()["etag"]
+    let etag = a.get_jwks(None).await.headers()["etag"]
         .to_str()
         .unwrap()
         .to_owned();
     // RFC 9110 §13.1.2: a matching If-None-Match gets 304.
-    let res = a
-        .http
-        .get(a.url("/.well-known/jwks.json"))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let res = a.get_jwks(Some(&etag)).await;
     assert_eq!(res.status(), 304);
 
     // Rotate on A's store with a 3-second pre-publication delay.
-    let (new, _) = rotation::rotate(&a.state.store, dir.path(), 2048, 3)
-        .await
-        .unwrap();
+    let new = a.rotate_keys(dir.path(), 3).await;
     for app in [&a, &b] {
         eventually(Duration::from_secs(5), "new key published", || async {
-            jwks_kids(app).await.contains(&new)
+            app.jwks_kids().await.contains(&new)
         })
         .await;
     }
     // Published, not yet signing: verifiers with a cached JWKS meet no unknown kid.
     let token = b.login(&client, &user, &password).await;
     assert_eq!(kid_of(token["access_token"].as_str().unwrap()), old);
-    let res = a
-        .http
-        .get(a.url("/.well-known/jwks.json"))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let res = a.get_jwks(Some(&etag)).await;
     assert_eq!(res.status(), 200, "the JWKS changed, so its ETag did");
 
     eventually(
@@ -114,12 +56,9 @@ async fn a_rotation_on_one_instance_is_published_first_then_used_by_all() {
     )
     .await;
     // The retired key stays published while its tokens live.
-    assert!(jwks_kids(&b).await.contains(&old));
+    assert!(b.jwks_kids().await.contains(&old));
     // Another rotation while one is pending is refused; none is pending now.
-    assert!(rotation::prune(&a.state.store, dir.path(), 3600)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(a.prune_keys(dir.path(), 3600).await.is_empty());
 }
 
 #[tokio::test]
@@ -128,50 +67,36 @@ async fn two_instances_share_sessions_and_revocations() {
     let b = TestApp::spawn().await;
     let client = a.public_client().await;
     let (user, password, _) = a.user().await;
-    let svc_secret = tessera::secret::random_token();
-    let (svc_client, _) = tessera::clients::build_client(tessera::clients::Registration {
-        client_id: unique("svc"),
-        client_secret: Some(svc_secret.clone()),
-        policy: tessera::store::ClientPolicy {
-            grant_types: vec!["client_credentials".into()],
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .unwrap();
-    a.state.store.put_client(&svc_client, true).await.unwrap();
+    let svc_secret = random_token();
+    let (svc_client, _) = a
+        .register(
+            NewClient::confidential(&["client_credentials"], &[])
+                .id(unique("svc"))
+                .secret(&svc_secret),
+        )
+        .await;
 
     let login = a.login(&client, &user, &password).await;
     // Issued by A, refreshed on B.
     let res = b
-        .token(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &client),
-            ("refresh_token", login["refresh_token"].as_str().unwrap()),
-        ])
+        .refresh(&client, login["refresh_token"].as_str().unwrap(), None)
         .await;
     assert_eq!(res.status(), 200);
     let refreshed: Value = res.json().await.unwrap();
     // Revoked on B, seen by introspection on A at once.
     let res = b
-        .http
-        .post(b.url("/oauth2/revoke"))
-        .form(&[
+        .post_revoke(&[
             ("token", refreshed["refresh_token"].as_str().unwrap()),
             ("client_id", client.as_str()),
         ])
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(res.status(), 200);
     let res = a
-        .http
-        .post(a.url("/oauth2/introspect"))
-        .header("authorization", basic(&svc_client.client_id, &svc_secret))
-        .form(&[("token", refreshed["access_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap();
+        .post_introspect(
+            Some(&basic(&svc_client, &svc_secret)),
+            &[("token", refreshed["access_token"].as_str().unwrap())],
+        )
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap()["active"], false);
 }
 
@@ -224,16 +149,8 @@ impl PrivateRedis {
         Self { port, child, dir }
     }
 
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
     fn start() -> Self {
-        Self::start_on(Self::free_port(), tempfile::tempdir().unwrap())
+        Self::start_on(free_port(), tempfile::tempdir().unwrap())
     }
 
     fn stop(mut self) -> (u16, tempfile::TempDir) {
@@ -285,7 +202,7 @@ async fn a_redis_outage_gives_503_not_500_and_heals_by_itself() {
         ],
     ];
     for form in &attempts {
-        let res = app.token(form).await;
+        let res = app.post_token(form).await;
         assert_eq!(res.status(), 503);
         assert!(res.headers().contains_key("retry-after"));
         assert_eq!(
@@ -294,12 +211,8 @@ async fn a_redis_outage_gives_503_not_500_and_heals_by_itself() {
         );
     }
     let res = app
-        .http
-        .get(app.url("/oauth2/userinfo"))
-        .bearer_auth(login["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .get_userinfo(Some(login["access_token"].as_str().unwrap()))
+        .await;
     assert_eq!(res.status(), 503);
     // JWKS and discovery need no Redis.
     for path in [
@@ -307,40 +220,22 @@ async fn a_redis_outage_gives_503_not_500_and_heals_by_itself() {
         "/.well-known/openid-configuration",
         "/healthz",
     ] {
-        assert_eq!(
-            app.http.get(app.url(path)).send().await.unwrap().status(),
-            200,
-            "{path}"
-        );
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
     }
-    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     assert!(ready.headers().contains_key("retry-after"));
 
     // Redis returns (empty: it keeps nothing); the service recovers with no restart.
     let _redis = PrivateRedis::start_on(port, dir);
     eventually(Duration::from_secs(15), "readyz recovers", || async {
-        app.http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            == 200
+        app.get("/readyz").await.status() == 200
     })
     .await;
     let client = app.public_client().await;
     let (user, password, _) = app.user().await;
     assert!(app.login(&client, &user, &password).await["access_token"].is_string());
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_metrics(None).await.text().await.unwrap();
     let errors: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("tessera_store_errors_total "))
@@ -359,15 +254,9 @@ async fn metrics_count_requests_and_tokens_and_can_be_protected() {
     let client = app.public_client().await;
     let (user, password, _) = app.user().await;
     app.login(&client, &user, &password).await;
-    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let res = app.get_metrics(None).await;
     assert_eq!(res.status(), 401);
-    let res = app
-        .http
-        .get(app.url("/metrics"))
-        .bearer_auth("scrape-secret")
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_metrics(Some("scrape-secret")).await;
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert!(
@@ -393,11 +282,7 @@ async fn metrics_count_requests_and_tokens_and_can_be_protected() {
 
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let keys = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["serve", "--dev"])
@@ -490,7 +375,7 @@ fn info_contains(port: u16, args: &[&str], needle: &str) -> bool {
 #[tokio::test]
 async fn sentinel_failover_is_followed_without_a_restart() {
     let master = PrivateRedis::start();
-    let replica_port = PrivateRedis::free_port();
+    let replica_port = free_port();
     let master_port = master.port.to_string();
     let replica = PrivateRedis::start_with(
         replica_port,
@@ -508,7 +393,7 @@ async fn sentinel_failover_is_followed_without_a_restart() {
         ),
     )
     .unwrap();
-    let sentinel_port = PrivateRedis::free_port();
+    let sentinel_port = free_port();
     let conf_path = conf.to_str().unwrap().to_owned();
     let _sentinel = PrivateRedis::start_with(
         sentinel_port,
@@ -563,14 +448,9 @@ async fn sentinel_failover_is_followed_without_a_restart() {
         Duration::from_secs(20),
         "logins work after the failover",
         || async {
-            app.token(&[
-                ("grant_type", "password"),
-                ("client_id", client.as_str()),
-                ("username", user.as_str()),
-                ("password", password.as_str()),
-            ])
-            .await
-            .status()
+            app.password_grant(&client, &user, &password, None)
+                .await
+                .status()
                 == 200
         },
     )

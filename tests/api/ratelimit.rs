@@ -3,49 +3,12 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-use tessera::config::RawSettings;
-
-use crate::helpers::{unique, Backend, TestApp};
+use crate::helpers::{assert_rate_limited, unique, Backend, RawSettings, TestApp};
 
 /// A random documentation-range address, so tests never share an IP counter.
 fn fresh_ip() -> String {
     let n = uuid::Uuid::new_v4().as_u128();
     format!("10.{}.{}.{}", (n >> 16) as u8, (n >> 8) as u8, n as u8)
-}
-
-async fn attempt(
-    app: &TestApp,
-    client: &str,
-    user: &str,
-    password: &str,
-    xff: Option<&str>,
-) -> reqwest::Response {
-    let mut req = app.http.post(app.url("/oauth2/token")).form(&[
-        ("grant_type", "password"),
-        ("client_id", client),
-        ("username", user),
-        ("password", password),
-    ]);
-    if let Some(ip) = xff {
-        req = req.header("x-forwarded-for", ip);
-    }
-    req.send().await.unwrap()
-}
-
-/// RFC 6585 §4: 429 with Retry-After, and an RFC 6749-style body.
-async fn assert_limited(res: reqwest::Response) -> u64 {
-    assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(retry >= 1);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"], "temporarily_unavailable");
-    assert!(body["error_description"].is_string());
-    retry
 }
 
 fn limits(ip: u32, account: u32) -> impl FnOnce(&mut RawSettings) {
@@ -56,6 +19,14 @@ fn limits(ip: u32, account: u32) -> impl FnOnce(&mut RawSettings) {
     }
 }
 
+/// [`limits`] with the account back-off starting at `backoff_ms`.
+fn limits_with_backoff(ip: u32, account: u32, backoff_ms: u64) -> impl FnOnce(&mut RawSettings) {
+    move |raw: &mut RawSettings| {
+        limits(ip, account)(raw);
+        raw.login_backoff_base_ms = backoff_ms;
+    }
+}
+
 #[tokio::test]
 async fn the_eleventh_attempt_from_one_ip_in_a_minute_is_429() {
     let app = TestApp::spawn_with(Backend::Redis, limits(10, 0)).await;
@@ -63,24 +34,28 @@ async fn the_eleventh_attempt_from_one_ip_in_a_minute_is_429() {
     let (user, password, _) = app.user().await;
     let ip = fresh_ip();
     for i in 0..10 {
-        let res = attempt(
-            &app,
-            &client,
-            &user,
-            if i == 0 { &password } else { "wrong" },
-            Some(&ip),
-        )
-        .await;
+        let res = app
+            .password_grant_from(
+                &client,
+                &user,
+                if i == 0 { &password } else { "wrong" },
+                Some(&ip),
+            )
+            .await;
         assert_ne!(res.status(), 429, "attempt {}", i + 1);
     }
     // Limited whether or not the password is right, with the same answer.
-    let wrong = attempt(&app, &client, &user, "wrong", Some(&ip)).await;
-    let right = attempt(&app, &client, &user, &password, Some(&ip)).await;
-    assert_limited(wrong).await;
-    assert_limited(right).await;
+    let wrong = app
+        .password_grant_from(&client, &user, "wrong", Some(&ip))
+        .await;
+    let right = app
+        .password_grant_from(&client, &user, &password, Some(&ip))
+        .await;
+    assert_rate_limited(wrong).await;
+    assert_rate_limited(right).await;
     // Another address is not affected.
     assert_eq!(
-        attempt(&app, &client, &user, &password, Some(&fresh_ip()))
+        app.password_grant_from(&client, &user, &password, Some(&fresh_ip()))
             .await
             .status(),
         200
@@ -96,13 +71,17 @@ async fn forwarded_headers_count_only_behind_a_trusted_proxy() {
     let (user, password, _) = app.user().await;
     for _ in 0..3 {
         assert_eq!(
-            attempt(&app, &client, &user, &password, Some(&fresh_ip()))
+            app.password_grant_from(&client, &user, &password, Some(&fresh_ip()))
                 .await
                 .status(),
             200
         );
     }
-    assert_limited(attempt(&app, &client, &user, &password, Some(&fresh_ip())).await).await;
+    assert_rate_limited(
+        app.password_grant_from(&client, &user, &password, Some(&fresh_ip()))
+            .await,
+    )
+    .await;
 
     // Behind a trusted proxy the right-most untrusted address is the client.
     let app = TestApp::spawn_with(Backend::Memory, |raw| {
@@ -116,32 +95,20 @@ async fn forwarded_headers_count_only_behind_a_trusted_proxy() {
     let a = fresh_ip();
     for _ in 0..3 {
         assert_eq!(
-            attempt(
-                &app,
-                &client,
-                &user,
-                &password,
-                Some(&spoofed_then_real(&a))
-            )
-            .await
-            .status(),
+            app.password_grant_from(&client, &user, &password, Some(&spoofed_then_real(&a)))
+                .await
+                .status(),
             200
         );
     }
-    assert_limited(
-        attempt(
-            &app,
-            &client,
-            &user,
-            &password,
-            Some(&spoofed_then_real(&a)),
-        )
-        .await,
+    assert_rate_limited(
+        app.password_grant_from(&client, &user, &password, Some(&spoofed_then_real(&a)))
+            .await,
     )
     .await;
     // A different real client behind the same proxy has its own budget.
     assert_eq!(
-        attempt(&app, &client, &user, &password, Some(&fresh_ip()))
+        app.password_grant_from(&client, &user, &password, Some(&fresh_ip()))
             .await
             .status(),
         200
@@ -150,11 +117,7 @@ async fn forwarded_headers_count_only_behind_a_trusted_proxy() {
 
 #[tokio::test]
 async fn one_account_counter_for_every_spelling_of_the_name() {
-    let app = TestApp::spawn_with(Backend::Redis, |raw| {
-        limits(0, 5)(raw);
-        raw.login_backoff_base_ms = 60_000;
-    })
-    .await;
+    let app = TestApp::spawn_with(Backend::Redis, limits_with_backoff(0, 5, 60_000)).await;
     let client = app.public_client().await;
     let (user, password, _) = app.user().await;
     let spellings = [
@@ -165,37 +128,42 @@ async fn one_account_counter_for_every_spelling_of_the_name() {
         format!("{user}  "),
     ];
     for name in &spellings {
-        let res = attempt(&app, &client, name, "wrong", Some(&fresh_ip())).await;
+        let res = app
+            .password_grant_from(&client, name, "wrong", Some(&fresh_ip()))
+            .await;
         assert_eq!(res.status(), 400);
     }
     // The sixth attempt, from yet another address and with the right password, waits.
-    let retry =
-        assert_limited(attempt(&app, &client, &user, &password, Some(&fresh_ip())).await).await;
+    let retry = assert_rate_limited(
+        app.password_grant_from(&client, &user, &password, Some(&fresh_ip()))
+            .await,
+    )
+    .await;
     assert!(retry > 1, "back-off comes from the configured base");
     // Unknown usernames are limited exactly like known ones.
     let ghost = unique("ghost");
     for _ in 0..5 {
         assert_eq!(
-            attempt(&app, &client, &ghost, "wrong", Some(&fresh_ip()))
+            app.password_grant_from(&client, &ghost, "wrong", Some(&fresh_ip()))
                 .await
                 .status(),
             400
         );
     }
-    assert_limited(attempt(&app, &client, &ghost, "wrong", Some(&fresh_ip())).await).await;
+    assert_rate_limited(
+        app.password_grant_from(&client, &ghost, "wrong", Some(&fresh_ip()))
+            .await,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn fifty_parallel_wrong_passwords_do_not_overshoot() {
-    let app = TestApp::spawn_with(Backend::Redis, |raw| {
-        limits(10, 5)(raw);
-        raw.login_backoff_base_ms = 60_000;
-    })
-    .await;
+    let app = TestApp::spawn_with(Backend::Redis, limits_with_backoff(10, 5, 60_000)).await;
     let client = app.public_client().await;
     let (user, _, _) = app.user().await;
     let ip = fresh_ip();
-    let attempts = (0..50).map(|_| attempt(&app, &client, &user, "wrong", Some(&ip)));
+    let attempts = (0..50).map(|_| app.password_grant_from(&client, &user, "wrong", Some(&ip)));
     let statuses: Vec<u16> = futures_util::future::join_all(attempts)
         .await
         .iter()
@@ -219,45 +187,57 @@ async fn two_instances_share_the_limits() {
     let ip = fresh_ip();
     for app in [&a, &b, &a, &b] {
         assert_eq!(
-            attempt(app, &client, &user, &password, Some(&ip))
+            app.password_grant_from(&client, &user, &password, Some(&ip))
                 .await
                 .status(),
             200
         );
     }
-    assert_limited(attempt(&a, &client, &user, &password, Some(&ip)).await).await;
-    assert_limited(attempt(&b, &client, &user, &password, Some(&ip)).await).await;
+    assert_rate_limited(
+        a.password_grant_from(&client, &user, &password, Some(&ip))
+            .await,
+    )
+    .await;
+    assert_rate_limited(
+        b.password_grant_from(&client, &user, &password, Some(&ip))
+            .await,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_attacker_cannot_lock_the_real_user_out_beyond_the_back_off() {
-    let app = TestApp::spawn_with(Backend::Redis, |raw| {
-        limits(0, 5)(raw);
-        raw.login_backoff_base_ms = 1_000;
-    })
-    .await;
+    let app = TestApp::spawn_with(Backend::Redis, limits_with_backoff(0, 5, 1_000)).await;
     let client = app.public_client().await;
     let (user, password, _) = app.user().await;
     let attacker = fresh_ip();
     for _ in 0..5 {
         assert_eq!(
-            attempt(&app, &client, &user, "guess", Some(&attacker))
+            app.password_grant_from(&client, &user, "guess", Some(&attacker))
                 .await
                 .status(),
             400
         );
     }
     let victim = fresh_ip();
-    let retry = assert_limited(attempt(&app, &client, &user, &password, Some(&victim)).await).await;
+    let retry = assert_rate_limited(
+        app.password_grant_from(&client, &user, &password, Some(&victim))
+            .await,
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(retry) + Duration::from_millis(100)).await;
     assert_eq!(
-        attempt(&app, &client, &user, &password, Some(&victim))
+        app.password_grant_from(&client, &user, &password, Some(&victim))
             .await
             .status(),
         200
     );
     // The attacker's own address stays blocked for this account.
-    assert_limited(attempt(&app, &client, &user, "guess", Some(&attacker)).await).await;
+    assert_rate_limited(
+        app.password_grant_from(&client, &user, "guess", Some(&attacker))
+            .await,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -275,7 +255,9 @@ async fn a_password_flood_beyond_the_queue_gets_503_while_jwks_answers() {
         let app = &app;
         let (client, user, password) = (client.clone(), user.clone(), password.clone());
         async move {
-            let res = attempt(app, &client, &user, &password, None).await;
+            let res = app
+                .password_grant_from(&client, &user, &password, None)
+                .await;
             let status = res.status().as_u16();
             let retry = res.headers().get("retry-after").is_some();
             (status, retry)
@@ -283,12 +265,7 @@ async fn a_password_flood_beyond_the_queue_gets_503_while_jwks_answers() {
     });
     let jwks = async {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        app.http
-            .get(app.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .status()
+        app.get_jwks(None).await.status()
     };
     let (results, jwks_status) = tokio::join!(futures_util::future::join_all(flood), jwks);
     assert_eq!(jwks_status, 200);

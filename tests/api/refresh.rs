@@ -1,9 +1,6 @@
 //! Refresh token grant (RFC 6749 §6): rotation, reuse detection (RFC 9700 §4.14.2), races,
 //! scope narrowing and client binding.
 
-use tessera::store::Backend as _;
-
-use crate::core_flow::verify_with_jwks;
 use crate::helpers::{access_token, claims, expect_error, refresh_token, Backend, TestApp};
 
 #[tokio::test]
@@ -24,7 +21,7 @@ async fn every_refresh_rotates_and_the_old_token_dies() {
     assert_eq!(first["token_type"], "Bearer");
     assert_eq!(first["expires_in"], 900);
     assert_eq!(first["scope"], login["scope"]);
-    let refreshed = verify_with_jwks(&app, &access_token(&first)).await;
+    let refreshed = app.verify_with_jwks(&access_token(&first)).await;
     assert_eq!(refreshed["sub"], sub.as_str());
     assert_eq!(refreshed["client_id"], client.as_str());
     assert_eq!(refreshed["sid"], sid, "the session (family) is kept");
@@ -52,11 +49,11 @@ async fn reuse_of_a_rotated_token_revokes_the_whole_family() {
         .unwrap()
         .to_owned();
     let rt1 = refresh_token(&app.refresh_ok(&client, &rt0).await);
-    assert!(app.state.store.family_alive(&sid).await.unwrap());
+    assert!(app.family_alive(&sid).await);
 
     // RFC 9700 §4.14.2: a rotated token presented again means it leaked; the family is revoked.
     app.assert_refresh_dead(&client, &rt0).await;
-    assert!(!app.state.store.family_alive(&sid).await.unwrap());
+    assert!(!app.family_alive(&sid).await);
     // ...including its newest token, which the attacker or the victim may hold.
     app.assert_refresh_dead(&client, &rt1).await;
 }
@@ -120,13 +117,7 @@ async fn refresh_may_narrow_the_scope_but_not_widen_it() {
     let client = app.public_client().await;
     let (username, password, _) = app.user().await;
     let login = app
-        .token(&[
-            ("grant_type", "password"),
-            ("client_id", &client),
-            ("username", &username),
-            ("password", &password),
-            ("scope", "openid profile email"),
-        ])
+        .password_grant(&client, &username, &password, Some("openid profile email"))
         .await;
     assert_eq!(login.status(), 200);
     let login: serde_json::Value = login.json().await.unwrap();
@@ -195,7 +186,7 @@ async fn garbage_and_unknown_refresh_tokens_are_invalid_grant() {
     }
     // RFC 6749 §5.2: a missing required parameter is invalid_request.
     let res = app
-        .token(&[("grant_type", "refresh_token"), ("client_id", &client)])
+        .post_token(&[("grant_type", "refresh_token"), ("client_id", &client)])
         .await;
     expect_error(res, 400, "invalid_request").await;
 }

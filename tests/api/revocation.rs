@@ -1,8 +1,9 @@
 //! Revocation (RFC 7009), logout everywhere, password change and disabled users.
 
-use tessera::store::Backend as _;
-
-use crate::helpers::{access_token, claims, expect_error, header, refresh_token, TestApp};
+use crate::helpers::{
+    access_token, assert_bearer_challenge, claims, expect_error, header, refresh_token, unique,
+    TestApp,
+};
 
 #[tokio::test]
 async fn revoking_a_refresh_token_kills_its_family() {
@@ -20,7 +21,7 @@ async fn revoking_a_refresh_token_kills_its_family() {
     // Revoke the rotated-away token: the family (with its current token rt1) dies (RFC 7009 §2.1:
     // the server may revoke all tokens of the same grant).
     let res = app
-        .revoke(&[
+        .post_revoke(&[
             ("token", &rt0),
             ("token_type_hint", "refresh_token"),
             ("client_id", &client),
@@ -29,13 +30,15 @@ async fn revoking_a_refresh_token_kills_its_family() {
     // RFC 7009 §2.2: 200, content of the body ignored by the client.
     assert_eq!(res.status(), 200);
     assert!(!header(&res, "x-request-id").is_empty());
-    assert!(!app.state.store.family_alive(&sid).await.unwrap());
+    assert!(!app.family_alive(&sid).await);
     app.assert_refresh_dead(&client, &rt1).await;
 
     // A second family, revoked through its current token without a hint.
     let login = app.login(&client, &username, &password).await;
     let rt = refresh_token(&login);
-    let res = app.revoke(&[("token", &rt), ("client_id", &client)]).await;
+    let res = app
+        .post_revoke(&[("token", &rt), ("client_id", &client)])
+        .await;
     assert_eq!(res.status(), 200);
     app.assert_refresh_dead(&client, &rt).await;
 }
@@ -47,7 +50,7 @@ async fn revoking_an_access_token_ends_its_session() {
     let (username, password, _) = app.user().await;
     let login = app.login(&client, &username, &password).await;
     let res = app
-        .revoke(&[
+        .post_revoke(&[
             ("token", &access_token(&login)),
             ("token_type_hint", "access_token"),
             ("client_id", &client),
@@ -67,13 +70,15 @@ async fn unknown_and_already_revoked_tokens_get_200() {
     // RFC 7009 §2.2: invalid tokens do not cause an error response.
     for token in ["not-a-token", well_formed_unknown.as_str(), "a.b.c"] {
         let res = app
-            .revoke(&[("token", token), ("client_id", &client)])
+            .post_revoke(&[("token", token), ("client_id", &client)])
             .await;
         assert_eq!(res.status(), 200, "unknown token {token}");
     }
     let rt = refresh_token(&app.login(&client, &username, &password).await);
     for _ in 0..2 {
-        let res = app.revoke(&[("token", &rt), ("client_id", &client)]).await;
+        let res = app
+            .post_revoke(&[("token", &rt), ("client_id", &client)])
+            .await;
         assert_eq!(res.status(), 200, "revoked and already revoked");
     }
     app.assert_refresh_dead(&client, &rt).await;
@@ -84,9 +89,11 @@ async fn revocation_without_a_token_is_invalid_request() {
     let app = TestApp::spawn().await;
     let client = app.public_client().await;
     // RFC 7009 §2.1: `token` is REQUIRED; RFC 6749 §5.2 invalid_request.
-    let res = app.revoke(&[("client_id", &client)]).await;
+    let res = app.post_revoke(&[("client_id", &client)]).await;
     expect_error(res, 400, "invalid_request").await;
-    let res = app.revoke(&[("client_id", &client), ("token", "")]).await;
+    let res = app
+        .post_revoke(&[("client_id", &client), ("token", "")])
+        .await;
     expect_error(res, 400, "invalid_request").await;
 }
 
@@ -95,13 +102,10 @@ async fn revocation_requires_client_authentication() {
     let app = TestApp::spawn().await;
     // RFC 7009 §2.1: the client authenticates; an unknown client is invalid_client (401).
     let res = app
-        .revoke(&[
-            ("token", "x"),
-            ("client_id", &crate::helpers::unique("nobody")),
-        ])
+        .post_revoke(&[("token", "x"), ("client_id", &unique("nobody"))])
         .await;
     expect_error(res, 401, "invalid_client").await;
-    let res = app.revoke(&[("token", "x")]).await;
+    let res = app.post_revoke(&[("token", "x")]).await;
     expect_error(res, 401, "invalid_client").await;
 }
 
@@ -116,10 +120,12 @@ async fn revoking_another_clients_token_is_refused() {
 
     // RFC 7009 §2.1: the server verifies the token was issued to the requesting client and
     // refuses otherwise; tessera answers 400 unauthorized_client (src/http/revoke.rs).
-    let res = app.revoke(&[("token", &rt), ("client_id", &other)]).await;
+    let res = app
+        .post_revoke(&[("token", &rt), ("client_id", &other)])
+        .await;
     expect_error(res, 400, "unauthorized_client").await;
     let res = app
-        .revoke(&[("token", &access_token(&login)), ("client_id", &other)])
+        .post_revoke(&[("token", &access_token(&login)), ("client_id", &other)])
         .await;
     expect_error(res, 400, "unauthorized_client").await;
 
@@ -143,7 +149,7 @@ async fn logout_all_revokes_every_session_of_the_user_only() {
     );
 
     let res = app
-        .logout_all(Some(&format!("Bearer {}", access_token(&second))))
+        .post_logout_all(Some(&format!("Bearer {}", access_token(&second))))
         .await;
     assert_eq!(res.status(), 204);
     assert!(!header(&res, "x-request-id").is_empty());
@@ -165,13 +171,8 @@ async fn logout_all_needs_a_valid_bearer_token() {
 
     // RFC 6750 §3: 401 with a Bearer challenge. §3.1: without any credentials the server
     // SHOULD NOT add an error code, so only the scheme is checked here.
-    let res = app.logout_all(None).await;
-    assert_eq!(res.status(), 401);
-    assert!(
-        header(&res, "www-authenticate").starts_with("Bearer"),
-        "{}",
-        header(&res, "www-authenticate")
-    );
+    let res = app.post_logout_all(None).await;
+    assert_bearer_challenge(&res, 401, None);
 
     // A tampered signature, a refresh token, garbage, and the wrong scheme: invalid_token.
     let (signed, signature) = at.rsplit_once('.').unwrap();
@@ -184,12 +185,10 @@ async fn logout_all_needs_a_valid_bearer_token() {
         "Bearer garbage".to_owned(),
         format!("Bearer {signed}."),
     ] {
-        let res = app.logout_all(Some(&bad)).await;
+        let res = app.post_logout_all(Some(&bad)).await;
         assert_eq!(res.status(), 401, "{bad}");
-        let challenge = header(&res, "www-authenticate");
         // RFC 6750 §3.1: invalid_token for a malformed, expired or invalid token.
-        assert!(challenge.starts_with("Bearer "), "{challenge}");
-        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+        assert_bearer_challenge(&res, 401, Some("invalid_token"));
     }
     // Nothing was revoked by the refused calls.
     app.refresh_ok(&client, &refresh).await;
@@ -204,27 +203,14 @@ async fn changing_the_password_revokes_sessions_and_the_old_password() {
     let second = app.login(&client, &username, &old_password).await;
 
     let new_password = format!("new-{}", uuid::Uuid::new_v4());
-    let user = tessera::users::change_password(
-        &app.state.store,
-        &app.state.hasher,
-        &username,
-        &new_password,
-    )
-    .await
-    .unwrap();
-    assert_eq!(user.sub, sub);
+    assert_eq!(app.change_password(&username, &new_password).await, sub);
 
     app.assert_refresh_dead(&client, &refresh_token(&first))
         .await;
     app.assert_refresh_dead(&client, &refresh_token(&second))
         .await;
     let res = app
-        .token(&[
-            ("grant_type", "password"),
-            ("client_id", &client),
-            ("username", &username),
-            ("password", &old_password),
-        ])
+        .password_grant(&client, &username, &old_password, None)
         .await;
     expect_error(res, 400, "invalid_grant").await;
     let fresh = app.login(&client, &username, &new_password).await;
@@ -239,15 +225,7 @@ async fn a_disabled_user_looks_like_a_wrong_password_and_cannot_refresh() {
     let login = app.login(&client, &username, &password).await;
     let attempt = |password: String| {
         let (app, client, username) = (&app, &client, &username);
-        async move {
-            app.token(&[
-                ("grant_type", "password"),
-                ("client_id", client),
-                ("username", username),
-                ("password", &password),
-            ])
-            .await
-        }
+        async move { app.password_grant(client, username, &password, None).await }
     };
     let wrong = expect_error(
         attempt("not-the-password".into()).await,
@@ -256,9 +234,7 @@ async fn a_disabled_user_looks_like_a_wrong_password_and_cannot_refresh() {
     )
     .await;
 
-    tessera::users::disable(&app.state.store, &username)
-        .await
-        .unwrap();
+    app.disable_user(&username).await;
 
     // The right password of a disabled user is indistinguishable from a wrong one.
     let disabled = expect_error(attempt(password.clone()).await, 400, "invalid_grant").await;
@@ -276,7 +252,7 @@ async fn the_bearer_scheme_name_is_case_insensitive() {
     for scheme in ["bearer", "BEARER"] {
         let login = app.login(&client, &username, &password).await;
         let res = app
-            .logout_all(Some(&format!("{scheme} {}", access_token(&login))))
+            .post_logout_all(Some(&format!("{scheme} {}", access_token(&login))))
             .await;
         assert_eq!(res.status(), 204, "scheme `{scheme}`");
         app.assert_refresh_dead(&client, &refresh_token(&login))
