@@ -17,6 +17,8 @@ pub mod error;
 pub mod grants;
 pub mod http;
 pub mod keys;
+#[cfg(test)]
+mod layers;
 pub mod mfa;
 pub mod ratelimit;
 pub mod secret;
