@@ -108,7 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     let (verifies, verify_secs) = runtime.block_on(async {
-        let hasher = PasswordHasher::new(settings.argon2, threads, 1024)?;
+        let hasher = PasswordHasher::new(settings.hashing.argon2, threads, 1024)?;
         let password = "correct horse battery staple".to_owned();
         let phc = hasher.hash(password.clone()).await?;
         // One verification first, unmeasured.
@@ -148,9 +148,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "rs256_signs_per_s": signs as f64 / sign_secs,
         "rs256_cpu_ms_per_sign": if signs > 0 { sign_cpu * 1000.0 / signs as f64 } else { 0.0 },
         "rs256_key_bits": keys.signing_key().bits,
-        "argon2_memory_kib": settings.argon2.memory_kib,
-        "argon2_iterations": settings.argon2.iterations,
-        "argon2_parallelism": settings.argon2.parallelism,
+        "argon2_memory_kib": settings.hashing.argon2.memory_kib,
+        "argon2_iterations": settings.hashing.argon2.iterations,
+        "argon2_parallelism": settings.hashing.argon2.parallelism,
         "argon2_verifies": verifies,
         "argon2_verifies_per_s": verifies as f64 / verify_secs,
     });

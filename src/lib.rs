@@ -83,13 +83,13 @@ pub enum StartupError {
 /// [`StartupError::NoRedis`] without a URL outside dev; [`StartupError::Store`] when Redis
 /// cannot be reached.
 pub async fn open_store(settings: &Settings, dev: bool) -> Result<Store, StartupError> {
-    match (&settings.redis_url, dev) {
+    match (&settings.store.url, dev) {
         (_, true) => Ok(Store::Memory(MemoryStore::new())),
         (Some(url), false) => {
-            let timeout = Duration::from_millis(settings.redis_timeout_ms);
+            let timeout = Duration::from_millis(settings.store.timeout_ms);
             let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
             Ok(Store::Redis(
-                match (&settings.redis_sentinel_master, settings.redis_cluster) {
+                match (&settings.store.sentinel_master, settings.store.cluster) {
                     (Some(master), _) => {
                         RedisStore::connect_sentinel(&nodes, master, timeout).await?
                     }
@@ -140,9 +140,9 @@ impl Application {
         let data_key = settings.data_key.clone().ok_or(StartupError::NoDataKey)?;
         data_key.check(&store).await??;
         let hasher = PasswordHasher::new(
-            settings.argon2,
-            settings.hash_concurrency,
-            settings.hash_queue_limit,
+            settings.hashing.argon2,
+            settings.hashing.concurrency,
+            settings.hashing.queue_limit,
         )?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let keys = Arc::new(arc_swap::ArcSwap::new(keys));

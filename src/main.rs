@@ -160,9 +160,9 @@ async fn store_and_hasher(settings: &Settings) -> Result<(Store, PasswordHasher)
         .await
         .map_err(|e| e.to_string())?;
     let hasher = PasswordHasher::new(
-        settings.argon2,
-        settings.hash_concurrency,
-        settings.hash_queue_limit,
+        settings.hashing.argon2,
+        settings.hashing.concurrency,
+        settings.hashing.queue_limit,
     )
     .map_err(|e| e.to_string())?;
     Ok((store, hasher))
@@ -217,7 +217,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Keys(KeysCommand::List) => {
-            let store = open_store(&settings, settings.redis_url.is_none())
+            let store = open_store(&settings, settings.store.url.is_none())
                 .await
                 .map_err(|e| e.to_string())?;
             let keys = rotation::load(&store, &settings.keys_dir, &settings.rotation)

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 mod settings;
 mod validate;
 
-pub use settings::{Argon2Params, Settings};
+pub use settings::{Argon2Params, HashingSettings, Settings, StoreSettings};
 
 /// The file read when `--config` is not given (if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";

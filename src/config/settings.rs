@@ -14,61 +14,76 @@ pub struct Argon2Params {
     pub parallelism: u32,
 }
 
-/// Validated settings, the single source of configuration for the application.
+/// Where the store is: Redis standalone, Cluster or Sentinel (`url: None` only with `--dev`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// Redis URL; with `cluster`, comma-separated seed nodes; with `sentinel_master`, Sentinels.
+    pub url: Option<String>,
+    /// Whether `url` names Redis Cluster seed nodes.
+    pub cluster: bool,
+    /// The Sentinel master name, when `url` names Sentinels.
+    pub sentinel_master: Option<String>,
+    /// Connect and command timeout, milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// Password hashing: the Argon2id cost and the bounded pool it runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingSettings {
+    /// Argon2id cost parameters.
+    pub argon2: Argon2Params,
+    /// Concurrent Argon2 computations.
+    pub concurrency: usize,
+    /// Password checks that may wait for a hashing slot.
+    pub queue_limit: usize,
+}
+
+/// Validated settings, the single source of configuration for the application, grouped by
+/// concern (the raw layers in [`super::RawSettings`] follow the file's order instead).
 #[derive(Clone)]
 pub struct Settings {
     /// Canonical issuer URL exactly as configured (OIDC Discovery §3: compared byte for byte).
     pub issuer: String,
     /// Address to bind.
     pub listen: SocketAddr,
-    /// Redis URL (`None` only with the in-memory store); seed nodes with `redis_cluster`.
-    pub redis_url: Option<String>,
-    /// Whether `redis_url` names Redis Cluster seed nodes.
-    pub redis_cluster: bool,
-    /// The Sentinel master name, when `redis_url` names Sentinels.
-    pub redis_sentinel_master: Option<String>,
-    /// Directory of PKCS#8 PEM private keys.
-    pub keys_dir: PathBuf,
-    /// Access- and ID-token lifetime, seconds.
-    pub access_token_ttl: u64,
-    /// Refresh-token lifetime, seconds.
-    pub refresh_token_ttl: u64,
-    /// Default access-token audience.
-    pub audience: String,
-    /// JWKS `max-age`, seconds.
-    pub jwks_max_age: u64,
-    /// Password hashing cost.
-    pub argon2: Argon2Params,
-    /// Concurrent Argon2 computations.
-    pub hash_concurrency: usize,
-    /// Redis connect/command timeout, milliseconds.
-    pub redis_timeout_ms: u64,
-    /// In-process client cache lifetime, seconds.
-    pub client_cache_ttl: u64,
     /// Log filter.
     pub log_level: String,
-    /// Clients declared in the config file.
-    pub clients: Vec<crate::store::Client>,
+    /// The store.
+    pub store: StoreSettings,
+    /// Password hashing.
+    pub hashing: HashingSettings,
     /// Login limits.
     pub login: crate::ratelimit::LoginPolicy,
     /// Proxies whose forwarding headers name the client IP.
     pub trusted_proxies: crate::ratelimit::TrustedProxies,
-    /// Password checks that may wait for a hashing slot.
-    pub hash_queue_limit: usize,
+    /// Default access-token audience.
+    pub audience: String,
+    /// Access- and ID-token lifetime, seconds.
+    pub access_token_ttl: u64,
+    /// Refresh-token lifetime, seconds.
+    pub refresh_token_ttl: u64,
+    /// Authorization code lifetime, seconds.
+    pub authorization_code_ttl: u64,
+    /// Browser login session lifetime, seconds.
+    pub login_session_ttl: u64,
+    /// `Secure` + `__Host-` cookies.
+    pub cookie_secure: bool,
+    /// Directory of PKCS#8 PEM private keys.
+    pub keys_dir: PathBuf,
+    /// Key rotation timing.
+    pub rotation: crate::keys::rotation::RotationPolicy,
+    /// JWKS `max-age`, seconds.
+    pub jwks_max_age: u64,
     /// The data key, when configured (`--dev` generates one).
     pub data_key: Option<std::sync::Arc<crate::datakey::DataKey>>,
     /// TOTP issuer label.
     pub totp_issuer: String,
-    /// Key rotation timing.
-    pub rotation: crate::keys::rotation::RotationPolicy,
+    /// Clients declared in the config file.
+    pub clients: Vec<crate::store::Client>,
+    /// In-process client cache lifetime, seconds.
+    pub client_cache_ttl: u64,
     /// Bearer token protecting `/metrics`.
     pub metrics_token: Option<String>,
-    /// `Secure` + `__Host-` cookies.
-    pub cookie_secure: bool,
-    /// Browser login session lifetime, seconds.
-    pub login_session_ttl: u64,
-    /// Authorization code lifetime, seconds.
-    pub authorization_code_ttl: u64,
 }
 
 /// Shows where the server listens and what it is, never the data key, the metrics token or

@@ -1,6 +1,9 @@
 //! From raw layers to validated [`Settings`]: every value checked once, at start-up.
 
-use super::{in_range, invalid, Argon2Params, ConfigError, RawSettings, Settings};
+use super::{
+    in_range, invalid, Argon2Params, ConfigError, HashingSettings, RawSettings, Settings,
+    StoreSettings,
+};
 
 impl RawSettings {
     /// Validates every value into [`Settings`].
@@ -253,36 +256,40 @@ impl RawSettings {
             ));
         }
         Ok(Settings {
-            redis_sentinel_master,
+            issuer,
+            listen,
+            log_level: self.log_level,
+            store: StoreSettings {
+                url: self.redis_url,
+                cluster: self.redis_cluster,
+                sentinel_master: redis_sentinel_master,
+                timeout_ms: redis_timeout_ms,
+            },
+            hashing: HashingSettings {
+                argon2: Argon2Params {
+                    memory_kib: memory_kib as u32,
+                    iterations: iterations as u32,
+                    parallelism: parallelism as u32,
+                },
+                concurrency: hash_concurrency,
+                queue_limit: hash_queue_limit,
+            },
+            login,
+            trusted_proxies,
+            audience,
+            access_token_ttl,
+            refresh_token_ttl,
             authorization_code_ttl,
-            cookie_secure: self.cookie_secure,
             login_session_ttl,
-            redis_cluster: self.redis_cluster,
-            metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
+            cookie_secure: self.cookie_secure,
+            keys_dir: self.keys_dir,
             rotation,
+            jwks_max_age,
             data_key,
             totp_issuer: self.totp_issuer,
             clients,
-            login,
-            trusted_proxies,
-            hash_queue_limit,
-            issuer,
-            listen,
-            redis_url: self.redis_url,
-            keys_dir: self.keys_dir,
-            access_token_ttl,
-            refresh_token_ttl,
-            audience,
-            jwks_max_age,
-            argon2: Argon2Params {
-                memory_kib: memory_kib as u32,
-                iterations: iterations as u32,
-                parallelism: parallelism as u32,
-            },
-            hash_concurrency,
-            redis_timeout_ms,
             client_cache_ttl,
-            log_level: self.log_level,
+            metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
         })
     }
 }
@@ -296,7 +303,7 @@ mod tests {
         let s = RawSettings::default().validate().unwrap();
         assert_eq!(s.access_token_ttl, 900);
         assert_eq!(s.audience, "http://127.0.0.1:8080");
-        assert_eq!(s.argon2.memory_kib, 19_456);
+        assert_eq!(s.hashing.argon2.memory_kib, 19_456);
     }
 
     #[test]
