@@ -2,11 +2,11 @@
 //! enrollment (start, confirm, disable).
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{bearer_claims, read_body, session_user};
+use super::extract::{read_body, Bearer, SessionUser};
 use crate::error::OAuthError;
 use crate::mfa;
 use crate::state::AppState;
@@ -16,9 +16,8 @@ use crate::users::{authenticate, logout_all as revoke_all_sessions, normalize_pa
 /// A client-credentials token (no session) is refused with `invalid_token`.
 pub async fn logout_all(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    Bearer(claims): Bearer,
 ) -> Result<HttpResponse, OAuthError> {
-    let claims = bearer_claims(&state, &req)?;
     if claims.sid.is_none() {
         return Err(OAuthError::invalid_token(
             "the access token does not belong to a user",
@@ -41,9 +40,8 @@ fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, OAuthError>
 /// `qr_png` (base64 PNG) and `qr_svg`; the secret stays pending until confirmed.
 pub async fn start_totp(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SessionUser(user): SessionUser,
 ) -> Result<HttpResponse, OAuthError> {
-    let user = session_user(&state, &bearer_claims(&state, &req)?).await?;
     let enrollment = mfa::start_enrollment(
         &state.store,
         &state.data_key,
@@ -71,10 +69,9 @@ struct Confirm {
 /// step is consumed, so it cannot be replayed for login.
 pub async fn confirm_totp(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SessionUser(user): SessionUser,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let user = session_user(&state, &bearer_claims(&state, &req)?).await?;
     let Confirm { code } = json_body(&read_body(&mut payload).await?)?;
     let codes = mfa::confirm_enrollment(&state.store, &state.data_key, user, &code)
         .await
@@ -95,10 +92,9 @@ struct Disable {
 /// turns MFA off. 204; `invalid_grant` when either part is wrong (without saying which).
 pub async fn disable_totp(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    SessionUser(user): SessionUser,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let user = session_user(&state, &bearer_claims(&state, &req)?).await?;
     let request: Disable = json_body(&read_body(&mut payload).await?)?;
     let password = normalize_password(&request.password)?;
     let password_ok = authenticate(&state.store, &state.hasher, &user.username, password)

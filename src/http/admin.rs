@@ -2,11 +2,14 @@
 //! with the `tessera:admin` scope (obtained with client credentials by an admin client created
 //! from the CLI); RFC 6750 §3.1 errors otherwise.
 
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::bearer_claims;
+use super::extract::{read_body, Bearer};
 use crate::clients::{self, ClientError, Registration};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
@@ -15,15 +18,27 @@ use crate::store::Backend;
 /// The scope an admin token must carry.
 pub const ADMIN_SCOPE: &str = "tessera:admin";
 
-fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), OAuthError> {
-    let claims = bearer_claims(state, req)?;
-    if claims.scope.split(' ').any(|s| s == ADMIN_SCOPE) {
-        Ok(())
-    } else {
-        Err(OAuthError::new(
-            ErrorCode::InsufficientScope,
-            "the tessera:admin scope is required",
-        ))
+/// A verified bearer access token (see [`Bearer`]) carrying [`ADMIN_SCOPE`]. No store call.
+///
+/// # Errors
+/// As [`Bearer`]; `insufficient_scope` (403, RFC 6750 §3.1) without the scope.
+pub struct Admin;
+
+impl FromRequest for Admin {
+    type Error = OAuthError;
+    type Future = Ready<Result<Self, OAuthError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Bearer::verified(req).and_then(|bearer| {
+            if bearer.has_scope(ADMIN_SCOPE) {
+                Ok(Self)
+            } else {
+                Err(OAuthError::new(
+                    ErrorCode::InsufficientScope,
+                    "the tessera:admin scope is required",
+                ))
+            }
+        }))
     }
 }
 
@@ -43,11 +58,7 @@ fn client_error(e: ClientError) -> HttpResponse {
 }
 
 /// `GET /admin/clients`: every registered client, without secrets.
-pub async fn list(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, OAuthError> {
-    require_admin(&state, &req)?;
+pub async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, OAuthError> {
     let stored = state.store.clients().await?;
     let clients: Vec<_> = stored.iter().map(clients::describe).collect();
     Ok(HttpResponse::Ok().json(json!({"clients": clients})))
@@ -57,11 +68,10 @@ pub async fn list(
 /// client without an operator-supplied secret, the generated `client_secret` (shown once).
 pub async fn create(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    _admin: Admin,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    require_admin(&state, &req)?;
-    let body = super::read_body(&mut payload).await?;
+    let body = read_body(&mut payload).await?;
     let registration: Registration = serde_json::from_slice(&body)
         .map_err(|e| OAuthError::invalid_request(format!("invalid registration: {e}")))?;
     let client_id = registration.client_id.clone();
@@ -85,10 +95,9 @@ pub async fn create(
 /// `GET /admin/clients/{client_id}`: one client, or 404.
 pub async fn get(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    _admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    require_admin(&state, &req)?;
     Ok(match state.store.client(&path).await? {
         Some(client) => HttpResponse::Ok().json(clients::describe(&client)),
         None => client_error(ClientError::NotFound),
@@ -98,10 +107,9 @@ pub async fn get(
 /// `DELETE /admin/clients/{client_id}`: 204, or 404.
 pub async fn remove(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    _admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    require_admin(&state, &req)?;
     let result = clients::remove_client(&state.store, &path).await;
     state.clients.forget(&path);
     Ok(match result {
@@ -113,10 +121,9 @@ pub async fn remove(
 /// `POST /admin/clients/{client_id}/secret`: a new generated secret (shown once).
 pub async fn rotate_secret(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    _admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    require_admin(&state, &req)?;
     let result = clients::rotate_secret(&state.store, &path).await;
     state.clients.forget(&path);
     Ok(match result {

@@ -3,22 +3,16 @@
 //! request into the typed input of [`crate::signin`] and renders its answer ([`super::pages`]);
 //! the decisions are made there.
 
-use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::extract::{ClientIp, Params};
 use super::pages::{cookie_value, render, CSRF_COOKIE, SESSION_COOKIE};
-use super::{client_ip, read_body, Params};
+use crate::error::OAuthError;
 use crate::signin::{
     self, AuthorizationRequest, Credentials, FormContext, LogoutRequest, PageError,
     SecondFactorInput,
 };
 use crate::state::AppState;
-
-/// The form-encoded body of a page form.
-async fn form(req: &HttpRequest, mut payload: web::Payload) -> Result<Params, PageError> {
-    let body = read_body(&mut payload).await?;
-    Ok(Params::parse(req, &body)?)
-}
 
 /// The pending request and CSRF fields every page form carries, with the CSRF cookie.
 fn context<'a>(params: &'a Params, csrf_cookie: Option<&'a str>) -> FormContext<'a> {
@@ -56,15 +50,15 @@ pub async fn authorize(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
+    params: Result<Params, OAuthError>,
+    ClientIp(ip): ClientIp,
 ) -> Result<HttpResponse, PageError> {
-    let params = form(&req, payload).await?;
+    let params = params?;
     let csrf = cookie_value(&state, &req, CSRF_COOKIE);
     let credentials = Credentials {
         username: params.get("username").unwrap_or(""),
         password: params.get("password").unwrap_or(""),
     };
-    let ip = client_ip(&state, &req);
     let outcome = signin::login(&state, context(&params, csrf.as_deref()), credentials, ip).await?;
     Ok(render(&state, outcome))
 }
@@ -73,15 +67,15 @@ pub async fn login(
 pub async fn mfa(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
+    params: Result<Params, OAuthError>,
+    ClientIp(ip): ClientIp,
 ) -> Result<HttpResponse, PageError> {
-    let params = form(&req, payload).await?;
+    let params = params?;
     let csrf = cookie_value(&state, &req, CSRF_COOKIE);
     let factor = SecondFactorInput {
         otp: params.get("otp"),
         recovery_code: params.get("recovery_code"),
     };
-    let ip = client_ip(&state, &req);
     let form = context(&params, csrf.as_deref());
     let outcome = signin::second_factor(&state, form, factor, ip).await?;
     Ok(render(&state, outcome))
@@ -91,9 +85,9 @@ pub async fn mfa(
 pub async fn consent(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
+    params: Result<Params, OAuthError>,
 ) -> Result<HttpResponse, PageError> {
-    let params = form(&req, payload).await?;
+    let params = params?;
     let csrf = cookie_value(&state, &req, CSRF_COOKIE);
     let session = cookie_value(&state, &req, SESSION_COOKIE);
     let allow = params.get("decision") == Some("allow");
@@ -102,24 +96,36 @@ pub async fn consent(
     Ok(render(&state, outcome))
 }
 
-/// `GET`/`POST /oauth2/logout` (RP-Initiated Logout 1.0 §2: both methods).
-pub async fn logout(
+/// `GET /oauth2/logout` (RP-Initiated Logout 1.0 §2: the parameters in the query).
+pub async fn logout_query(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = if req.method() == Method::POST {
-        form(&req, payload).await?
-    } else {
-        Params::from_query(&req)?
-    };
+    let params = Params::from_query(&req)?;
+    logout(&state, &req, &params).await
+}
+
+/// `POST /oauth2/logout` (RP-Initiated Logout 1.0 §2: the parameters form-encoded).
+pub async fn logout_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: Result<Params, OAuthError>,
+) -> Result<HttpResponse, PageError> {
+    logout(&state, &req, &params?).await
+}
+
+async fn logout(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<HttpResponse, PageError> {
     let request = LogoutRequest {
         client_id: params.get("client_id"),
         id_token_hint: params.get("id_token_hint"),
         post_logout_redirect_uri: params.get("post_logout_redirect_uri"),
         state: params.get("state"),
     };
-    let session = cookie_value(&state, &req, SESSION_COOKIE);
-    let step = signin::logout(&state, request, session.as_deref()).await?;
-    Ok(render(&state, step.into()))
+    let session = cookie_value(state, req, SESSION_COOKIE);
+    let step = signin::logout(state, request, session.as_deref()).await?;
+    Ok(render(state, step.into()))
 }

@@ -1,10 +1,10 @@
 //! `POST /oauth2/introspect` (RFC 7662).
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::{authenticated_client, Params};
+use super::extract::ClientRequest;
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::store::{Backend, TokenState};
@@ -15,11 +15,8 @@ use crate::tokens::RefreshToken;
 /// tokens of a revoked session are `{"active": false}`.
 pub async fn introspect(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    ClientRequest { params, client }: ClientRequest,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = Params::read(&req, payload).await?;
-    let client = authenticated_client(&state, &req, &params).await?;
     if client.secret_hash.is_none() {
         return Err(OAuthError::new(
             ErrorCode::InvalidClient,

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use subtle::ConstantTimeEq;
 
-use super::authorization;
+use super::extract::authorization;
 use crate::clock::now;
 use crate::state::AppState;
 
@@ -13,7 +13,7 @@ use crate::state::AppState;
 /// configured, a request without `Authorization: Bearer <that token>` gets 401.
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     if let Some(expected) = &state.settings.metrics_token {
-        let presented = authorization(&req, "Bearer").unwrap_or("");
+        let presented = authorization::credentials(&req, "Bearer").unwrap_or("");
         if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
             return HttpResponse::Unauthorized()
                 .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tessera-metrics\""))

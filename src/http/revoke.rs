@@ -1,8 +1,8 @@
 //! `POST /oauth2/revoke` (RFC 7009).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-use super::{authenticated_client, Params};
+use super::extract::ClientRequest;
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::store::{Backend, TokenState};
@@ -13,11 +13,8 @@ use crate::tokens::RefreshToken;
 /// refused (§2.1).
 pub async fn revoke(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    ClientRequest { params, client }: ClientRequest,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = Params::read(&req, payload).await?;
-    let client = authenticated_client(&state, &req, &params).await?;
     let token = params.require("token")?;
     let (family_id, owner) = if let Some(refresh) = RefreshToken::parse(token) {
         match state

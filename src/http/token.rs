@@ -4,34 +4,29 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{authenticated_client, client_ip, Params};
-use crate::error::{ErrorCode, OAuthError};
+use super::extract::{client_ip, GrantType, TokenRequest};
+use crate::error::OAuthError;
 use crate::grants::{
     authorization_code_grant, client_credentials_grant, mfa_otp_grant, password_grant,
-    refresh_token_grant, PasswordOutcome, MFA_OTP_GRANT,
+    refresh_token_grant, PasswordOutcome,
 };
 use crate::state::AppState;
 
-/// Dispatches on `grant_type`; every response carries `Cache-Control: no-store` (RFC 6749 §5.1).
+/// Runs the request's grant; every response carries `Cache-Control: no-store` (RFC 6749 §5.1).
+/// The client IP (for the password and second-factor limits) is worked out for those grants
+/// only.
 pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
+    request: TokenRequest,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = Params::read(&req, payload).await?;
-    let grant_type = params.require("grant_type")?;
-    if !matches!(
+    let TokenRequest {
         grant_type,
-        "authorization_code" | "password" | "refresh_token" | "client_credentials" | MFA_OTP_GRANT
-    ) {
-        return Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "supported grant types: authorization_code, password, refresh_token, client_credentials, urn:tessera:params:oauth:grant-type:mfa-otp",
-        ));
-    }
-    let client = authenticated_client(&state, &req, &params).await?;
+        params,
+        client,
+    } = request;
     let response = match grant_type {
-        "password" => match password_grant(
+        GrantType::Password => match password_grant(
             &state,
             &client,
             client_ip(&state, &req),
@@ -54,7 +49,7 @@ pub async fn token(
                     })))
             }
         },
-        MFA_OTP_GRANT => {
+        GrantType::MfaOtp => {
             mfa_otp_grant(
                 &state,
                 &client,
@@ -65,7 +60,7 @@ pub async fn token(
             )
             .await?
         }
-        "authorization_code" => {
+        GrantType::AuthorizationCode => {
             authorization_code_grant(
                 &state,
                 &client,
@@ -75,10 +70,10 @@ pub async fn token(
             )
             .await?
         }
-        "client_credentials" => {
+        GrantType::ClientCredentials => {
             client_credentials_grant(&state, &client, params.get("scope"), params.get("resource"))?
         }
-        _ => {
+        GrantType::RefreshToken => {
             refresh_token_grant(
                 &state,
                 &client,
@@ -91,7 +86,7 @@ pub async fn token(
     state
         .metrics
         .tokens_issued
-        .with_label_values(&[grant_type])
+        .with_label_values(&[grant_type.as_str()])
         .inc();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -1,9 +1,9 @@
 //! `GET`/`POST /oauth2/userinfo` (OpenID Connect Core §5.3).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::{bearer_claims, session_user};
+use super::extract::{Bearer, SessionUser};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
@@ -13,25 +13,24 @@ use crate::state::AppState;
 /// RFC 6750 §3.1 errors with a `WWW-Authenticate: Bearer` challenge.
 pub async fn userinfo(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    bearer: Bearer,
 ) -> Result<HttpResponse, OAuthError> {
-    let claims = bearer_claims(&state, &req)?;
-    let has = |s: &str| claims.scope.split(' ').any(|x| x == s);
-    if !has("openid") {
+    // The scope is checked before the session: a token without `openid` costs no store call.
+    if !bearer.has_scope("openid") {
         return Err(OAuthError::new(
             ErrorCode::InsufficientScope,
             "the access token lacks the openid scope",
         ));
     }
-    let user = session_user(&state, &claims).await?;
+    let SessionUser(user) = SessionUser::of(&state, &bearer.0).await?;
     let mut body = json!({"sub": user.sub});
-    if has("email") {
+    if bearer.has_scope("email") {
         if let Some(email) = user.email {
             body["email"] = email.into();
             body["email_verified"] = false.into();
         }
     }
-    if has("profile") {
+    if bearer.has_scope("profile") {
         body["preferred_username"] = user.username.into();
     }
     Ok(HttpResponse::Ok()

@@ -1,0 +1,232 @@
+//! The route table: one list of resources (path, methods, handlers, CORS) from which
+//! [`configure`] registers the app and [`paths::all`] lists the routes for the spec test.
+
+use actix_web::http::Method;
+use actix_web::{web, Route};
+
+use super::{
+    account, admin, authorize, cors, discovery, health, introspect, metrics, pages, revoke, token,
+    userinfo,
+};
+
+/// Paths of the endpoints, relative to the issuer.
+pub mod paths {
+    /// RFC 6749 §3.1 authorization endpoint.
+    pub const AUTHORIZE: &str = "/oauth2/authorize";
+    /// Hosted login page: the password step.
+    pub const AUTHORIZE_LOGIN: &str = "/oauth2/authorize/login";
+    /// Hosted login page: the second-factor step.
+    pub const AUTHORIZE_MFA: &str = "/oauth2/authorize/mfa";
+    /// Hosted consent page.
+    pub const AUTHORIZE_CONSENT: &str = "/oauth2/authorize/consent";
+    /// RP-Initiated Logout 1.0 end-session endpoint.
+    pub const LOGOUT: &str = "/oauth2/logout";
+    /// Stylesheet of the hosted pages.
+    pub const STYLESHEET: &str = "/assets/tessera.css";
+    /// RFC 6749 §3.2 token endpoint.
+    pub const TOKEN: &str = "/oauth2/token";
+    /// RFC 7009 revocation endpoint.
+    pub const REVOKE: &str = "/oauth2/revoke";
+    /// RFC 7662 introspection endpoint.
+    pub const INTROSPECT: &str = "/oauth2/introspect";
+    /// OIDC Core §5.3 UserInfo endpoint.
+    pub const USERINFO: &str = "/oauth2/userinfo";
+    /// Admin API: the client collection.
+    pub const ADMIN_CLIENTS: &str = "/admin/clients";
+    /// Admin API: one client.
+    pub const ADMIN_CLIENT: &str = "/admin/clients/{client_id}";
+    /// Admin API: a client's secret.
+    pub const ADMIN_CLIENT_SECRET: &str = "/admin/clients/{client_id}/secret";
+    /// RFC 7517 JWK Set.
+    pub const JWKS: &str = "/.well-known/jwks.json";
+    /// OIDC Discovery 1.0 §4.
+    pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+    /// RFC 8414 §3.
+    pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+    /// Revokes every session of the bearer's user.
+    pub const LOGOUT_ALL: &str = "/account/logout-all";
+    /// TOTP enrollment: start (POST) and disable (DELETE).
+    pub const MFA_TOTP: &str = "/account/mfa/totp";
+    /// TOTP enrollment: confirm.
+    pub const MFA_TOTP_CONFIRM: &str = "/account/mfa/totp/confirm";
+    /// Prometheus metrics.
+    pub const METRICS: &str = "/metrics";
+    /// Liveness.
+    pub const HEALTHZ: &str = "/healthz";
+    /// Readiness (store reachable).
+    pub const READYZ: &str = "/readyz";
+
+    /// Every route the app serves, as (constant name, method, path) — e.g. `("TOKEN", "POST",
+    /// "/oauth2/token")` — read from [`super::RESOURCES`], the table [`super::configure`]
+    /// registers; a CORS resource lists its `OPTIONS` preflight after its methods. The
+    /// integration tests check these against `openapi.yaml`.
+    pub fn all() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+        super::RESOURCES.iter().flat_map(|resource| {
+            resource
+                .methods
+                .iter()
+                .map(|endpoint| endpoint.method.as_str())
+                .chain(resource.cors.then_some(super::Method::OPTIONS.as_str()))
+                .map(move |method| (resource.name, method, resource.path))
+        })
+    }
+}
+
+/// One path and what the app serves there. It is registered as one actix resource, so a wrong
+/// method gets 405 with `Allow` (RFC 9110 §15.5.6) rather than 404.
+pub struct Resource {
+    /// The name of the path's constant in [`paths`] (e.g. `"TOKEN"`).
+    pub name: &'static str,
+    /// The path pattern, e.g. `/admin/clients/{client_id}`.
+    pub path: &'static str,
+    /// Whether single-page apps call it cross-origin: responses go through
+    /// `cors::with_cors` (Fetch standard CORS for the origins public clients registered) and
+    /// `OPTIONS` is answered by `cors::preflight`.
+    pub cors: bool,
+    /// Its methods and their handlers.
+    pub methods: &'static [Endpoint],
+}
+
+/// A method of a [`Resource`] and its handler.
+pub struct Endpoint {
+    /// The HTTP method.
+    pub method: Method,
+    /// The route serving it, without its method guard (added by [`configure`]).
+    route: fn() -> Route,
+}
+
+/// `resource!(NAME, cors, [METHOD => handler, ...])`: the resource at `paths::NAME`, so the
+/// listed name is always the constant's.
+macro_rules! resource {
+    ($name:ident, cors: $cors:expr, [$($method:ident => $handler:path),+ $(,)?]) => {
+        Resource {
+            name: stringify!($name),
+            path: paths::$name,
+            cors: $cors,
+            methods: &[$(Endpoint {
+                method: Method::$method,
+                route: || web::route().to($handler),
+            }),+],
+        }
+    };
+}
+
+/// Every resource, in matching order: routes are tried in order, so the hot paths (JWKS,
+/// token, introspection) come first and the patterns with parameters (admin) last.
+pub const RESOURCES: &[Resource] = &[
+    resource!(JWKS, cors: false, [GET => discovery::jwks]),
+    resource!(TOKEN, cors: true, [POST => token::token]),
+    resource!(INTROSPECT, cors: false, [POST => introspect::introspect]),
+    resource!(REVOKE, cors: true, [POST => revoke::revoke]),
+    resource!(USERINFO, cors: true, [GET => userinfo::userinfo, POST => userinfo::userinfo]),
+    resource!(OPENID_CONFIGURATION, cors: false, [GET => discovery::metadata]),
+    resource!(OAUTH_METADATA, cors: false, [GET => discovery::metadata]),
+    resource!(AUTHORIZE, cors: false, [GET => authorize::authorize]),
+    resource!(AUTHORIZE_LOGIN, cors: false, [POST => authorize::login]),
+    resource!(AUTHORIZE_MFA, cors: false, [POST => authorize::mfa]),
+    resource!(AUTHORIZE_CONSENT, cors: false, [POST => authorize::consent]),
+    resource!(LOGOUT, cors: false, [
+        GET => authorize::logout_query,
+        POST => authorize::logout_form,
+    ]),
+    resource!(STYLESHEET, cors: false, [GET => pages::stylesheet]),
+    resource!(LOGOUT_ALL, cors: false, [POST => account::logout_all]),
+    resource!(MFA_TOTP, cors: false, [
+        POST => account::start_totp,
+        DELETE => account::disable_totp,
+    ]),
+    resource!(MFA_TOTP_CONFIRM, cors: false, [POST => account::confirm_totp]),
+    resource!(METRICS, cors: false, [GET => metrics::metrics]),
+    resource!(HEALTHZ, cors: false, [GET => health::healthz]),
+    resource!(READYZ, cors: false, [GET => health::readyz]),
+    resource!(ADMIN_CLIENTS, cors: false, [GET => admin::list, POST => admin::create]),
+    resource!(ADMIN_CLIENT, cors: false, [GET => admin::get, DELETE => admin::remove]),
+    resource!(ADMIN_CLIENT_SECRET, cors: false, [POST => admin::rotate_secret]),
+];
+
+/// Registers every resource of [`RESOURCES`], in order.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for resource in RESOURCES {
+        let mut service = web::resource(resource.path);
+        for endpoint in resource.methods {
+            service = service.route((endpoint.route)().method(endpoint.method.clone()));
+        }
+        if resource.cors {
+            cfg.service(
+                service
+                    .route(web::method(Method::OPTIONS).to(cors::preflight))
+                    .wrap_fn(cors::with_cors),
+            );
+        } else {
+            cfg.service(service);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use actix_web::http::{header, StatusCode};
+    use actix_web::test::{call_service, init_service, TestRequest};
+    use actix_web::App;
+
+    use super::*;
+
+    #[test]
+    fn every_path_and_route_is_listed_once() {
+        let mut paths = HashSet::new();
+        for resource in RESOURCES {
+            assert!(paths.insert(resource.path), "{} twice", resource.name);
+            assert!(
+                !resource.methods.is_empty(),
+                "{} has no method",
+                resource.name
+            );
+        }
+        let routes: Vec<_> = paths::all().collect();
+        let unique: HashSet<_> = routes.iter().collect();
+        assert_eq!(unique.len(), routes.len(), "a route is listed twice");
+        assert!(routes.contains(&("TOKEN", "OPTIONS", paths::TOKEN)));
+        assert!(routes.contains(&("ADMIN_CLIENT", "DELETE", paths::ADMIN_CLIENT)));
+    }
+
+    /// What [`paths::all`] lists is what [`configure`] serves: each listed route is routed
+    /// (neither 404 nor 405; without application state the handlers themselves fail), and a
+    /// method not listed for a path gets 405 with `Allow`.
+    #[actix_web::test]
+    async fn configure_serves_the_listed_routes() {
+        let app = init_service(App::new().configure(configure)).await;
+        for (name, method, path) in paths::all() {
+            let uri = path.replace("{client_id}", "example");
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let request = TestRequest::default()
+                .method(method.clone())
+                .uri(&uri)
+                .to_request();
+            let status = call_service(&app, request).await.status();
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} ({name}) -> {status}"
+            );
+        }
+        let request = TestRequest::get().uri(paths::TOKEN).to_request();
+        let response = call_service(&app, request).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let allow = response
+            .headers()
+            .get(header::ALLOW)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(
+            allow.contains("POST") && allow.contains("OPTIONS"),
+            "{allow}"
+        );
+        let request = TestRequest::get().uri("/nowhere").to_request();
+        assert_eq!(
+            call_service(&app, request).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}
