@@ -3,7 +3,11 @@
 //! request into the typed input of [`crate::signin`] and renders its answer ([`super::pages`]);
 //! the decisions are made there.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::extract::{ClientIp, Params};
 use super::pages::{cookie_value, render, CSRF_COOKIE, SESSION_COOKIE};
@@ -14,12 +18,44 @@ use crate::signin::{
 };
 use crate::state::AppState;
 
-/// The pending request and CSRF fields every page form carries, with the CSRF cookie.
-fn context<'a>(params: &'a Params, csrf_cookie: Option<&'a str>) -> FormContext<'a> {
-    FormContext {
-        request_id: params.get("request_id"),
-        csrf: params.get("csrf"),
-        csrf_cookie,
+/// A submitted page form: its body's parameters and the CSRF cookie that must match its
+/// `csrf` field (double submit).
+pub struct PageForm {
+    params: Params,
+    csrf_cookie: Option<String>,
+}
+
+impl PageForm {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
+    }
+
+    /// The pending request and CSRF fields every page form carries.
+    fn context(&self) -> FormContext<'_> {
+        FormContext {
+            request_id: self.get("request_id"),
+            csrf: self.get("csrf"),
+            csrf_cookie: self.csrf_cookie.as_deref(),
+        }
+    }
+}
+
+impl FromRequest for PageForm {
+    type Error = OAuthError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, OAuthError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let params = Params::from_request(req, payload);
+        let csrf_cookie = req
+            .app_data::<web::Data<AppState>>()
+            .and_then(|state| cookie_value(state, req, CSRF_COOKIE));
+        Box::pin(async move {
+            let params = params.await?;
+            Ok(Self {
+                params,
+                csrf_cookie,
+            })
+        })
     }
 }
 
@@ -49,35 +85,30 @@ pub async fn authorize(
 /// `POST /oauth2/authorize/login`: the password step.
 pub async fn login(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    params: Result<Params, OAuthError>,
+    form: Result<PageForm, OAuthError>,
     ClientIp(ip): ClientIp,
 ) -> Result<HttpResponse, PageError> {
-    let params = params?;
-    let csrf = cookie_value(&state, &req, CSRF_COOKIE);
+    let form = form?;
     let credentials = Credentials {
-        username: params.get("username").unwrap_or(""),
-        password: params.get("password").unwrap_or(""),
+        username: form.get("username").unwrap_or(""),
+        password: form.get("password").unwrap_or(""),
     };
-    let outcome = signin::login(&state, context(&params, csrf.as_deref()), credentials, ip).await?;
+    let outcome = signin::login(&state, form.context(), credentials, ip).await?;
     Ok(render(&state, outcome))
 }
 
 /// `POST /oauth2/authorize/mfa`: the second-factor step.
 pub async fn mfa(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    params: Result<Params, OAuthError>,
+    form: Result<PageForm, OAuthError>,
     ClientIp(ip): ClientIp,
 ) -> Result<HttpResponse, PageError> {
-    let params = params?;
-    let csrf = cookie_value(&state, &req, CSRF_COOKIE);
+    let form = form?;
     let factor = SecondFactorInput {
-        otp: params.get("otp"),
-        recovery_code: params.get("recovery_code"),
+        otp: form.get("otp"),
+        recovery_code: form.get("recovery_code"),
     };
-    let form = context(&params, csrf.as_deref());
-    let outcome = signin::second_factor(&state, form, factor, ip).await?;
+    let outcome = signin::second_factor(&state, form.context(), factor, ip).await?;
     Ok(render(&state, outcome))
 }
 
@@ -85,14 +116,12 @@ pub async fn mfa(
 pub async fn consent(
     state: web::Data<AppState>,
     req: HttpRequest,
-    params: Result<Params, OAuthError>,
+    form: Result<PageForm, OAuthError>,
 ) -> Result<HttpResponse, PageError> {
-    let params = params?;
-    let csrf = cookie_value(&state, &req, CSRF_COOKIE);
+    let form = form?;
     let session = cookie_value(&state, &req, SESSION_COOKIE);
-    let allow = params.get("decision") == Some("allow");
-    let form = context(&params, csrf.as_deref());
-    let outcome = signin::consent(&state, form, session.as_deref(), allow).await?;
+    let allow = form.get("decision") == Some("allow");
+    let outcome = signin::consent(&state, form.context(), session.as_deref(), allow).await?;
     Ok(render(&state, outcome))
 }
 

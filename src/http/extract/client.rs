@@ -42,16 +42,33 @@ impl FromRequest for ClientRequest {
     type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let state = app_state(req).cloned();
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let state = state?;
-            let params = Params::read(&req, &mut payload).await?;
-            let client = authenticate(&state, &req, &params).await?;
-            Ok(Self { params, client })
-        })
+        authenticated(
+            req,
+            payload,
+            |_| Ok(()),
+            |(), params, client| Self { params, client },
+        )
     }
+}
+
+/// Reads the body once, applies `check` to its parameters (before any client lookup), then
+/// authenticates the client they present; `build` assembles the extractor's value.
+pub(super) fn authenticated<T: 'static, R: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    check: fn(&Params) -> Result<T, OAuthError>,
+    build: fn(T, Params, Arc<Client>) -> R,
+) -> Extracting<R> {
+    let state = app_state(req).cloned();
+    let req = req.clone();
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let state = state?;
+        let params = Params::read(&req, &mut payload).await?;
+        let checked = check(&params)?;
+        let client = authenticate(&state, &req, &params).await?;
+        Ok(build(checked, params, client))
+    })
 }
 
 /// Authenticates the client of a request whose body parameters are `params`. A failed
@@ -61,7 +78,7 @@ impl FromRequest for ClientRequest {
 /// # Errors
 /// As [`presented_client`] and [`crate::clients::ClientRegistry::authenticate`]; 429 when the
 /// IP is over its limit after a failure.
-pub(super) async fn authenticate(
+async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
     params: &Params,

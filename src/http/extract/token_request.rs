@@ -6,8 +6,8 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 
-use super::client::authenticate;
-use super::{app_state, Extracting, Params};
+use super::client::authenticated;
+use super::{Extracting, Params};
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::MFA_OTP_GRANT;
 use crate::store::Client;
@@ -81,19 +81,15 @@ impl FromRequest for TokenRequest {
     type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let state = app_state(req).cloned();
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let state = state?;
-            let params = Params::read(&req, &mut payload).await?;
-            let grant_type = GrantType::parse(params.require("grant_type")?)?;
-            let client = authenticate(&state, &req, &params).await?;
-            Ok(Self {
+        authenticated(
+            req,
+            payload,
+            |params| GrantType::parse(params.require("grant_type")?),
+            |grant_type, params, client| Self {
                 grant_type,
                 params,
                 client,
-            })
-        })
+            },
+        )
     }
 }
