@@ -74,6 +74,24 @@ enum UserCommand {
         /// The username.
         username: String,
     },
+    /// List every user, one JSON object a line (as `GET /admin/users`, never a hash).
+    List,
+    /// Show one user as JSON (as `GET /admin/users/{sub}`).
+    Show {
+        /// The username.
+        username: String,
+    },
+    /// Delete a user and every session; the username becomes free. Prints the `sub`.
+    Delete {
+        /// The username.
+        username: String,
+    },
+    /// Remove a user's second factors (TOTP, recovery codes) and revoke all their sessions;
+    /// prints the `sub`.
+    ResetFactors {
+        /// The username.
+        username: String,
+    },
     /// Revoke every session (refresh-token family) of a user; prints the `sub`.
     LogoutAll {
         /// The username.
@@ -182,19 +200,36 @@ async fn run(cli: Cli) -> Result<(), String> {
                     password,
                 } => {
                     let password = read_password(password.password_stdin)?;
-                    users::add_user(&store, &hasher, &username, email, &password).await
+                    users::add_user(&store, &hasher, &username, email, Some(&password)).await
                 }
                 UserCommand::Passwd { username, password } => {
                     let password = read_password(password.password_stdin)?;
                     users::change_password(&store, &hasher, &username, &password).await
                 }
                 UserCommand::Disable { username } => users::disable(&store, &username).await,
-                UserCommand::LogoutAll { username } => {
-                    let user = store
-                        .user(&users::normalize_username(&username).map_err(|e| e.to_string())?)
+                UserCommand::List => return list_users(&store).await,
+                UserCommand::Show { username } => {
+                    let user = users::by_username(&store, &username)
                         .await
-                        .map_err(|e| e.to_string())?
-                        .ok_or("no such user")?;
+                        .map_err(|e| e.to_string())?;
+                    return print_user(&store, &user).await;
+                }
+                UserCommand::Delete { username } => {
+                    match users::by_username(&store, &username).await {
+                        Ok(user) => users::remove(&store, &user, "cli").await.map(|()| user),
+                        Err(e) => Err(e),
+                    }
+                }
+                UserCommand::ResetFactors { username } => {
+                    match users::by_username(&store, &username).await {
+                        Ok(user) => users::reset_factors(&store, user, "cli").await,
+                        Err(e) => Err(e),
+                    }
+                }
+                UserCommand::LogoutAll { username } => {
+                    let user = users::by_username(&store, &username)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     users::logout_all(&store, &user.sub)
                         .await
                         .map_err(|e| e.to_string())?;
@@ -264,6 +299,35 @@ async fn run(cli: Cli) -> Result<(), String> {
                 println!("pruned {kid}");
             }
             Ok(())
+        }
+    }
+}
+
+/// Prints `user` as one JSON line ([`users::describe`]).
+async fn print_user(store: &Store, user: &tessera::store::User) -> Result<(), String> {
+    let view = users::describe(store, user)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string(&view).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// `user list`: every user, a page at a time (no `KEYS`).
+async fn list_users(store: &Store) -> Result<(), String> {
+    let mut cursor = None;
+    loop {
+        let page = users::list(store, cursor.as_deref(), users::MAX_PAGE)
+            .await
+            .map_err(|e| e.to_string())?;
+        for user in &page.users {
+            print_user(store, user).await?;
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
         }
     }
 }
@@ -354,7 +418,7 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
         &state.hasher,
         "demo",
         Some("demo@example.test".into()),
-        &password,
+        Some(&password),
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -10,12 +10,14 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::acr::Level;
 use crate::clock::now;
 use crate::keys::{KeyError, KeySet, TokenType};
 use crate::secret::{random_token, SecretHash};
 use crate::store::Family;
 
-/// RFC 9068 §2.2 access-token claims, plus `sid` (the refresh-token family / session).
+/// RFC 9068 §2.2 access-token claims (with the §2.2.1 authentication claims `auth_time`, `acr`
+/// and `amr` for a user's token), plus `sid` (the refresh-token family / session).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {
     /// Issuer, byte-identical to discovery.
@@ -42,6 +44,14 @@ pub struct AccessClaims {
     /// Session: the refresh-token family id (absent for client credentials).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sid: Option<String>,
+    /// Authentication context class reached (RFC 9068 §2.2.1, [`crate::acr`]); absent for
+    /// client credentials.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub acr: Option<String>,
+    /// Authentication methods (RFC 9068 §2.2.1, RFC 8176 values); absent for client
+    /// credentials.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub amr: Option<Vec<String>>,
 }
 
 /// OpenID Connect Core §2 ID-token claims, with the §5.4 standard claims the scopes allow.
@@ -61,6 +71,8 @@ pub struct IdClaims {
     pub auth_time: u64,
     /// Authentication methods (RFC 8176), e.g. `["pwd"]`.
     pub amr: Vec<String>,
+    /// Authentication context class reached (OIDC Core §2, [`crate::acr`]).
+    pub acr: String,
     /// The session (refresh-token family) id.
     pub sid: String,
     /// Email, with the `email` scope.
@@ -75,6 +87,15 @@ pub struct IdClaims {
     /// The authorization request's `nonce` (OIDC Core §2), for the authorization code flow.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub nonce: Option<String>,
+}
+
+/// What an `id_token_hint` names (RP-Initiated Logout 1.0 §2).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct IdTokenHint {
+    /// The client the ID token was issued to.
+    pub aud: String,
+    /// The user it was issued for.
+    pub sub: String,
 }
 
 /// Why a bearer access token was refused. The text is safe to show to the client.
@@ -144,7 +165,32 @@ impl TokenIssuer {
             scope: scope.to_owned(),
             auth_time,
             sid: sid.map(str::to_owned),
+            acr: None,
+            amr: None,
         }
+    }
+
+    /// Claims for a new access token of the user session `family` (sid `family_id`), with its
+    /// `auth_time`, `acr` and `amr` (RFC 9068 §2.2.1; also for refreshed tokens, which carry
+    /// the family's original authentication).
+    pub fn session_access_claims(
+        &self,
+        family_id: &str,
+        family: &Family,
+        aud: &str,
+        scope: &str,
+    ) -> AccessClaims {
+        let mut claims = self.access_claims(
+            &family.sub,
+            &family.client_id,
+            aud,
+            scope,
+            Some(family.auth_time),
+            Some(family_id),
+        );
+        claims.acr = Some(Level::of_amr(&family.amr).as_str().to_owned());
+        claims.amr = Some(family.amr.split_whitespace().map(str::to_owned).collect());
+        claims
     }
 
     /// Signs `claims` as an `at+jwt` (RFC 9068 §2.1).
@@ -181,6 +227,7 @@ impl TokenIssuer {
             iat: now,
             auth_time: family.auth_time,
             amr: family.amr.split(' ').map(str::to_owned).collect(),
+            acr: Level::of_amr(&family.amr).as_str().to_owned(),
             sid: family_id.to_owned(),
             email_verified: email.as_ref().map(|_| false),
             email,
@@ -190,14 +237,10 @@ impl TokenIssuer {
         self.keys.load().signing_key().sign(TokenType::Id, &claims)
     }
 
-    /// The audience (client id) of one of our ID tokens, used as an `id_token_hint`
-    /// (RP-Initiated Logout 1.0 §2): RS256, published `kid`, `typ: JWT`, our `iss`; an expired
-    /// hint is accepted, as the specification allows.
-    pub fn id_token_audience(&self, token: &str) -> Option<String> {
-        #[derive(Deserialize)]
-        struct Hint {
-            aud: String,
-        }
+    /// The audience (client id) and subject of one of our ID tokens, used as an
+    /// `id_token_hint` (RP-Initiated Logout 1.0 §2): RS256, published `kid`, `typ: JWT`, our
+    /// `iss`; an expired hint is accepted, as the specification allows.
+    pub fn id_token_hint(&self, token: &str) -> Option<IdTokenHint> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some("JWT") {
             return None;
@@ -208,10 +251,10 @@ impl TokenIssuer {
         validation.set_issuer(&[&self.issuer]);
         validation.validate_aud = false;
         validation.validate_exp = false;
-        validation.set_required_spec_claims(&["iss", "aud"]);
-        jsonwebtoken::decode::<Hint>(token, key.decoding_key(), &validation)
+        validation.set_required_spec_claims(&["iss", "aud", "sub"]);
+        jsonwebtoken::decode::<IdTokenHint>(token, key.decoding_key(), &validation)
             .ok()
-            .map(|data| data.claims.aud)
+            .map(|data| data.claims)
     }
 
     /// Verifies one of our access tokens (RFC 9068 §4): RS256 only, a published `kid`,

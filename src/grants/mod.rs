@@ -181,14 +181,9 @@ fn user_token_response(
         .audience
         .as_deref()
         .unwrap_or(&state.settings.audience);
-    let claims = state.tokens.access_claims(
-        &family.sub,
-        &client.client_id,
-        aud,
-        &scope,
-        Some(family.auth_time),
-        Some(family_id),
-    );
+    let claims = state
+        .tokens
+        .session_access_claims(family_id, family, aud, &scope);
     // OIDC Core §3.1.3.3: with the `openid` scope the token response carries an ID token.
     let id_token = if scope.split(' ').any(|s| s == "openid") {
         Some(

@@ -1,6 +1,7 @@
-//! Operator JSON API under `/admin/`: client management. Every call needs a bearer access token
-//! with the `tessera:admin` scope (obtained with client credentials by an admin client created
-//! from the CLI); RFC 6750 §3.1 errors otherwise.
+//! Operator JSON API under `/admin/`: client management (user management is in
+//! `admin_users`). Every call needs a bearer access token with the `tessera:admin` scope
+//! (obtained with client credentials by an admin client created from the CLI); RFC 6750 §3.1
+//! errors otherwise. Errors are JSON `{"error", "error_description"}` ([`admin_error`]).
 
 use std::future::{ready, Ready};
 
@@ -18,11 +19,15 @@ use crate::store::Backend;
 /// The scope an admin token must carry.
 pub const ADMIN_SCOPE: &str = "tessera:admin";
 
-/// A verified bearer access token (see [`Bearer`]) carrying [`ADMIN_SCOPE`]. No store call.
+/// A verified bearer access token (see [`Bearer`]) carrying [`ADMIN_SCOPE`]: the admin client
+/// that acts, named in audit events. No store call.
 ///
 /// # Errors
 /// As [`Bearer`]; `insufficient_scope` (403, RFC 6750 §3.1) without the scope.
-pub struct Admin;
+pub struct Admin {
+    /// The `client_id` of the token: the admin client acting.
+    pub client_id: String,
+}
 
 impl FromRequest for Admin {
     type Error = OAuthError;
@@ -31,7 +36,9 @@ impl FromRequest for Admin {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(Bearer::verified(req).and_then(|bearer| {
             if bearer.has_scope(ADMIN_SCOPE) {
-                Ok(Self)
+                Ok(Self {
+                    client_id: bearer.0.client_id,
+                })
             } else {
                 Err(OAuthError::new(
                     ErrorCode::InsufficientScope,
@@ -40,6 +47,16 @@ impl FromRequest for Admin {
             }
         }))
     }
+}
+
+/// The admin API's error answer: `status` with `{"error": code, "error_description"}`.
+pub(super) fn admin_error(
+    status: StatusCode,
+    code: &str,
+    description: impl std::fmt::Display,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .json(json!({"error": code, "error_description": description.to_string()}))
 }
 
 /// Renders a [`ClientError`]: 404 unknown, 409 taken, 503 store down, 400 otherwise.
@@ -54,7 +71,7 @@ fn client_error(e: ClientError) -> HttpResponse {
         }
         _ => (StatusCode::BAD_REQUEST, "invalid_request"),
     };
-    HttpResponse::build(status).json(json!({"error": code, "error_description": e.to_string()}))
+    admin_error(status, code, e)
 }
 
 /// `GET /admin/clients`: every registered client, without secrets.

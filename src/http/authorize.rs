@@ -76,6 +76,7 @@ pub async fn authorize(
         code_challenge_method: params.get("code_challenge_method"),
         prompt: params.get("prompt"),
         max_age: params.get("max_age"),
+        acr_values: params.get("acr_values"),
     };
     let session = cookie_value(&state, &req, SESSION_COOKIE);
     let outcome = signin::authorize(&state, request, session.as_deref()).await?;
@@ -153,6 +154,7 @@ async fn logout(
         id_token_hint: params.get("id_token_hint"),
         post_logout_redirect_uri: params.get("post_logout_redirect_uri"),
         state: params.get("state"),
+        confirm: params.get("confirm"),
     };
     let session = cookie_value(state, req, SESSION_COOKIE);
     let step = signin::logout(state, request, session.as_deref()).await?;

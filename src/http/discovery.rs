@@ -79,7 +79,9 @@ pub fn metadata_document(settings: &Settings) -> serde_json::Value {
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "amr", "sid", "nonce",
+        // OIDC Discovery 1.0 §3: the classes of `crate::acr`, honoured in `acr_values`.
+        "acr_values_supported": crate::acr::SUPPORTED,
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "amr", "acr", "sid", "nonce",
             "email", "email_verified", "preferred_username"],
     })
 }

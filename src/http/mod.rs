@@ -11,6 +11,7 @@
 
 mod account;
 mod admin;
+mod admin_users;
 mod authorize;
 mod cors;
 mod discovery;

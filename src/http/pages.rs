@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
 use askama::Template;
 
 use crate::sessions::AUTH_REQUEST_TTL;
-use crate::signin::{Notice, Outcome, PageError, Pending, Redirect, Step};
+use crate::signin::{LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step};
 use crate::state::AppState;
 
 /// The session cookie's base name (the server side is a `sessions::LoginSession`).
@@ -43,6 +43,12 @@ struct ConsentPage<'a> {
     scopes: Vec<&'a str>,
     request_id: &'a str,
     csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    confirmation: &'a LogoutConfirmation,
 }
 
 #[derive(Template)]
@@ -256,6 +262,15 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             .render()
         }),
         Step::Redirect(to) => redirect(state, &to, true),
+        Step::ConfirmLogout(confirmation) => {
+            // CSP form-action also governs the redirect the form's answer makes.
+            let target = confirmation.post_logout_redirect_uri.as_deref();
+            let origin = target.and_then(origin_of);
+            let body = LogoutPage {
+                confirmation: &confirmation,
+            };
+            page(StatusCode::OK, origin.as_deref(), body.render())
+        }
         Step::SignedOut(target) => {
             let mut response = match target {
                 Some(to) => redirect(state, &to, false),

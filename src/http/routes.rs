@@ -5,8 +5,8 @@ use actix_web::http::Method;
 use actix_web::{web, Route};
 
 use super::{
-    account, admin, authorize, cors, discovery, health, introspect, metrics, pages, revoke, token,
-    userinfo,
+    account, admin, admin_users, authorize, cors, discovery, health, introspect, metrics, pages,
+    revoke, token, userinfo,
 };
 
 /// Paths of the endpoints, relative to the issuer.
@@ -37,6 +37,14 @@ pub mod paths {
     pub const ADMIN_CLIENT: &str = "/admin/clients/{client_id}";
     /// Admin API: a client's secret.
     pub const ADMIN_CLIENT_SECRET: &str = "/admin/clients/{client_id}/secret";
+    /// Admin API: the user collection.
+    pub const ADMIN_USERS: &str = "/admin/users";
+    /// Admin API: one user, by `sub`.
+    pub const ADMIN_USER: &str = "/admin/users/{sub}";
+    /// Admin API: a user's password.
+    pub const ADMIN_USER_PASSWORD: &str = "/admin/users/{sub}/password";
+    /// Admin API: a user's second factors.
+    pub const ADMIN_USER_FACTORS: &str = "/admin/users/{sub}/second-factors";
     /// RFC 7517 JWK Set.
     pub const JWKS: &str = "/.well-known/jwks.json";
     /// OIDC Discovery 1.0 §4.
@@ -142,6 +150,14 @@ pub const RESOURCES: &[Resource] = &[
     resource!(ADMIN_CLIENTS, cors: false, [GET => admin::list, POST => admin::create]),
     resource!(ADMIN_CLIENT, cors: false, [GET => admin::get, DELETE => admin::remove]),
     resource!(ADMIN_CLIENT_SECRET, cors: false, [POST => admin::rotate_secret]),
+    resource!(ADMIN_USERS, cors: false, [GET => admin_users::list, POST => admin_users::create]),
+    resource!(ADMIN_USER, cors: false, [
+        GET => admin_users::get,
+        PATCH => admin_users::update,
+        DELETE => admin_users::remove,
+    ]),
+    resource!(ADMIN_USER_PASSWORD, cors: false, [PUT => admin_users::set_password]),
+    resource!(ADMIN_USER_FACTORS, cors: false, [DELETE => admin_users::reset_factors]),
 ];
 
 /// Registers every resource of [`RESOURCES`], in order.
@@ -198,7 +214,9 @@ mod tests {
     async fn configure_serves_the_listed_routes() {
         let app = init_service(App::new().configure(configure)).await;
         for (name, method, path) in paths::all() {
-            let uri = path.replace("{client_id}", "example");
+            let uri = path
+                .replace("{client_id}", "example")
+                .replace("{sub}", "example");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let request = TestRequest::default()
                 .method(method.clone())

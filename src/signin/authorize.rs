@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::step::{Outcome, PageError, Pending, Redirect, Step};
+use crate::acr::Level;
 use crate::clock::now;
 use crate::grants::{grant_scope, require_grant};
 use crate::secret::{random_token, SecretHash};
@@ -12,7 +13,7 @@ use crate::sessions::{
     LoginSession,
 };
 use crate::state::AppState;
-use crate::store::Client;
+use crate::store::{Backend, Client};
 
 /// An authorization request's parameters as received (query or form); empty values are absent.
 #[derive(Debug, Default, Clone, Copy)]
@@ -37,6 +38,9 @@ pub struct AuthorizationRequest<'a> {
     pub prompt: Option<&'a str>,
     /// `max_age`, seconds.
     pub max_age: Option<&'a str>,
+    /// `acr_values`, space-separated in order of preference (OIDC Core §3.1.2.1; see
+    /// [`crate::acr`]).
+    pub acr_values: Option<&'a str>,
 }
 
 /// RFC 7636 §4.2: a S256 challenge is BASE64URL of 32 bytes, 43 characters.
@@ -47,8 +51,46 @@ fn valid_challenge(challenge: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Validates an authorization request. With a live login session (and no `prompt=login`, and
-/// `max_age` respected) the user continues at once; otherwise the login form is shown.
+/// Whether the login session `session` must still consent to third-party `client`.
+fn needs_consent(client: &Client, session: &LoginSession) -> bool {
+    client.policy.third_party && !session.consented.contains(&client.client_id)
+}
+
+/// What a live, fresh login session lacks for a request demanding `required`.
+enum Missing {
+    /// Nothing: the session is reused.
+    Nothing,
+    /// A second factor the user has (the session is password-only): ask for it.
+    SecondFactor,
+    /// The user is gone or disabled: sign in again.
+    SignIn,
+}
+
+/// Compares the session's authentication (its `amr`) with the class the request demands. A
+/// weaker session asks for the missing factor when the user has one; when the user has none the
+/// session is reused, since `acr_values` is voluntary (OIDC Core §3.1.2.1) and the token's
+/// `acr` says what was reached.
+async fn missing(
+    state: &AppState,
+    session: &LoginSession,
+    required: Option<Level>,
+) -> Result<Missing, PageError> {
+    if required.is_none_or(|r| Level::of_amr(&session.amr) >= r) {
+        return Ok(Missing::Nothing);
+    }
+    Ok(match state.store.user(&session.username).await? {
+        Some(user) if user.disabled || user.sub != session.sub => Missing::SignIn,
+        Some(user) if user.totp.is_some() => Missing::SecondFactor,
+        Some(_) => Missing::Nothing,
+        None => Missing::SignIn,
+    })
+}
+
+/// Validates an authorization request. With a live login session (and no `prompt=login`,
+/// `max_age` respected, and the `acr_values` class reached) the user continues at once; a
+/// password-only session that needs two factors goes to the second-factor step (step-up);
+/// otherwise the login form is shown. With `prompt=none` every case that needs the user
+/// answers an error to the redirect URI (OIDC Core §3.1.2.6).
 ///
 /// # Errors
 /// A [`PageError`] when the client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1) or
@@ -102,13 +144,19 @@ pub async fn authorize(
     if req.code_challenge_method != Some("S256") {
         return fail("invalid_request", "code_challenge_method must be S256");
     }
-    let prompt: Vec<&str> = req.prompt.unwrap_or("").split(' ').collect();
+    let prompt: Vec<&str> = req.prompt.unwrap_or("").split_whitespace().collect();
+    let silent = prompt.contains(&"none");
+    // OIDC Core §3.1.2.1: `none` with any other value is an error.
+    if silent && prompt.len() > 1 {
+        return fail("invalid_request", "prompt=none cannot be combined");
+    }
+    let required = req.acr_values.and_then(Level::required_by);
     let max_age = match req.max_age.map(str::parse::<u64>) {
         None => None,
         Some(Ok(age)) => Some(age),
         Some(Err(_)) => return fail("invalid_request", "max_age must be a number of seconds"),
     };
-    let request = AuthRequest {
+    let mut request = AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
         scope,
@@ -129,12 +177,36 @@ pub async fn authorize(
     if let Some((cookie, session)) = session {
         let fresh = max_age.is_none_or(|age| now().saturating_sub(session.auth_time) <= age);
         if !prompt.contains(&"login") && fresh {
-            let step = continue_signed_in(state, client, request, None, cookie, session, false);
-            return step.await.map(Outcome::from);
+            match missing(state, &session, required).await? {
+                Missing::Nothing => {
+                    // OIDC Core §3.1.2.6: consent cannot be asked for silently.
+                    if silent && needs_consent(&client, &session) {
+                        return fail("consent_required", "the user has not consented");
+                    }
+                    let step =
+                        continue_signed_in(state, client, request, None, cookie, session, false);
+                    return step.await.map(Outcome::from);
+                }
+                Missing::SecondFactor if silent => {
+                    return fail("interaction_required", "a second factor is required");
+                }
+                Missing::SecondFactor => {
+                    // Step-up: the password is fresh, only the second factor is asked for.
+                    request.mfa_user = Some(session.username);
+                    let id = save_auth_request(&state.store, &request).await?;
+                    let pending = Pending { id, request };
+                    return Ok(Step::SecondFactor {
+                        pending,
+                        notice: None,
+                    }
+                    .into());
+                }
+                Missing::SignIn => {}
+            }
         }
     }
-    if prompt.contains(&"none") {
-        return fail("login_required", "the user is not signed in");
+    if silent {
+        return fail("login_required", "the user must sign in");
     }
     let id = save_auth_request(&state.store, &request).await?;
     Ok(Step::Login {
@@ -160,7 +232,7 @@ pub(super) async fn continue_signed_in(
     session: LoginSession,
     after_post: bool,
 ) -> Result<Step, PageError> {
-    if client.policy.third_party && !session.consented.contains(&client.client_id) {
+    if needs_consent(&client, &session) {
         let id = match request_id {
             Some(id) => id,
             None => save_auth_request(&state.store, &request).await?,

@@ -1,7 +1,10 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2, §3).
 
-use super::step::{PageError, Redirect, Step};
-use crate::sessions::end_login_session;
+use subtle::ConstantTimeEq;
+
+use super::step::{LogoutConfirmation, PageError, Redirect, Step};
+use crate::secret::SecretHash;
+use crate::sessions::{end_login_session, login_session};
 use crate::state::AppState;
 
 /// A logout request's parameters as received (query or form).
@@ -15,11 +18,24 @@ pub struct LogoutRequest<'a> {
     pub post_logout_redirect_uri: Option<&'a str>,
     /// `state`, echoed on the redirect.
     pub state: Option<&'a str>,
+    /// `confirm`: the confirmation form's token (see [`Step::ConfirmLogout`]).
+    pub confirm: Option<&'a str>,
+}
+
+/// The confirmation token of the login session behind `session_cookie`: a domain-separated
+/// hash of the cookie, so only a page that was sent the cookie's session can post it (CSRF).
+fn confirmation_token(session_cookie: &str) -> String {
+    SecretHash::of(&format!("logout-confirmation:{session_cookie}"))
+        .as_str()
+        .to_owned()
 }
 
 /// Ends the login session behind `session_cookie`, revoking the refresh-token families it
 /// opened, and returns to `post_logout_redirect_uri` only when it is registered for the client
-/// named by `client_id` or the `id_token_hint`'s audience.
+/// named by `client_id` or the `id_token_hint`'s audience. Without an `id_token_hint` for this
+/// session's user, or the confirmation form's token, the user is asked first
+/// ([`Step::ConfirmLogout`]; RP-Initiated Logout 1.0 §2: a cross-site link cannot sign a
+/// user out).
 ///
 /// # Errors
 /// [`PageError::UnregisteredLogoutUri`], [`PageError::LogoutNeedsClient`], or
@@ -29,10 +45,13 @@ pub async fn logout(
     req: LogoutRequest<'_>,
     session_cookie: Option<&str>,
 ) -> Result<Step, PageError> {
-    let client_id = req.client_id.map(str::to_owned).or_else(|| {
-        req.id_token_hint
-            .and_then(|t| state.tokens.id_token_audience(t))
-    });
+    let hint = req
+        .id_token_hint
+        .and_then(|t| state.tokens.id_token_hint(t));
+    let client_id = req
+        .client_id
+        .map(str::to_owned)
+        .or_else(|| hint.as_ref().map(|h| h.aud.clone()));
     let target = match (req.post_logout_redirect_uri, &client_id) {
         (None, _) => None,
         (Some(uri), Some(id)) => match state.clients.get(id).await? {
@@ -50,7 +69,7 @@ pub async fn logout(
                 Some(Redirect {
                     uri: uri.to_owned(),
                     params,
-                    after_post: false,
+                    after_post: req.confirm.is_some(),
                 })
             }
             _ => return Err(PageError::UnregisteredLogoutUri),
@@ -58,6 +77,21 @@ pub async fn logout(
         (Some(_), None) => return Err(PageError::LogoutNeedsClient),
     };
     if let Some(cookie) = session_cookie {
+        if let Some(session) = login_session(&state.store, cookie).await? {
+            let token = confirmation_token(cookie);
+            let confirmed = req
+                .confirm
+                .is_some_and(|c| bool::from(c.as_bytes().ct_eq(token.as_bytes())));
+            let hinted = hint.is_some_and(|h| h.sub == session.sub);
+            if !(confirmed || hinted) {
+                return Ok(Step::ConfirmLogout(LogoutConfirmation {
+                    token,
+                    client_id,
+                    post_logout_redirect_uri: target.as_ref().map(|t| t.uri.clone()),
+                    state: req.state.map(str::to_owned),
+                }));
+            }
+        }
         let revoked = end_login_session(&state.store, cookie).await?;
         tracing::info!(target: "audit", event = "logout", revoked);
     }

@@ -20,4 +20,4 @@ mod step;
 pub use authorize::{authorize, AuthorizationRequest};
 pub use forms::{consent, login, second_factor, Credentials, FormContext, SecondFactorInput};
 pub use logout::{logout, LogoutRequest};
-pub use step::{Notice, Outcome, PageError, Pending, Redirect, Step};
+pub use step::{LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step};

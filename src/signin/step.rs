@@ -115,6 +115,22 @@ pub enum Step {
     /// The login session has ended (its cookie is to be removed); return to the client, or
     /// show a confirmation.
     SignedOut(Option<Redirect>),
+    /// Ask the user to confirm signing out (RP-Initiated Logout 1.0 §2): a form that posts the
+    /// logout parameters back with the confirmation token.
+    ConfirmLogout(LogoutConfirmation),
+}
+
+/// The logout confirmation form's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutConfirmation {
+    /// The `confirm` field: bound to the login session (CSRF).
+    pub token: String,
+    /// The client the logout named (directly or through its `id_token_hint`).
+    pub client_id: Option<String>,
+    /// The registered `post_logout_redirect_uri` to return to.
+    pub post_logout_redirect_uri: Option<String>,
+    /// `state`, echoed on the redirect.
+    pub state: Option<String>,
 }
 
 /// A step, and the login session it opened: the value of the new session cookie.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::limits::{Backoff, Limit};
-use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User};
+use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User, UsersPage};
 use super::records::{Kind, Redemption};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -29,6 +29,22 @@ pub trait Backend {
 
     /// Stores `user`. With `create_only`, refuses (returns `false`) when the username exists.
     async fn put_user(&self, user: &User, create_only: bool) -> Result<bool, StoreError>;
+
+    /// Up to `limit` users after the index member `cursor` (exclusive; `None`: from the
+    /// start), in creation order (see [`super::names::USER_INDEX`]). A user created meanwhile
+    /// comes after every existing one, so paging sees each user once. One round trip for the
+    /// index, then two per user.
+    async fn users_page(&self, cursor: Option<&str>, limit: usize)
+        -> Result<UsersPage, StoreError>;
+
+    /// Removes `user`: its record (freeing the username), its `sub` index entry, its place in
+    /// the user index, its recovery codes and TOTP step, and every refresh-token family
+    /// (session). `true` if the record existed. One round trip per key (they live in different
+    /// cluster slots), then as [`Backend::revoke_user_families`].
+    async fn remove_user(&self, user: &User) -> Result<bool, StoreError>;
+
+    /// How many unused recovery codes `sub` has.
+    async fn recovery_codes_left(&self, sub: &str) -> Result<usize, StoreError>;
 
     /// The client with this id.
     async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;

@@ -2,94 +2,22 @@
 //! Expiry is checked lazily on access. Counters are kept under the Redis key names of
 //! [`super::names`], so both backends share one layout.
 
+mod state;
+
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use self::state::{Counter, FamilyRecord, State, StoredRecord};
+
 use super::limits::{backoff_ms, gcra, Backoff, Limit, LimitedBy};
-use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User};
+use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User, UsersPage};
 use super::names;
 use super::records::{Kind, Redemption};
 use super::Backend;
 use crate::error::StoreError;
 use crate::secret::SecretHash;
-
-/// A limiter counter: `value` (TAT or count), `until` (back-off end), expiring at `expires` (ms).
-#[derive(Default, Clone, Copy)]
-struct Counter {
-    value: u64,
-    until: u64,
-    expires: u64,
-}
-
-struct FamilyRecord {
-    family: Family,
-    current: SecretHash,
-    used: HashSet<SecretHash>,
-    expires: Instant,
-}
-
-/// A typed record: its JSON, failures counted, the family that redeemed it, and its expiry.
-struct StoredRecord {
-    json: String,
-    failures: u32,
-    redeemed_by: Option<String>,
-    expires: Instant,
-}
-
-#[derive(Default)]
-struct State {
-    users: HashMap<String, User>,
-    subs: HashMap<String, String>,
-    clients: HashMap<String, Client>,
-    families: HashMap<String, FamilyRecord>,
-    user_families: HashMap<String, HashSet<String>>,
-    counters: HashMap<String, Counter>,
-    data_key_check: Option<String>,
-    totp_steps: HashMap<String, u64>,
-    recovery: HashMap<String, HashSet<SecretHash>>,
-    key_meta: HashMap<String, KeyMeta>,
-    locks: HashMap<String, Instant>,
-    /// By [`names::record`].
-    records: HashMap<String, StoredRecord>,
-    session_families: HashMap<SecretHash, HashSet<String>>,
-}
-
-impl State {
-    /// The live counter `key` at `now` (ms), zero when absent or expired.
-    fn counter(&self, key: &str, now: u64) -> Counter {
-        self.counters
-            .get(key)
-            .filter(|c| c.expires > now)
-            .copied()
-            .unwrap_or_default()
-    }
-
-    /// The live family `id`, dropping it if it expired.
-    fn family(&mut self, id: &str) -> Option<&mut FamilyRecord> {
-        if self
-            .families
-            .get(id)
-            .is_some_and(|f| f.expires <= Instant::now())
-        {
-            self.families.remove(id);
-        }
-        self.families.get_mut(id)
-    }
-
-    /// The live record `key`, dropping it if it expired.
-    fn record(&mut self, key: &str) -> Option<&mut StoredRecord> {
-        if self
-            .records
-            .get(key)
-            .is_some_and(|r| r.expires <= Instant::now())
-        {
-            self.records.remove(key);
-        }
-        self.records.get_mut(key)
-    }
-}
 
 /// In-process store. Cloning shares the same state.
 #[derive(Clone, Default)]
@@ -134,8 +62,52 @@ impl Backend for MemoryStore {
             return Ok(false);
         }
         state.subs.insert(user.sub.clone(), user.username.clone());
+        state.user_index.insert(names::user_index_member(user));
         state.users.insert(user.username.clone(), user.clone());
         Ok(true)
+    }
+
+    async fn users_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<UsersPage, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let state = self.lock();
+        let start = cursor.map_or(Unbounded, |c| Excluded(c.to_owned()));
+        let members: Vec<&String> = state
+            .user_index
+            .range((start, Unbounded))
+            .take(limit)
+            .collect();
+        let next = match members.last() {
+            Some(last) if members.len() == limit => Some((*last).clone()),
+            _ => None,
+        };
+        let users = members
+            .iter()
+            .filter_map(|m| m.split_once(':').and_then(|(_, sub)| state.subs.get(sub)))
+            .filter_map(|name| state.users.get(name).cloned())
+            .collect();
+        Ok(UsersPage { users, next })
+    }
+
+    async fn remove_user(&self, user: &User) -> Result<bool, StoreError> {
+        let existed = {
+            let mut state = self.lock();
+            let existed = state.users.remove(&user.username).is_some();
+            state.subs.remove(&user.sub);
+            state.user_index.remove(&names::user_index_member(user));
+            state.recovery.remove(&user.sub);
+            state.totp_steps.remove(&user.sub);
+            existed
+        };
+        self.revoke_user_families(&user.sub).await?;
+        Ok(existed)
+    }
+
+    async fn recovery_codes_left(&self, sub: &str) -> Result<usize, StoreError> {
+        Ok(self.lock().recovery.get(sub).map_or(0, HashSet::len))
     }
 
     async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {

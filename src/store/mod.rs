@@ -20,7 +20,7 @@ use std::net::IpAddr;
 
 pub use backend::Backend;
 pub use limits::{Backoff, Limit, LimitedBy};
-pub use model::{Client, ClientPolicy, Family, KeyMeta, Rotation, TokenState, User};
+pub use model::{Client, ClientPolicy, Family, KeyMeta, Rotation, TokenState, User, UsersPage};
 pub use records::{Kind, Record, Redemption};
 
 use crate::error::StoreError;
@@ -72,6 +72,9 @@ dispatch! {
     async fn user(&self, username: &str) -> Option<User>;
     async fn user_by_sub(&self, sub: &str) -> Option<User>;
     async fn put_user(&self, user: &User, create_only: bool) -> bool;
+    async fn users_page(&self, cursor: Option<&str>, limit: usize) -> UsersPage;
+    async fn remove_user(&self, user: &User) -> bool;
+    async fn recovery_codes_left(&self, sub: &str) -> usize;
     async fn client(&self, client_id: &str) -> Option<Client>;
     async fn put_client(&self, client: &Client, create_only: bool) -> bool;
     async fn remove_client(&self, client_id: &str) -> bool;

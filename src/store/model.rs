@@ -24,6 +24,9 @@ pub struct User {
     /// TOTP secret awaiting confirmation, sealed.
     #[serde(default)]
     pub totp_pending: Option<String>,
+    /// When the user was created, unix seconds (0 for users stored before this field existed).
+    #[serde(default)]
+    pub created_at: u64,
 }
 
 impl std::fmt::Debug for User {
@@ -34,6 +37,15 @@ impl std::fmt::Debug for User {
             .field("disabled", &self.disabled)
             .finish_non_exhaustive()
     }
+}
+
+/// One page of the user listing ([`super::Backend::users_page`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersPage {
+    /// The users, in index order (creation time, then `sub`).
+    pub users: Vec<User>,
+    /// The cursor to pass for the next page; `None` when the listing is complete.
+    pub next: Option<String>,
 }
 
 /// What a client may do: the one definition of a client's policy (RFC 6749 §2 registration

@@ -3,6 +3,12 @@
 //!
 //! Key layout (all under `tessera:`):
 //! - `user:<username>` → JSON [`super::User`]; `sub:<sub>` → username
+//! - `users` → sorted set, every score 0, member `<created_at, 20 digits>:<sub>`
+//!   ([`user_index_member`]): lexicographic order is creation order (ties by `sub`), so a
+//!   listing pages with `ZRANGEBYLEX users (<cursor> + LIMIT 0 <n>`, never `KEYS`, and a user
+//!   created meanwhile sorts after every existing one (pages stay stable under inserts). The
+//!   cursor is the last member listed. Users stored before the index existed enter it on their
+//!   next write.
 //! - `client:<client_id>` → JSON [`super::Client`]; `clients` → set of client ids
 //! - `fam:{<id>}` → hash `sub client_id scope auth_time amr username email current`
 //!   (TTL = refresh-token TTL); `fam:{<id>}:used` → set of rotated-away token hashes (same TTL).
@@ -30,6 +36,8 @@ use crate::secret::SecretHash;
 pub const KEY_META: &str = "tessera:keys";
 /// Set of all registered client ids (for `client list`).
 pub const CLIENT_INDEX: &str = "tessera:clients";
+/// The user index (see the module docs).
+pub const USER_INDEX: &str = "tessera:users";
 /// The sealed data-key check value.
 pub const DATA_KEY_CHECK: &str = "tessera:data-key-check";
 
@@ -41,6 +49,11 @@ pub fn user(username: &str) -> String {
 /// A `sub` → username index entry.
 pub fn sub(sub: &str) -> String {
     format!("tessera:sub:{sub}")
+}
+
+/// The member of `user` in [`USER_INDEX`]: creation time (zero-padded) and `sub`.
+pub fn user_index_member(user: &super::User) -> String {
+    format!("{:020}:{}", user.created_at, user.sub)
 }
 
 /// A client.

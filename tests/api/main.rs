@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area. They talk HTTP to a real server.
 
+mod admin_users;
 mod browser;
 mod client_auth;
 mod core_flow;
@@ -14,4 +15,6 @@ mod operations;
 mod ratelimit;
 mod refresh;
 mod revocation;
+mod step_up;
 mod store_contract;
+mod store_users_contract;

@@ -26,6 +26,7 @@ fn user(username: &str) -> User {
         disabled: false,
         totp: None,
         totp_pending: None,
+        created_at: 1_700_000_000,
     }
 }
 
@@ -536,6 +537,8 @@ async fn contract(store: Store) {
     limits_contract(&store).await;
     second_factor_contract(&store).await;
     refreshed_session_outlives_its_login_contract(&store).await;
+    crate::store_users_contract::user_listing_contract(&store).await;
+    crate::store_users_contract::user_removal_contract(&store).await;
 }
 
 #[tokio::test]

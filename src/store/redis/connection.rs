@@ -191,3 +191,61 @@ impl Conn {
         Ok(Conn::Sentinel(conn))
     }
 }
+
+/// Constructors: one per deployment shape.
+impl super::RedisStore {
+    /// Connects to `url`, bounding connection attempts and every command by `timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is invalid or the first connection fails.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        Self::with(Conn::single(url, timeout).await?)
+    }
+
+    /// Connects to a Redis Cluster through the seed node URLs `nodes`, bounding connection
+    /// attempts and every command by `timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when no seed node answers.
+    pub async fn connect_cluster(nodes: &[&str], timeout: Duration) -> Result<Self, StoreError> {
+        Self::with(Conn::cluster(nodes, timeout).await?)
+    }
+
+    /// Connects to the master named `master` by the Sentinels at `sentinels`, bounding every
+    /// connection attempt and command by `timeout`; follows failovers.
+    ///
+    /// # Errors
+    /// [`StoreError`] when no Sentinel names a reachable master.
+    pub async fn connect_sentinel(
+        sentinels: &[&str],
+        master: &str,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        Self::with(Conn::sentinel(sentinels, master, timeout).await?)
+    }
+
+    fn with(conn: Conn) -> Result<Self, StoreError> {
+        let errors = prometheus::IntCounter::new(
+            "store_errors_total",
+            "Store (Redis) commands that failed or timed out",
+        )
+        .map_err(|e| StoreError(e.to_string()))?;
+        Ok(Self { conn, errors })
+    }
+
+    /// `SET key json [NX]`; `false` when `create_only` and the key exists.
+    pub(super) async fn set_json(
+        &self,
+        key: &str,
+        json: String,
+        create_only: bool,
+    ) -> Result<bool, StoreError> {
+        let mut set = redis::cmd("SET");
+        set.arg(key).arg(json);
+        if create_only {
+            set.arg("NX");
+        }
+        let written: Option<String> = set.query_async(&mut self.conn.clone()).await?;
+        Ok(written.is_some())
+    }
+}

@@ -10,7 +10,6 @@ mod scripts;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use redis::AsyncCommands;
 
@@ -20,7 +19,7 @@ use self::scripts::{
     ACCOUNT_ATTEMPT, IP_ATTEMPT, RECORD_FAILED, REDEEM, ROTATE, TOKEN_STATE, TOTP_STEP,
 };
 use super::limits::{Backoff, Limit};
-use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User};
+use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User, UsersPage};
 use super::names;
 use super::records::{Kind, Redemption};
 use super::Backend;
@@ -33,63 +32,6 @@ pub struct RedisStore {
     conn: Conn,
     /// Failed commands (`tessera_store_errors_total`).
     pub(super) errors: prometheus::IntCounter,
-}
-
-impl RedisStore {
-    /// Connects to `url`, bounding connection attempts and every command by `timeout`.
-    ///
-    /// # Errors
-    /// [`StoreError`] when the URL is invalid or the first connection fails.
-    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        Self::with(Conn::single(url, timeout).await?)
-    }
-
-    /// Connects to a Redis Cluster through the seed node URLs `nodes`, bounding connection
-    /// attempts and every command by `timeout`.
-    ///
-    /// # Errors
-    /// [`StoreError`] when no seed node answers.
-    pub async fn connect_cluster(nodes: &[&str], timeout: Duration) -> Result<Self, StoreError> {
-        Self::with(Conn::cluster(nodes, timeout).await?)
-    }
-
-    /// Connects to the master named `master` by the Sentinels at `sentinels`, bounding every
-    /// connection attempt and command by `timeout`; follows failovers.
-    ///
-    /// # Errors
-    /// [`StoreError`] when no Sentinel names a reachable master.
-    pub async fn connect_sentinel(
-        sentinels: &[&str],
-        master: &str,
-        timeout: Duration,
-    ) -> Result<Self, StoreError> {
-        Self::with(Conn::sentinel(sentinels, master, timeout).await?)
-    }
-
-    fn with(conn: Conn) -> Result<Self, StoreError> {
-        let errors = prometheus::IntCounter::new(
-            "store_errors_total",
-            "Store (Redis) commands that failed or timed out",
-        )
-        .map_err(|e| StoreError(e.to_string()))?;
-        Ok(Self { conn, errors })
-    }
-
-    /// `SET key json [NX]`; `false` when `create_only` and the key exists.
-    async fn set_json(
-        &self,
-        key: &str,
-        json: String,
-        create_only: bool,
-    ) -> Result<bool, StoreError> {
-        let mut set = redis::cmd("SET");
-        set.arg(key).arg(json);
-        if create_only {
-            set.arg("NX");
-        }
-        let written: Option<String> = set.query_async(&mut self.conn.clone()).await?;
-        Ok(written.is_some())
-    }
 }
 
 impl Backend for RedisStore {
@@ -117,12 +59,56 @@ impl Backend for RedisStore {
         if !self.set_json(&key, to_json(user)?, create_only).await? {
             return Ok(false);
         }
-        let () = self
-            .conn
-            .clone()
-            .set(names::sub(&user.sub), &user.username)
-            .await?;
+        let mut conn = self.conn.clone();
+        let () = conn.set(names::sub(&user.sub), &user.username).await?;
+        let member = names::user_index_member(user);
+        let () = conn.zadd(names::USER_INDEX, member, 0).await?;
         Ok(true)
+    }
+
+    async fn users_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<UsersPage, StoreError> {
+        let start = cursor.map_or_else(|| "-".to_owned(), |c| format!("({c}"));
+        let members: Vec<String> = redis::cmd("ZRANGEBYLEX")
+            .arg(names::USER_INDEX)
+            .arg(start)
+            .arg("+")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let mut users = Vec::with_capacity(members.len());
+        for member in &members {
+            if let Some((_, sub)) = member.split_once(':') {
+                users.extend(self.user_by_sub(sub).await?);
+            }
+        }
+        let next = members
+            .last()
+            .filter(|_| limit > 0 && members.len() == limit)
+            .cloned();
+        Ok(UsersPage { users, next })
+    }
+
+    async fn remove_user(&self, user: &User) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let removed: usize = conn.del(names::user(&user.username)).await?;
+        let () = conn.del(names::sub(&user.sub)).await?;
+        let () = conn
+            .zrem(names::USER_INDEX, names::user_index_member(user))
+            .await?;
+        let () = conn.del(names::recovery_codes(&user.sub)).await?;
+        let () = conn.del(names::totp_step(&user.sub)).await?;
+        self.revoke_user_families(&user.sub).await?;
+        Ok(removed > 0)
+    }
+
+    async fn recovery_codes_left(&self, sub: &str) -> Result<usize, StoreError> {
+        Ok(self.conn.clone().scard(names::recovery_codes(sub)).await?)
     }
 
     async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {

@@ -157,6 +157,29 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Submits the second-factor form of `page` with the TOTP code `otp`.
+    pub async fn submit_second_factor(&mut self, page: &Page, otp: &str) -> Page {
+        let (request_id, csrf) = (page.field("request_id"), page.field("csrf"));
+        let req = self
+            .http
+            .post(format!("{}/oauth2/authorize/mfa", self.base))
+            .form(&[
+                ("request_id", request_id.as_str()),
+                ("csrf", &csrf),
+                ("otp", otp),
+            ]);
+        self.send(req).await
+    }
+
+    /// `POST /oauth2/logout` with `form` (the logout confirmation's answer).
+    pub async fn post_logout(&mut self, form: &[(&str, &str)]) -> Page {
+        let req = self
+            .http
+            .post(format!("{}/oauth2/logout", self.base))
+            .form(form);
+        self.send(req).await
+    }
+
     /// `GET /oauth2/logout` (RP-Initiated Logout) with `params`.
     pub async fn get_logout(&mut self, params: &[(&str, &str)]) -> Page {
         let mut url = url::Url::parse(&format!("{}/oauth2/logout", self.base)).unwrap();
@@ -267,6 +290,18 @@ impl TestApp {
         .browser(REDIRECT, ORIGIN, AFTER_LOGOUT)
         .third_party(third_party);
         self.register(client).await.0
+    }
+
+    /// Exchanges the code the redirect `page` carries (with `verifier`) and returns the tokens.
+    pub async fn tokens_from(
+        &self,
+        client: &str,
+        page: &Page,
+        verifier: &str,
+    ) -> serde_json::Value {
+        let res = self.exchange(client, &page.query()["code"], verifier).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
     }
 
     /// Exchanges a code for tokens at the token endpoint with [`REDIRECT`].

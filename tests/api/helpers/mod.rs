@@ -6,6 +6,7 @@
 //! Every call into the `tessera` library made by the tests (other than the store contract)
 //! lives in this module tree, so that an API change in `src/` is adapted here alone.
 
+mod admin_users;
 mod assertions;
 mod browser;
 mod endpoints;
@@ -24,6 +25,7 @@ use tessera::store::memory::MemoryStore;
 use tessera::store::Store;
 use tessera::Application;
 
+pub use admin_users::bulk_user;
 pub use assertions::{
     access_token, assert_bearer_challenge, assert_no_store, assert_rate_limited, basic, basic_raw,
     claims, expect_error, header, kid_of, password_form, refresh_token,

@@ -112,7 +112,7 @@ impl TestApp {
             &self.state.hasher,
             &username,
             Some(format!("{username}@example.test")),
-            &password,
+            Some(&password),
         )
         .await
         .unwrap();
