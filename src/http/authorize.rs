@@ -101,15 +101,18 @@ pub async fn login(
 /// `POST /oauth2/authorize/mfa`: the second-factor step.
 pub async fn mfa(
     state: web::Data<AppState>,
+    req: HttpRequest,
     form: Result<PageForm, OAuthError>,
     ClientIp(ip): ClientIp,
 ) -> Result<HttpResponse, PageError> {
     let form = form?;
+    let session = cookie_value(&state, &req, SESSION_COOKIE);
     let factor = SecondFactorInput {
         otp: form.get("otp"),
         recovery_code: form.get("recovery_code"),
     };
-    let outcome = signin::second_factor(&state, form.context(), factor, ip).await?;
+    let outcome =
+        signin::second_factor(&state, form.context(), factor, ip, session.as_deref()).await?;
     Ok(render(&state, outcome))
 }
 

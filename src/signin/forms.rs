@@ -136,7 +136,9 @@ pub async fn login(
 }
 
 /// The second step, with the same replay protection as the `mfa-otp` grant; wrong codes are
-/// counted atomically against the pending request, which ends at [`MFA_TOKEN_ATTEMPTS`].
+/// counted atomically against the pending request, which ends at [`MFA_TOKEN_ATTEMPTS`]. When
+/// the browser's login session (`session_cookie`) is the same user's (a step-up), that session
+/// is upgraded in place, keeping its families and consents; otherwise a new one opens.
 ///
 /// # Errors
 /// [`PageError::StartAgain`] without a password step or when the user went away,
@@ -146,6 +148,7 @@ pub async fn second_factor(
     form: FormContext<'_>,
     factor: SecondFactorInput<'_>,
     ip: IpAddr,
+    session_cookie: Option<&str>,
 ) -> Result<Outcome, PageError> {
     let (pending, client) = pending_form(state, form).await?;
     let username = pending
@@ -179,7 +182,32 @@ pub async fn second_factor(
     .await
     {
         // RFC 8176 §2: password plus one-time password.
-        Ok(method) => signed_in(state, client, pending, &user, &format!("pwd {method}")).await,
+        Ok(method) => {
+            let amr = format!("pwd {method}");
+            if let Some(cookie) = session_cookie {
+                if let Some(mut session) = login_session(store, cookie).await? {
+                    if session.sub == user.sub {
+                        session.amr = amr;
+                        session.auth_time = now();
+                        let ttl = state.settings.login_session_ttl;
+                        save_login_session(store, cookie, &session, ttl).await?;
+                        tracing::info!(target: "audit", event = "browser_login", sub = %user.sub, client_id = %client.client_id, amr = %session.amr);
+                        let Pending { id, request } = pending;
+                        let step = continue_signed_in(
+                            state,
+                            client,
+                            request,
+                            Some(id),
+                            cookie,
+                            session,
+                            true,
+                        );
+                        return step.await.map(Outcome::from);
+                    }
+                }
+            }
+            signed_in(state, client, pending, &user, &amr).await
+        }
         Err(_) => {
             tracing::info!(target: "audit", event = "mfa_failure", sub = %user.sub, %ip);
             match auth_request_failed(store, &pending.id, MFA_TOKEN_ATTEMPTS).await? {

@@ -6,8 +6,10 @@
 //! - `users` → sorted set, every score 0, member `<created_at, 20 digits>:<sub>`
 //!   ([`user_index_member`]): lexicographic order is creation order (ties by `sub`), so a
 //!   listing pages with `ZRANGEBYLEX users (<cursor> + LIMIT 0 <n>`, never `KEYS`, and a user
-//!   created meanwhile sorts after every existing one (pages stay stable under inserts). The
-//!   cursor is the last member listed. Users stored before the index existed enter it on their
+//!   created meanwhile sorts after every existing one (pages stay stable under inserts: every
+//!   user present when a listing began is listed once). The cursor is the last member listed;
+//!   a user created in the very second of that member, with a smaller `sub`, sorts before it
+//!   and is not seen by that listing. Users stored before the index existed enter it on their
 //!   next write.
 //! - `client:<client_id>` → JSON [`super::Client`]; `clients` → set of client ids
 //! - `fam:{<id>}` → hash `sub client_id scope auth_time amr username email current`

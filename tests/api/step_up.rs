@@ -39,11 +39,11 @@ async fn step_up_turns_a_password_session_into_a_two_factor_one() {
     assert_eq!(access["amr"], serde_json::json!(["pwd"]));
     assert!(access["auth_time"].is_u64());
     // Refreshed tokens carry the family's authentication.
-    let refreshed = app
+    let first = app
         .refresh_ok(&f.client, tokens["refresh_token"].as_str().unwrap())
         .await;
     assert_eq!(
-        claims(refreshed["access_token"].as_str().unwrap())["acr"],
+        claims(first["access_token"].as_str().unwrap())["acr"],
         SINGLE_FACTOR
     );
 
@@ -73,6 +73,10 @@ async fn step_up_turns_a_password_session_into_a_two_factor_one() {
         .submit_second_factor(&page, &pyotp(&secret, t0 + 30))
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
+    assert!(
+        !done.set_cookies.iter().any(|c| c.contains("session")),
+        "the login session is upgraded in place"
+    );
     let tokens = app.tokens_from(&f.client, &done, &f.pkce.verifier).await;
     let access = claims(tokens["access_token"].as_str().unwrap());
     assert_eq!(access["acr"], TWO_FACTOR);
@@ -92,6 +96,19 @@ async fn step_up_turns_a_password_session_into_a_two_factor_one() {
     let page = f.browser.get(&silent).await;
     assert_eq!(page.status, 302);
     assert!(page.query().contains_key("code"), "{:?}", page.query());
+    // Logging out of the upgraded session ends what it opened before and after the step-up.
+    let hint = tokens["id_token"].as_str().unwrap();
+    assert_eq!(
+        f.browser
+            .get_logout(&[("id_token_hint", hint)])
+            .await
+            .status,
+        200
+    );
+    for refresh in [&first, &refreshed] {
+        let token = refresh["refresh_token"].as_str().unwrap();
+        app.assert_refresh_dead(&f.client, token).await;
+    }
 }
 
 #[tokio::test]
