@@ -1,7 +1,8 @@
 //! Layered configuration: built-in defaults < TOML file < `TESSERA_*` environment.
 //!
-//! [`Settings::load`] reads and validates everything once, before the server binds; an invalid
-//! value fails start-up with a [`ConfigError`] that names the key and the accepted range.
+//! [`RawSettings::load`] and [`RawSettings::validate`] read and validate everything once,
+//! before the server binds; an invalid value fails start-up with a [`ConfigError`] that names
+//! the key and the accepted range.
 
 use std::path::{Path, PathBuf};
 
