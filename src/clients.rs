@@ -21,13 +21,14 @@ pub const GRANT_TYPES: &[&str] = &[
     "refresh_token",
     "client_credentials",
     "authorization_code",
+    crate::device::DEVICE_CODE_GRANT,
 ];
 
 /// Errors registering or changing a client.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// A grant type we do not implement.
-    #[error("unknown grant type `{0}` (known: password, refresh_token, client_credentials, authorization_code)")]
+    #[error("unknown grant type `{0}` (known: password, refresh_token, client_credentials, authorization_code, urn:ietf:params:oauth:grant-type:device_code)")]
     UnknownGrant(String),
     /// A public client cannot use client credentials (RFC 6749 §4.4 needs authentication).
     #[error("a public client cannot use the client_credentials grant")]

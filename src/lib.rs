@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod datakey;
+pub mod device;
 pub mod error;
 pub mod grants;
 pub mod http;

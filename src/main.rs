@@ -362,7 +362,11 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
         client_id: "demo-app".into(),
         public: true,
         policy: ClientPolicy {
-            grant_types: vec!["password".into(), "refresh_token".into()],
+            grant_types: vec![
+                "password".into(),
+                "refresh_token".into(),
+                tessera::device::DEVICE_CODE_GRANT.into(),
+            ],
             scopes: ["openid", "profile", "email", "offline_access"]
                 .map(String::from)
                 .to_vec(),

@@ -92,6 +92,9 @@ pub struct RawSettings {
     pub login_session_ttl: u64,
     /// Lifetime of an authorization code, seconds (RFC 6749 §4.1.2: short; default 60).
     pub authorization_code_ttl: u64,
+    /// Lifetime of a device code and its user code, seconds (RFC 8628 §3.2 `expires_in`;
+    /// default 600).
+    pub device_code_ttl: u64,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -133,6 +136,7 @@ impl Default for RawSettings {
             cookie_secure: true,
             login_session_ttl: 43_200,
             authorization_code_ttl: 60,
+            device_code_ttl: 600,
             clients: Vec::new(),
         }
     }

@@ -64,6 +64,8 @@ pub struct Settings {
     pub refresh_token_ttl: u64,
     /// Authorization code lifetime, seconds.
     pub authorization_code_ttl: u64,
+    /// Device code and user code lifetime, seconds (RFC 8628 §3.2 `expires_in`).
+    pub device_code_ttl: u64,
     /// Browser login session lifetime, seconds.
     pub login_session_ttl: u64,
     /// `Secure` + `__Host-` cookies.

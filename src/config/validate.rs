@@ -247,6 +247,13 @@ impl RawSettings {
             1..=600,
             "seconds",
         )?;
+        let device_code_ttl = in_range(
+            "device_code_ttl",
+            "TESSERA_DEVICE_CODE_TTL",
+            self.device_code_ttl,
+            1..=3600,
+            "seconds",
+        )?;
         let redis_sentinel_master = self.redis_sentinel_master.filter(|m| !m.is_empty());
         if self.redis_cluster && redis_sentinel_master.is_some() {
             return Err(invalid(
@@ -280,6 +287,7 @@ impl RawSettings {
             access_token_ttl,
             refresh_token_ttl,
             authorization_code_ttl,
+            device_code_ttl,
             login_session_ttl,
             cookie_secure: self.cookie_secure,
             keys_dir: self.keys_dir,

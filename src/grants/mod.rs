@@ -1,14 +1,17 @@
-//! The OAuth grants, free of HTTP: each takes an authenticated client and typed parameters and
+//! The OAuth grants, free of HTTP (with the device authorization request of RFC 8628, the
+//! first half of its grant): each takes an authenticated client and typed parameters and
 //! returns a [`TokenResponse`] or an [`OAuthError`] (RFC 6749 §5.1/§5.2).
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod mfa_otp;
 mod password;
 mod refresh;
 
 pub use authorization_code::{authorization_code_grant, pkce_s256_matches};
 pub use client_credentials::client_credentials_grant;
+pub use device_code::{device_authorization, device_code_grant};
 pub use mfa_otp::{mfa_otp_grant, MFA_OTP_GRANT};
 pub use password::{password_grant, PasswordOutcome};
 pub use refresh::refresh_token_grant;

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::paths;
 use crate::config::Settings;
+use crate::device::DEVICE_CODE_GRANT;
 use crate::state::AppState;
 
 /// The JWKS with `Cache-Control: public, max-age`, a strong `ETag` (a matching
@@ -59,13 +60,15 @@ pub fn metadata_document(settings: &Settings) -> serde_json::Value {
         "issuer": settings.issuer,
         "authorization_endpoint": settings.endpoint(paths::AUTHORIZE),
         "token_endpoint": settings.endpoint(paths::TOKEN),
+        // RFC 8628 §4.
+        "device_authorization_endpoint": settings.endpoint(paths::DEVICE_AUTHORIZATION),
         "end_session_endpoint": settings.endpoint(paths::LOGOUT),
         "revocation_endpoint": settings.endpoint(paths::REVOKE),
         "introspection_endpoint": settings.endpoint(paths::INTROSPECT),
         "userinfo_endpoint": settings.endpoint(paths::USERINFO),
         "jwks_uri": settings.endpoint(paths::JWKS),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password",
-            "urn:tessera:params:oauth:grant-type:mfa-otp"],
+            "urn:tessera:params:oauth:grant-type:mfa-otp", DEVICE_CODE_GRANT],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         // RFC 7636: PKCE with S256 only, required for every client.

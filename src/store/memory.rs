@@ -2,6 +2,8 @@
 //! Expiry is checked lazily on access. Counters are kept under the Redis key names of
 //! [`super::names`], so both backends share one layout.
 
+mod device;
+
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -54,6 +56,7 @@ struct State {
     /// By [`names::record`].
     records: HashMap<String, StoredRecord>,
     session_families: HashMap<SecretHash, HashSet<String>>,
+    devices: device::Devices,
 }
 
 impl State {

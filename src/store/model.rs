@@ -42,8 +42,8 @@ impl std::fmt::Debug for User {
 /// validation in `clients`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, clap::Args)]
 pub struct ClientPolicy {
-    /// Allowed grant type (authorization_code, refresh_token, client_credentials, password);
-    /// repeatable.
+    /// Allowed grant type (authorization_code, refresh_token, client_credentials, password,
+    /// urn:ietf:params:oauth:grant-type:device_code); repeatable.
     #[arg(long = "grant-type", required = true, value_name = "G")]
     pub grant_types: Vec<String>,
     /// Allowed scope; repeatable. Also the default when a request names none.

@@ -3,6 +3,7 @@
 mod browser;
 mod client_auth;
 mod core_flow;
+mod device;
 mod discovery;
 mod errors;
 mod helpers;

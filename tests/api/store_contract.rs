@@ -1,6 +1,8 @@
 //! One contract over `tessera::store::Store`, run against both backends: whatever the memory
 //! store (`--dev`, tests) does, Redis (production) does too.
 
+mod device;
+
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -536,6 +538,7 @@ async fn contract(store: Store) {
     limits_contract(&store).await;
     second_factor_contract(&store).await;
     refreshed_session_outlives_its_login_contract(&store).await;
+    device::device_contract(&store).await;
 }
 
 #[tokio::test]

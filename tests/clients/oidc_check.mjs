@@ -19,24 +19,20 @@
 //
 // Prints one line per check and finally "oidc_check: N passed, M failed"; exits 0 only when
 // nothing failed. A check whose prerequisite failed is reported as SKIP and counted as failed.
-// Tokens, passwords and secrets are never printed (error texts are scrubbed of them too).
+// Tokens, passwords and secrets are never printed (error texts are scrubbed of them too); the
+// harness (harness.mjs) is shared with device_check.mjs.
 
 import * as client from 'openid-client';
 import * as jose from 'jose';
+
+import { harness } from './harness.mjs';
 
 const TEST_AUDIENCE = 'urn:tessera:test-api';
 const SERVICE_SCOPE = 'api:read';
 const USER_SCOPE = 'openid profile email';
 const TIMEOUT_SECONDS = 10;
 
-function env(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.log(`oidc_check: environment variable ${name} is not set`);
-    process.exit(2);
-  }
-  return value;
-}
+const { env, keepSecret, check, need, assert, assertEq, expectFailure, run } = harness('oidc_check');
 
 const baseUrl = env('TESSERA_BASE_URL');
 const username = env('TESSERA_USERNAME');
@@ -44,99 +40,7 @@ const password = env('TESSERA_PASSWORD');
 const publicClientId = env('TESSERA_PUBLIC_CLIENT_ID');
 const serviceClientId = env('TESSERA_SERVICE_CLIENT_ID');
 const serviceClientSecret = env('TESSERA_SERVICE_CLIENT_SECRET');
-
-// Every sensitive string seen so far; scrubbed from anything printed.
-const secrets = new Set([password, serviceClientSecret]);
-function keepSecret(...values) {
-  for (const v of values) if (typeof v === 'string' && v.length >= 8) secrets.add(v);
-}
-function redact(text) {
-  let out = String(text);
-  for (const s of secrets) out = out.split(s).join('[redacted]');
-  return out;
-}
-
-// A short, safe description of an error from openid-client, oauth4webapi or jose: its class,
-// message, code, OAuth error fields and status; never a response body or the `cause` object
-// (which may hold tokens).
-function describe(err) {
-  if (!(err instanceof Error)) return redact(String(err));
-  const parts = [`${err.name}: ${err.message}`];
-  if (err.code) parts.push(`code=${err.code}`);
-  if (err.status) parts.push(`status=${err.status}`);
-  if (err.error) parts.push(`error=${JSON.stringify(err.error)}`);
-  if (err.error_description) parts.push(`error_description=${JSON.stringify(err.error_description)}`);
-  if (err.claim) parts.push(`claim=${err.claim}`);
-  if (err.reason) parts.push(`reason=${err.reason}`);
-  const cause = err.cause;
-  if (cause instanceof Error) {
-    parts.push(`cause: ${cause.name}: ${cause.message}${cause.code ? ` (${cause.code})` : ''}`);
-  } else if (Array.isArray(cause)) {
-    // WWW-Authenticate challenges: scheme and error parameter only
-    for (const ch of cause) {
-      parts.push(`challenge: ${ch?.scheme}${ch?.parameters?.error ? ` error=${ch.parameters.error}` : ''}`);
-    }
-  } else if (cause && typeof cause === 'object' && typeof cause.status === 'number') {
-    parts.push(`cause: HTTP ${cause.status}`);
-  }
-  return redact(parts.join('; '));
-}
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-class Skip extends Error {}
-
-// Runs one check. `fn` returns a value (passed on to later checks) or throws; an assertion
-// failure is an Error whose message says what was expected.
-async function check(name, fn) {
-  try {
-    const value = await fn();
-    passed += 1;
-    console.log(`ok   ${name}`);
-    return value;
-  } catch (err) {
-    failed += 1;
-    if (err instanceof Skip) {
-      skipped += 1;
-      console.log(`SKIP ${name}: ${err.message}`);
-    } else {
-      console.log(`FAIL ${name}: ${describe(err)}`);
-    }
-    return undefined;
-  }
-}
-
-// The value a check depends on, or a Skip.
-function need(value, what) {
-  if (value === undefined || value === null) throw new Skip(`needs ${what}, which failed`);
-  return value;
-}
-
-function assert(ok, message) {
-  if (!ok) throw new Error(message);
-}
-
-function assertEq(actual, expected, what) {
-  assert(
-    actual === expected,
-    `${what}: expected ${JSON.stringify(expected)}, got ${redact(JSON.stringify(actual))}`,
-  );
-}
-
-// An expected failure: `fn` must throw, and `accept(err)` must hold for the error.
-async function expectFailure(fn, accept, what) {
-  let value;
-  try {
-    value = await fn();
-  } catch (err) {
-    if (err instanceof Skip) throw err;
-    assert(accept(err), `${what}: wrong failure: ${describe(err)}`);
-    return err;
-  }
-  void value;
-  throw new Error(`${what}: succeeded, but it must fail`);
-}
+keepSecret(password, serviceClientSecret);
 
 const scopesOf = (s) => (typeof s === 'string' ? s.split(' ').filter(Boolean) : []);
 const discoveryOptions = { execute: [client.allowInsecureRequests], timeout: TIMEOUT_SECONDS };
@@ -411,12 +315,4 @@ async function main() {
   });
 }
 
-try {
-  await main();
-} catch (err) {
-  failed += 1;
-  console.log(`FAIL unexpected error: ${describe(err)}`);
-}
-if (skipped > 0) console.log(`oidc_check: ${skipped} check(s) skipped because an earlier check failed`);
-console.log(`oidc_check: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+await run(main);

@@ -6,6 +6,7 @@
 
 mod codec;
 mod connection;
+mod device;
 mod scripts;
 
 use std::collections::HashMap;

@@ -8,6 +8,7 @@
 
 mod assertions;
 mod browser;
+mod device;
 mod endpoints;
 mod mfa;
 mod setup;
@@ -29,6 +30,7 @@ pub use assertions::{
     claims, expect_error, header, kid_of, password_form, refresh_token,
 };
 pub use browser::{pkce, AFTER_LOGOUT, ORIGIN, REDIRECT};
+pub use device::DEVICE_GRANT;
 pub use mfa::{now, pyotp};
 pub use setup::{generate_key, random_token, served_routes, NewClient, SCOPES};
 pub use tessera::config::RawSettings;
