@@ -38,6 +38,10 @@ pub struct RawSettings {
     pub keys_dir: PathBuf,
     /// Access-token lifetime in seconds (900..=3600).
     pub access_token_ttl: u64,
+    /// JWS algorithm of access tokens for clients that chose none: RS256, ES256 or EdDSA.
+    pub access_token_signing_alg: String,
+    /// JWS algorithm of ID tokens for clients that chose none: RS256, ES256 or EdDSA.
+    pub id_token_signing_alg: String,
     /// Refresh-token lifetime in seconds (300..=31536000).
     pub refresh_token_ttl: u64,
     /// Default `aud` of access tokens; the issuer when unset.
@@ -110,6 +114,8 @@ impl Default for RawSettings {
             redis_sentinel_master: None,
             keys_dir: PathBuf::from("keys"),
             access_token_ttl: 900,
+            access_token_signing_alg: "RS256".into(),
+            id_token_signing_alg: "RS256".into(),
             refresh_token_ttl: 30 * 24 * 3600,
             audience: None,
             jwks_max_age: 300,

@@ -60,6 +60,8 @@ pub struct Settings {
     pub audience: String,
     /// Access- and ID-token lifetime, seconds.
     pub access_token_ttl: u64,
+    /// Default signing algorithms of access and ID tokens.
+    pub signing_algs: crate::tokens::DefaultAlgs,
     /// Refresh-token lifetime, seconds.
     pub refresh_token_ttl: u64,
     /// Authorization code lifetime, seconds.

@@ -194,16 +194,20 @@ fn user_token_response(
     );
     // OIDC Core §3.1.3.3: with the `openid` scope the token response carries an ID token.
     let id_token = if scope.split(' ').any(|s| s == "openid") {
-        Some(
-            state
-                .tokens
-                .sign_id_token(family_id, family, &scope, nonce)?,
-        )
+        Some(state.tokens.sign_id_token(
+            family_id,
+            family,
+            &scope,
+            nonce,
+            client.policy.id_token_signed_response_alg,
+        )?)
     } else {
         None
     };
     Ok(TokenResponse {
-        access_token: state.tokens.sign_access_token(&claims)?,
+        access_token: state
+            .tokens
+            .sign_access_token(&claims, client.policy.access_token_signed_response_alg)?,
         token_type: "Bearer",
         expires_in: state.tokens.ttl(),
         refresh_token: refresh_token.map(|t| t.expose().to_owned()),

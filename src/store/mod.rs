@@ -22,7 +22,7 @@ use std::net::IpAddr;
 pub use backend::{Backend, DeviceBackend};
 pub use device::{DevicePoll, NewDevice};
 pub use limits::{Backoff, Limit, LimitedBy};
-pub use model::{Client, ClientPolicy, Family, KeyMeta, Rotation, TokenState, User};
+pub use model::{Client, ClientPolicy, Family, KeyMeta, Rotation, SigningAlg, TokenState, User};
 pub use records::{Kind, Record, Redemption};
 
 use crate::error::StoreError;

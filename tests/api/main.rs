@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area. They talk HTTP to a real server.
 
+mod algorithms;
 mod browser;
 mod client_auth;
 mod core_flow;

@@ -97,6 +97,8 @@ async fn clients_contract(store: &Store) {
             allowed_origins: vec!["https://app.example.test".into()],
             post_logout_redirect_uris: Vec::new(),
             third_party: false,
+            access_token_signed_response_alg: Some(tessera::store::SigningAlg::Es256),
+            id_token_signed_response_alg: None,
         },
     };
     assert!(store.put_client(&client, true).await.unwrap());
