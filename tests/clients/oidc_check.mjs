@@ -40,6 +40,13 @@ const password = env('TESSERA_PASSWORD');
 const publicClientId = env('TESSERA_PUBLIC_CLIENT_ID');
 const serviceClientId = env('TESSERA_SERVICE_CLIENT_ID');
 const serviceClientSecret = env('TESSERA_SERVICE_CLIENT_SECRET');
+// Issue #15: per-client algorithms. Confidential client_credentials clients (scope api:read)
+// signing access tokens with ES256 / EdDSA, and public password clients whose ID tokens are
+// signed with ES256 / EdDSA (access tokens with the other one).
+const algClients = [
+  ['ES256', 'EdDSA', env('TESSERA_ES256_SERVICE_CLIENT_ID'), env('TESSERA_ES256_SERVICE_CLIENT_SECRET'), env('TESSERA_ES256_CLIENT_ID')],
+  ['EdDSA', 'ES256', env('TESSERA_EDDSA_SERVICE_CLIENT_ID'), env('TESSERA_EDDSA_SERVICE_CLIENT_SECRET'), env('TESSERA_EDDSA_CLIENT_ID')],
+];
 keepSecret(password, serviceClientSecret);
 
 const scopesOf = (s) => (typeof s === 'string' ? s.split(' ').filter(Boolean) : []);
@@ -91,26 +98,28 @@ async function main() {
   const issuer = meta?.issuer;
   const JWKS = meta ? jose.createRemoteJWKSet(new URL(meta.jwks_uri), { timeoutDuration: TIMEOUT_SECONDS * 1000 }) : undefined;
 
-  // jose verification of an RFC 9068 access token: typ at+jwt, RS256, iss, aud, required claims.
-  async function verifyAccess(token, audience) {
+  // jose verification of an RFC 9068 access token: typ at+jwt, `alg` (RS256 unless given; the
+  // JWK must publish it too), iss, aud, required claims.
+  async function verifyAccess(token, audience, alg = 'RS256') {
     const { payload, protectedHeader } = await jose.jwtVerify(need(token, 'the token'), need(JWKS, 'discovery'), {
       issuer,
       audience,
       typ: 'at+jwt',
-      algorithms: ['RS256'],
+      algorithms: [alg],
       requiredClaims: ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'],
     });
+    assertEq(protectedHeader.alg, alg, 'header alg');
     assert(typeof protectedHeader.kid === 'string' && protectedHeader.kid !== '', 'header kid missing');
     assertEq(payload.aud, audience, 'aud');
     return payload;
   }
-  // jose verification of an OIDC ID token: typ JWT, RS256, iss, aud = the client.
-  async function verifyId(token) {
+  // jose verification of an OIDC ID token: typ JWT, `alg`, iss, aud = the client.
+  async function verifyId(token, audience = publicClientId, alg = 'RS256') {
     const { payload } = await jose.jwtVerify(need(token, 'the ID token'), need(JWKS, 'discovery'), {
       issuer,
-      audience: publicClientId,
+      audience,
       typ: 'JWT',
-      algorithms: ['RS256'],
+      algorithms: [alg],
       requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
     });
     return payload;
@@ -313,6 +322,47 @@ async function main() {
     const r = await introspect(cc?.access_token);
     assertEq(r.active, true, 'active');
   });
+
+  // (g) ES256 (RFC 7518 §3.4) and EdDSA (RFC 8037) per client --------------------------
+  await check('discovery: id_token_signing_alg_values_supported lists RS256, ES256, EdDSA', () => {
+    const algs = need(meta, 'discovery').id_token_signing_alg_values_supported ?? [];
+    for (const alg of ['RS256', 'ES256', 'EdDSA']) assert(algs.includes(alg), `${alg} not advertised`);
+  });
+  await check('jwks: EC P-256 and OKP Ed25519 keys with 32-octet coordinates', async () => {
+    const jwks = await (await fetch(need(meta, 'discovery').jwks_uri)).json();
+    const ec = jwks.keys.find((k) => k.kty === 'EC');
+    const okp = jwks.keys.find((k) => k.kty === 'OKP');
+    assertEq(ec?.crv, 'P-256', 'EC crv');
+    assertEq(okp?.crv, 'Ed25519', 'OKP crv');
+    const octets = (b64) => Buffer.from(b64, 'base64url').length;
+    assertEq([octets(ec.x), octets(ec.y), octets(okp.x)].join(), '32,32,32', 'coordinate lengths');
+  });
+  for (const [accessAlg, idAlg, svcId, svcSecret, appId] of algClients) {
+    keepSecret(svcSecret);
+    const svc = await check(`${accessAlg} service client: discovery (client_secret_basic)`, () =>
+      client.discovery(server, svcId, svcSecret, client.ClientSecretBasic(svcSecret), discoveryOptions),
+    );
+    await check(`${accessAlg} client credentials access token: jose verifies with ${accessAlg}`, async () => {
+      const t = await client.clientCredentialsGrant(need(svc, 'discovery'), { scope: SERVICE_SCOPE });
+      keepSecret(t.access_token);
+      const claims = await verifyAccess(t.access_token, need(issuer, 'discovery'), accessAlg);
+      assertEq(claims.client_id, svcId, 'client_id');
+      const r = await introspect(t.access_token);
+      assertEq(r.active, true, 'introspection (our own verifier) accepts it');
+    });
+    // openid-client checks the ID token's alg against the registered id_token_signed_response_alg.
+    const app = await check(`${idAlg} ID-token client: discovery with id_token_signed_response_alg ${idAlg}`, () =>
+      client.discovery(server, appId, { id_token_signed_response_alg: idAlg }, client.None(), discoveryOptions),
+    );
+    await check(`${idAlg} ID token: openid-client validates it, jose verifies with ${idAlg}; access token ${accessAlg}`, async () => {
+      const t = await client.genericGrantRequest(need(app, 'discovery'), 'password', { username, password, scope: USER_SCOPE });
+      keepSecret(t.access_token, t.refresh_token, t.id_token);
+      assertEq(t.claims()?.aud, appId, 'ID token aud (as seen by openid-client)');
+      const id = await verifyId(t.id_token, appId, idAlg);
+      const access = await verifyAccess(t.access_token, need(issuer, 'discovery'), accessAlg);
+      assertEq(id.sub, access.sub, 'same sub');
+    });
+  }
 }
 
 await run(main);
