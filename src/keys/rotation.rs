@@ -225,7 +225,7 @@ async fn maintain(
             })
         })
         .collect();
-    if !(prunable || !due.is_empty()) || !store.try_lock("keys", 60).await? {
+    if (!prunable && due.is_empty()) || !store.try_lock("keys", 60).await? {
         return Ok(());
     }
     for alg in due {
