@@ -1,9 +1,12 @@
 //! `bench/run` helper: the in-process ceilings the HTTP figures are compared with.
 //!
 //! Prints one JSON object:
-//! - `rs256_signs_per_s`: `KeySet::load(dir).signing_key().sign(TokenType::Access, &claims)` in a
-//!   tight loop on `threads` OS threads (the library call every token response makes), with
-//!   `rs256_cpu_ms_per_sign`, the process CPU time per signature;
+//! - `signing.<ALG>` for each algorithm with a key in the keys directory (RS256, ES256, EdDSA):
+//!   `signs_per_s` of `KeySet::load(dir).signing_key(alg).sign(TokenType::Access, &claims)` in a
+//!   tight loop on `threads` OS threads (the library call every token response makes),
+//!   `cpu_ms_per_sign` (the process CPU time per signature), `cpu_share` (CPU time over
+//!   wall time × threads: below 0.9 other processes competed) and `key_bits`; the RS256 figures
+//!   are repeated as `rs256_signs_per_s`, `rs256_cpu_ms_per_sign`, `rs256_key_bits`;
 //! - `argon2_verifies_per_s`: `PasswordHasher::verify` of a correct password at the configured
 //!   Argon2id parameters (the server's own code path: semaphore + blocking pool), with `threads`
 //!   verifications in flight and `hash_concurrency = threads`.
@@ -22,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tessera::config::RawSettings;
 use tessera::credentials::{PasswordHasher, Verification};
-use tessera::keys::{KeySet, TokenType};
+use tessera::keys::{KeySet, SigningAlg, SigningKey, TokenType};
 
 /// The claims of a client-credentials access token (RFC 9068), shaped like the server's.
 #[derive(Serialize)]
@@ -70,37 +73,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let keys_dir = arg(&args, "--keys-dir").map_or(settings.keys_dir.clone(), PathBuf::from);
     let run_for = Duration::from_secs_f64(seconds);
 
-    // --- RS256 -------------------------------------------------------------------------------
-    let keys = Arc::new(KeySet::load(&keys_dir)?);
+    // --- signing, per algorithm ----------------------------------------------------------------
+    let keys = KeySet::load(&keys_dir)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    // Warm-up (page in the key, fill caches), then the measured loop.
-    for _ in 0..50 {
-        keys.signing_key()
-            .sign(TokenType::Access, &claims(now, 0))?;
+    let mut signing = serde_json::Map::new();
+    for alg in SigningAlg::ALL {
+        let Some(key) = keys.signing_key(alg) else {
+            continue;
+        };
+        let (signs, secs, cpu) = measure_signing(key, threads, run_for, now)?;
+        signing.insert(
+            alg.as_str().to_owned(),
+            serde_json::json!({
+                "signs": signs,
+                "signs_per_s": signs as f64 / secs,
+                "cpu_ms_per_sign": if signs > 0 { cpu * 1000.0 / signs as f64 } else { 0.0 },
+                "cpu_share": cpu / (secs * threads as f64),
+                "key_bits": key.bits,
+            }),
+        );
     }
-    let signed = AtomicU64::new(0);
-    let cpu0 = cpu_seconds();
-    let t0 = Instant::now();
-    std::thread::scope(|scope| {
-        for t in 0..threads {
-            let keys = keys.clone();
-            let signed = &signed;
-            scope.spawn(move || {
-                let claims = claims(now, t);
-                let key = keys.signing_key();
-                let mut n = 0u64;
-                while t0.elapsed() < run_for {
-                    if key.sign(TokenType::Access, &claims).is_ok() {
-                        n += 1;
-                    }
-                }
-                signed.fetch_add(n, Ordering::Relaxed);
-            });
-        }
-    });
-    let sign_secs = t0.elapsed().as_secs_f64();
-    let sign_cpu = cpu_seconds() - cpu0;
-    let signs = signed.load(Ordering::Relaxed);
+    let rs256 = signing
+        .get("RS256")
+        .cloned()
+        .ok_or("no RS256 key in the keys directory (tessera keys generate --alg RS256)")?;
 
     // --- Argon2id ----------------------------------------------------------------------------
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -144,10 +140,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = serde_json::json!({
         "threads": threads,
         "seconds": seconds,
-        "rs256_signs": signs,
-        "rs256_signs_per_s": signs as f64 / sign_secs,
-        "rs256_cpu_ms_per_sign": if signs > 0 { sign_cpu * 1000.0 / signs as f64 } else { 0.0 },
-        "rs256_key_bits": keys.signing_key().bits,
+        "signing": signing,
+        "rs256_signs": rs256["signs"],
+        "rs256_signs_per_s": rs256["signs_per_s"],
+        "rs256_cpu_ms_per_sign": rs256["cpu_ms_per_sign"],
+        "rs256_key_bits": rs256["key_bits"],
         "argon2_memory_kib": settings.hashing.argon2.memory_kib,
         "argon2_iterations": settings.hashing.argon2.iterations,
         "argon2_parallelism": settings.hashing.argon2.parallelism,
@@ -156,6 +153,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     println!("{report}");
     Ok(())
+}
+
+/// Signs with `key` on `threads` threads for `run_for` after a warm-up: (signatures, wall
+/// seconds, process CPU seconds).
+fn measure_signing(
+    key: &SigningKey,
+    threads: usize,
+    run_for: Duration,
+    now: u64,
+) -> Result<(u64, f64, f64), Box<dyn std::error::Error>> {
+    // Warm-up (page in the key, fill caches), then the measured loop.
+    for _ in 0..50 {
+        key.sign(TokenType::Access, &claims(now, 0))?;
+    }
+    let signed = AtomicU64::new(0);
+    let cpu0 = cpu_seconds();
+    let t0 = Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let signed = &signed;
+            scope.spawn(move || {
+                let claims = claims(now, t);
+                let mut n = 0u64;
+                while t0.elapsed() < run_for {
+                    if key.sign(TokenType::Access, &claims).is_ok() {
+                        n += 1;
+                    }
+                }
+                signed.fetch_add(n, Ordering::Relaxed);
+            });
+        }
+    });
+    let secs = t0.elapsed().as_secs_f64();
+    Ok((signed.load(Ordering::Relaxed), secs, cpu_seconds() - cpu0))
 }
 
 fn claims(now: u64, thread: usize) -> Claims {

@@ -21,13 +21,14 @@ pub const GRANT_TYPES: &[&str] = &[
     "refresh_token",
     "client_credentials",
     "authorization_code",
+    crate::device::DEVICE_CODE_GRANT,
 ];
 
 /// Errors registering or changing a client.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// A grant type we do not implement.
-    #[error("unknown grant type `{0}` (known: password, refresh_token, client_credentials, authorization_code)")]
+    #[error("unknown grant type `{0}` (known: password, refresh_token, client_credentials, authorization_code, urn:ietf:params:oauth:grant-type:device_code)")]
     UnknownGrant(String),
     /// A public client cannot use client credentials (RFC 6749 §4.4 needs authentication).
     #[error("a public client cannot use the client_credentials grant")]
@@ -53,6 +54,9 @@ pub enum ClientError {
     /// No such client (or a client declared in the config file, which cannot be changed).
     #[error("no such client in the store")]
     NotFound,
+    /// The client names a signing algorithm the server has no key for.
+    #[error(transparent)]
+    SigningKey(#[from] crate::keys::KeyError),
     /// The store is unavailable.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -210,6 +214,26 @@ fn check_uris(policy: &ClientPolicy) -> Result<(), ClientError> {
         }
     }
     Ok(())
+}
+
+/// Checks that every signing algorithm `policy` names (`access_token_signed_response_alg`,
+/// `id_token_signed_response_alg`) has a key in `keys`: a token the client cannot get signed
+/// would otherwise fail at every request.
+///
+/// # Errors
+/// [`KeyError::Missing`](crate::keys::KeyError::Missing), which names `tessera keys generate
+/// --alg`.
+pub fn check_signing_keys(
+    policy: &ClientPolicy,
+    keys: &crate::keys::KeySet,
+) -> Result<(), crate::keys::KeyError> {
+    [
+        policy.access_token_signed_response_alg,
+        policy.id_token_signed_response_alg,
+    ]
+    .into_iter()
+    .flatten()
+    .try_for_each(|alg| keys.require(alg).map(drop))
 }
 
 /// Registers a client in the store. Returns the generated secret, if any (shown once).

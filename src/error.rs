@@ -21,7 +21,7 @@ impl From<redis::RedisError> for StoreError {
     }
 }
 
-/// RFC 6749 §5.2 / RFC 6750 §3.1 / RFC 7009 §2.2.1 error codes.
+/// RFC 6749 §5.2 / RFC 6750 §3.1 / RFC 7009 §2.2.1 / RFC 8628 §3.5 error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -45,6 +45,14 @@ pub enum ErrorCode {
     InsufficientScope,
     /// The server is temporarily unable to handle the request (limits, store outage).
     TemporarilyUnavailable,
+    /// RFC 8628 §3.5: the user has not yet answered the device authorization; poll again.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled too fast; the interval is now 5 seconds longer.
+    SlowDown,
+    /// RFC 8628 §3.5: the user denied the device authorization.
+    AccessDenied,
+    /// RFC 8628 §3.5: the device code has expired; start again.
+    ExpiredToken,
 }
 
 /// An OAuth error response. `description` is shown to the client and must never contain a secret.

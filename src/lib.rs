@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod datakey;
+pub mod device;
 pub mod error;
 pub mod grants;
 pub mod http;
@@ -131,7 +132,8 @@ impl Application {
     /// issuer URL can name the real port). Checks the data key against the store.
     ///
     /// # Errors
-    /// [`StartupError`] for a missing or wrong data key, hashing parameters or listener failures.
+    /// [`StartupError`] for a missing or wrong data key, hashing parameters or listener failures;
+    /// [`StartupError::Keys`] when a configured signing algorithm has no key.
     pub async fn build_with_listener(
         settings: Settings,
         store: Store,
@@ -145,6 +147,12 @@ impl Application {
             settings.hashing.concurrency,
             settings.hashing.queue_limit,
         )?;
+        // An algorithm configured (server default or a declared client's) must have a key.
+        keys.require(settings.signing_algs.access)?;
+        keys.require(settings.signing_algs.id)?;
+        for client in &settings.clients {
+            clients::check_signing_keys(&client.policy, &keys)?;
+        }
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let keys = Arc::new(arc_swap::ArcSwap::new(keys));
         keys::rotation::spawn_refresher(

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use tessera::config::{RawSettings, Settings};
 use tessera::credentials::PasswordHasher;
 use tessera::keys::{generate_key, rotation, KeySet};
-use tessera::store::{Backend, ClientPolicy, Store};
+use tessera::store::{Backend, ClientPolicy, SigningAlg, Store};
 use tessera::{clients, open_store, telemetry, users, Application};
 
 /// A small, fast OAuth 2 / OpenID Connect token issuer.
@@ -28,7 +28,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP server.
     Serve {
-        /// In-memory store, generated key, demo user and client (for trying tessera out).
+        /// In-memory store, generated keys (RS256, ES256, EdDSA), demo user and client (for
+        /// trying tessera out).
         #[arg(long)]
         dev: bool,
     },
@@ -127,26 +128,37 @@ enum ClientCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Generate an RSA key that signs at once (for the first key; use `keys rotate` on a running deployment).
+    /// Generate a key that signs at once (for the first key of an algorithm; use `keys rotate`
+    /// on a running deployment).
     Generate {
-        /// Modulus size in bits: 2048, 3072 or 4096.
-        #[arg(long, default_value_t = 2048)]
-        bits: usize,
+        #[command(flatten)]
+        kind: KeyKind,
     },
-    /// List keys: kid, bits, signing window, and which signs now.
+    /// List keys: kid, algorithm, bits, signing window, and which signs now.
     List,
     /// Generate a key that is published now and signs after the publication delay; the current
-    /// key retires then (needs the configured Redis, where instances share key metadata).
+    /// key of the same algorithm retires then (needs the configured Redis, where instances
+    /// share key metadata).
     Rotate {
-        /// Modulus size in bits: 2048, 3072 or 4096.
-        #[arg(long, default_value_t = 2048)]
-        bits: usize,
+        #[command(flatten)]
+        kind: KeyKind,
         /// Seconds until the new key signs; default `key_publication_delay`.
         #[arg(long)]
         delay: Option<u64>,
     },
     /// Delete keys retired longer ago than the longest token lifetime plus the JWKS max-age.
     Prune,
+}
+
+/// Which key to make: the algorithm, and for RSA the size.
+#[derive(Args)]
+struct KeyKind {
+    /// Algorithm: RS256 (RSA), ES256 (EC P-256) or EdDSA (Ed25519); each has its own key.
+    #[arg(long, value_enum, default_value_t = SigningAlg::Rs256)]
+    alg: SigningAlg,
+    /// RSA modulus size in bits: 2048, 3072 or 4096 (ignored for ES256 and EdDSA).
+    #[arg(long, default_value_t = 2048)]
+    bits: usize,
 }
 
 fn settings(cli: &Cli) -> Result<Settings, String> {
@@ -244,10 +256,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store = open_store(&settings, false)
                 .await
                 .map_err(|e| e.to_string())?;
-            client_command(&store, command).await
+            client_command(&store, &settings, command).await
         }
-        Command::Keys(KeysCommand::Generate { bits }) => {
-            let kid = generate_key(&settings.keys_dir, bits).map_err(|e| e.to_string())?;
+        Command::Keys(KeysCommand::Generate { kind }) => {
+            let kid =
+                generate_key(&settings.keys_dir, kind.alg, kind.bits).map_err(|e| e.to_string())?;
             println!("{kid}");
             Ok(())
         }
@@ -258,9 +271,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let keys = rotation::load(&store, &settings.keys_dir, &settings.rotation)
                 .await
                 .map_err(|e| e.to_string())?;
-            let signing = keys.signing_key().kid.clone();
+            let now = tessera::clock::now();
             for (key, (from, until)) in keys.keys() {
-                let role = if key.kid == signing {
+                let signing = keys.signing_key_at(key.alg, now).map(|k| &k.kid);
+                let role = if signing == Some(&key.kid) {
                     "signing"
                 } else {
                     "published"
@@ -271,20 +285,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                     until.to_string()
                 };
                 println!(
-                    "{}\t{} bits\tsigns from {from} until {until}\t{role}",
-                    key.kid, key.bits
+                    "{}\t{}\t{} bits\tsigns from {from} until {until}\t{role}",
+                    key.kid, key.alg, key.bits
                 );
             }
             Ok(())
         }
-        Command::Keys(KeysCommand::Rotate { bits, delay }) => {
+        Command::Keys(KeysCommand::Rotate { kind, delay }) => {
             let store = open_store(&settings, false)
                 .await
                 .map_err(|e| e.to_string())?;
             let delay = delay.unwrap_or(settings.rotation.publication_delay);
-            let (kid, not_before) = rotation::rotate(&store, &settings.keys_dir, bits, delay)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (kid, not_before) =
+                rotation::rotate(&store, &settings.keys_dir, kind.alg, kind.bits, delay)
+                    .await
+                    .map_err(|e| e.to_string())?;
             println!("{kid}\tpublished now, signs from {not_before} (in {delay} s)");
             Ok(())
         }
@@ -332,13 +347,21 @@ async fn list_users(store: &Store) -> Result<(), String> {
     }
 }
 
-async fn client_command(store: &Store, command: ClientCommand) -> Result<(), String> {
+async fn client_command(
+    store: &Store,
+    settings: &Settings,
+    command: ClientCommand,
+) -> Result<(), String> {
     match command {
         ClientCommand::Add {
             client_id,
             public,
             policy,
         } => {
+            // Where this machine sees the keys directory, refuse an algorithm without a key.
+            if let Ok(keys) = KeySet::load(&settings.keys_dir) {
+                clients::check_signing_keys(&policy, &keys).map_err(|e| e.to_string())?;
+            }
             let registration = clients::Registration {
                 client_id: client_id.clone(),
                 public,
@@ -426,7 +449,11 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
         client_id: "demo-app".into(),
         public: true,
         policy: ClientPolicy {
-            grant_types: vec!["password".into(), "refresh_token".into()],
+            grant_types: vec![
+                "password".into(),
+                "refresh_token".into(),
+                tessera::device::DEVICE_CODE_GRANT.into(),
+            ],
             scopes: ["openid", "profile", "email", "offline_access"]
                 .map(String::from)
                 .to_vec(),

@@ -1,5 +1,5 @@
-//! Browser sign-in state, HTTP-free: pending authorization requests, login sessions (the
-//! server side of the session cookie) and authorization codes. All are short-lived store
+//! Browser sign-in state, HTTP-free: pending sign-ins (authorization requests and device
+//! approvals), login sessions (the server side of the session cookie) and authorization codes. All are short-lived store
 //! records keyed by the SHA-256 of a random value only the browser or client holds.
 
 use serde::{Deserialize, Serialize};
@@ -11,34 +11,68 @@ use crate::store::{Backend, Record, Redemption, Store};
 /// Seconds an authorization request may wait for the user to sign in.
 pub const AUTH_REQUEST_TTL: u64 = 600;
 
-/// A validated authorization request (OIDC Core §3.1.2.1, RFC 7636) waiting for sign-in.
-/// `Debug` leaves out the CSRF token.
+/// A sign-in waiting for the user, on behalf of `client_id` for `scope`: an authorization
+/// request (OIDC Core §3.1.2.1, RFC 7636) or a device approval (RFC 8628 §3.3); what follows
+/// once the user is signed in is [`AuthRequest::then`]. `Debug` leaves out the CSRF token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthRequest {
     /// The client.
     pub client_id: String,
-    /// The registered redirect URI it named.
-    pub redirect_uri: String,
     /// The scope to grant.
     pub scope: String,
+    /// The CSRF token the pages' forms must carry (also in a cookie: double submit).
+    pub csrf: String,
+    /// After a correct password for a user with MFA: who, waiting for the second factor.
+    pub mfa_user: Option<String>,
+    /// What the signed-in user continues to.
+    pub then: Continuation,
+}
+
+/// What a pending sign-in continues to once the user is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Continuation {
+    /// The authorization code flow: consent for a third-party client, then the browser goes
+    /// back to the client with a code.
+    Code(CodeRequest),
+    /// The device flow: the approval page of the device authorization `device` (the hash of
+    /// its device code), showing its `user_code` to compare with the device's.
+    Device {
+        /// The device authorization's id.
+        device: SecretHash,
+        /// Its user code, as displayed.
+        user_code: String,
+    },
+}
+
+/// The redirect part of an authorization request (OIDC Core §3.1.2.1, RFC 7636).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeRequest {
+    /// The registered redirect URI it named.
+    pub redirect_uri: String,
     /// Opaque client state, echoed on the redirect.
     pub state: Option<String>,
     /// Echoed in the ID token.
     pub nonce: Option<String>,
     /// PKCE S256 challenge.
     pub code_challenge: String,
-    /// The CSRF token the pages' forms must carry (also in a cookie: double submit).
-    pub csrf: String,
-    /// After a correct password for a user with MFA: who, waiting for the second factor.
-    pub mfa_user: Option<String>,
+}
+
+impl AuthRequest {
+    /// The redirect URI the sign-in ends at, for an authorization request.
+    pub fn redirect_uri(&self) -> Option<&str> {
+        match &self.then {
+            Continuation::Code(code) => Some(&code.redirect_uri),
+            Continuation::Device { .. } => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for AuthRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthRequest")
             .field("client_id", &self.client_id)
-            .field("redirect_uri", &self.redirect_uri)
             .field("scope", &self.scope)
+            .field("redirect_uri", &self.redirect_uri())
             .finish_non_exhaustive()
     }
 }

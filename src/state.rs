@@ -56,7 +56,12 @@ impl AppState {
                 Duration::from_secs(settings.client_cache_ttl),
                 settings.clients.clone(),
             ),
-            tokens: TokenIssuer::new(keys, settings.issuer.clone(), settings.access_token_ttl),
+            tokens: TokenIssuer::new(
+                keys,
+                settings.issuer.clone(),
+                settings.access_token_ttl,
+                settings.signing_algs,
+            ),
             limiter: Limiter::new(
                 store.clone(),
                 settings.login.clone(),

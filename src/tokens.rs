@@ -1,4 +1,5 @@
-//! Tokens: RS256 JWT access tokens (RFC 9068), their verification for our own endpoints, and
+//! Tokens: JWT access tokens (RFC 9068) and ID tokens signed with RS256, ES256 or EdDSA (the
+//! client's choice, else the server default), their verification for our own endpoints, and
 //! opaque refresh tokens.
 
 use std::sync::Arc;
@@ -7,12 +8,12 @@ use arc_swap::ArcSwap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Validation;
 use serde::{Deserialize, Serialize};
 
 use crate::acr::Level;
 use crate::clock::now;
-use crate::keys::{KeyError, KeySet, TokenType};
+use crate::keys::{jwt_algorithm, KeyError, KeySet, SigningAlg, SigningKey, TokenType};
 use crate::secret::{random_token, SecretHash};
 use crate::store::Family;
 
@@ -106,30 +107,58 @@ pub enum TokenError {
     Invalid,
 }
 
-/// Signs access tokens with the current key and verifies ours. The key set is swapped in
-/// place when keys rotate (lock-free reads on the hot path).
+/// The server's default signing algorithms (`access_token_signing_alg`,
+/// `id_token_signing_alg`), used for clients that registered none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DefaultAlgs {
+    /// Access tokens.
+    pub access: SigningAlg,
+    /// ID tokens.
+    pub id: SigningAlg,
+}
+
+/// Signs tokens with the current key of the wanted algorithm and verifies ours. The key set is
+/// swapped in place when keys rotate (lock-free reads on the hot path).
 pub struct TokenIssuer {
     keys: Arc<ArcSwap<KeySet>>,
     issuer: String,
     ttl: u64,
-    validation: Validation,
+    defaults: DefaultAlgs,
+    /// Access-token validation per algorithm, indexed by [`SigningAlg::index`] (no per-request
+    /// allocation).
+    validation: [Validation; 3],
 }
 
 impl TokenIssuer {
-    /// An issuer for `issuer` signing with `keys`, access tokens living `ttl` seconds.
-    pub fn new(keys: Arc<ArcSwap<KeySet>>, issuer: String, ttl: u64) -> Self {
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[&issuer]);
-        // Our own endpoints accept tokens for any audience we issued; presence is required.
-        validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
-        validation.leeway = 5;
+    /// An issuer for `issuer` signing with `keys`, access tokens living `ttl` seconds, with the
+    /// `defaults` algorithms for clients that chose none.
+    pub fn new(
+        keys: Arc<ArcSwap<KeySet>>,
+        issuer: String,
+        ttl: u64,
+        defaults: DefaultAlgs,
+    ) -> Self {
+        let validation = SigningAlg::ALL.map(|alg| {
+            let mut validation = Validation::new(jwt_algorithm(alg));
+            validation.set_issuer(&[&issuer]);
+            // Our own endpoints accept tokens for any audience we issued; presence is required.
+            validation.validate_aud = false;
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
+            validation.leeway = 5;
+            validation
+        });
         Self {
             keys,
             issuer,
             ttl,
+            defaults,
             validation,
         }
+    }
+
+    /// The server's default algorithms.
+    pub fn defaults(&self) -> DefaultAlgs {
+        self.defaults
     }
 
     /// The current key set.
@@ -193,28 +222,38 @@ impl TokenIssuer {
         claims
     }
 
-    /// Signs `claims` as an `at+jwt` (RFC 9068 §2.1).
+    /// Signs `claims` as an `at+jwt` (RFC 9068 §2.1) with `alg` (the client's
+    /// `access_token_signed_response_alg`), else the server default.
     ///
     /// # Errors
-    /// [`KeyError::Sign`] if signing fails.
-    pub fn sign_access_token(&self, claims: &AccessClaims) -> Result<String, KeyError> {
+    /// [`KeyError::Missing`] without a key of the algorithm, [`KeyError::Sign`] if signing
+    /// fails.
+    pub fn sign_access_token(
+        &self,
+        claims: &AccessClaims,
+        alg: Option<SigningAlg>,
+    ) -> Result<String, KeyError> {
         self.keys
             .load()
-            .signing_key()
+            .require(alg.unwrap_or(self.defaults.access))?
             .sign(TokenType::Access, claims)
     }
 
-    /// Signs an ID token (`typ: JWT`) for `family` issued to its client, living as long as an
-    /// access token, with the standard claims `scope` allows (OIDC Core §5.4) and `nonce`.
+    /// Signs an ID token (`typ: JWT`) for `family` issued to its client with `alg` (the
+    /// client's `id_token_signed_response_alg`, OIDC Registration §2) else the server default,
+    /// living as long as an access token, with the standard claims `scope` allows (OIDC Core
+    /// §5.4) and `nonce`.
     ///
     /// # Errors
-    /// [`KeyError::Sign`] if signing fails.
+    /// [`KeyError::Missing`] without a key of the algorithm, [`KeyError::Sign`] if signing
+    /// fails.
     pub fn sign_id_token(
         &self,
         family_id: &str,
         family: &Family,
         scope: &str,
         nonce: Option<&str>,
+        alg: Option<SigningAlg>,
     ) -> Result<String, KeyError> {
         let now = now();
         let has = |s: &str| scope.split(' ').any(|x| x == s);
@@ -234,20 +273,22 @@ impl TokenIssuer {
             preferred_username: has("profile").then(|| family.username.clone()),
             nonce: nonce.map(str::to_owned),
         };
-        self.keys.load().signing_key().sign(TokenType::Id, &claims)
+        self.keys
+            .load()
+            .require(alg.unwrap_or(self.defaults.id))?
+            .sign(TokenType::Id, &claims)
     }
 
     /// The audience (client id) and subject of one of our ID tokens, used as an
-    /// `id_token_hint` (RP-Initiated Logout 1.0 §2): RS256, published `kid`, `typ: JWT`, our
-    /// `iss`; an expired hint is accepted, as the specification allows.
+    /// `id_token_hint` (RP-Initiated Logout 1.0 §2): a published `kid` and the algorithm of that
+    /// key, `typ: JWT`, our `iss`; an expired hint is accepted, as the specification allows.
     pub fn id_token_hint(&self, token: &str) -> Option<IdTokenHint> {
-        let header = jsonwebtoken::decode_header(token).ok()?;
-        if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some("JWT") {
+        let keys = self.keys.load();
+        let (header, key) = our_key(&keys, token)?;
+        if header.typ.as_deref() != Some("JWT") {
             return None;
         }
-        let keys = self.keys.load();
-        let key = keys.by_kid(header.kid.as_deref()?)?;
-        let mut validation = Validation::new(Algorithm::RS256);
+        let mut validation = Validation::new(key.jwt_algorithm());
         validation.set_issuer(&[&self.issuer]);
         validation.validate_aud = false;
         validation.validate_exp = false;
@@ -257,32 +298,36 @@ impl TokenIssuer {
             .map(|data| data.claims)
     }
 
-    /// Verifies one of our access tokens (RFC 9068 §4): RS256 only, a published `kid`,
-    /// `typ: at+jwt`, our `iss`, `aud` present, not expired. An ID token or a refresh token is
-    /// refused.
+    /// Verifies one of our access tokens (RFC 9068 §4): a published `kid`, the algorithm of
+    /// that key and no other, `typ: at+jwt`, our `iss`, `aud` present, not expired. An ID token
+    /// or a refresh token is refused.
     ///
     /// # Errors
     /// [`TokenError::Invalid`] for any failure.
     pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.alg != Algorithm::RS256
-            || !header
-                .typ
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
+        let keys = self.keys.load();
+        let (header, key) = our_key(&keys, token).ok_or(TokenError::Invalid)?;
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
         {
             return Err(TokenError::Invalid);
         }
-        let keys = self.keys.load();
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| keys.by_kid(kid))
-            .ok_or(TokenError::Invalid)?;
-        jsonwebtoken::decode::<AccessClaims>(token, key.decoding_key(), &self.validation)
+        let validation = &self.validation[key.alg.index()];
+        jsonwebtoken::decode::<AccessClaims>(token, key.decoding_key(), validation)
             .map(|data| data.claims)
             .map_err(|_| TokenError::Invalid)
     }
+}
+
+/// The JOSE header of `token` and our published key its `kid` names, provided the header's
+/// `alg` is that key's algorithm: the algorithm comes from our key, never from the token (RFC
+/// 8725 §2.1/§3.1 against algorithm confusion).
+fn our_key<'k>(keys: &'k KeySet, token: &str) -> Option<(jsonwebtoken::Header, &'k SigningKey)> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    let key = keys.by_kid(header.kid.as_deref()?)?;
+    (header.alg == key.jwt_algorithm()).then_some((header, key))
 }
 
 /// A refresh token: `<family id>.<secret>`, opaque to clients. The family id (128 bits) names

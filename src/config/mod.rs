@@ -1,7 +1,8 @@
 //! Layered configuration: built-in defaults < TOML file < `TESSERA_*` environment.
 //!
-//! [`Settings::load`] reads and validates everything once, before the server binds; an invalid
-//! value fails start-up with a [`ConfigError`] that names the key and the accepted range.
+//! [`RawSettings::load`] and [`RawSettings::validate`] read and validate everything once,
+//! before the server binds; an invalid value fails start-up with a [`ConfigError`] that names
+//! the key and the accepted range.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,10 @@ pub struct RawSettings {
     pub keys_dir: PathBuf,
     /// Access-token lifetime in seconds (900..=3600).
     pub access_token_ttl: u64,
+    /// JWS algorithm of access tokens for clients that chose none: RS256, ES256 or EdDSA.
+    pub access_token_signing_alg: String,
+    /// JWS algorithm of ID tokens for clients that chose none: RS256, ES256 or EdDSA.
+    pub id_token_signing_alg: String,
     /// Refresh-token lifetime in seconds (300..=31536000).
     pub refresh_token_ttl: u64,
     /// Default `aud` of access tokens; the issuer when unset.
@@ -91,6 +96,9 @@ pub struct RawSettings {
     pub login_session_ttl: u64,
     /// Lifetime of an authorization code, seconds (RFC 6749 §4.1.2: short; default 60).
     pub authorization_code_ttl: u64,
+    /// Lifetime of a device code and its user code, seconds (RFC 8628 §3.2 `expires_in`;
+    /// default 600).
+    pub device_code_ttl: u64,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -106,6 +114,8 @@ impl Default for RawSettings {
             redis_sentinel_master: None,
             keys_dir: PathBuf::from("keys"),
             access_token_ttl: 900,
+            access_token_signing_alg: "RS256".into(),
+            id_token_signing_alg: "RS256".into(),
             refresh_token_ttl: 30 * 24 * 3600,
             audience: None,
             jwks_max_age: 300,
@@ -132,6 +142,7 @@ impl Default for RawSettings {
             cookie_secure: true,
             login_session_ttl: 43_200,
             authorization_code_ttl: 60,
+            device_code_ttl: 600,
             clients: Vec::new(),
         }
     }

@@ -60,10 +60,14 @@ pub struct Settings {
     pub audience: String,
     /// Access- and ID-token lifetime, seconds.
     pub access_token_ttl: u64,
+    /// Default signing algorithms of access and ID tokens.
+    pub signing_algs: crate::tokens::DefaultAlgs,
     /// Refresh-token lifetime, seconds.
     pub refresh_token_ttl: u64,
     /// Authorization code lifetime, seconds.
     pub authorization_code_ttl: u64,
+    /// Device code and user code lifetime, seconds (RFC 8628 §3.2 `expires_in`).
+    pub device_code_ttl: u64,
     /// Browser login session lifetime, seconds.
     pub login_session_ttl: u64,
     /// `Secure` + `__Host-` cookies.

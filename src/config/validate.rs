@@ -58,6 +58,27 @@ impl RawSettings {
             900..=3600,
             "seconds",
         )?;
+        let alg = |key, env, value: &str| {
+            crate::store::SigningAlg::parse(value).ok_or_else(|| {
+                invalid(
+                    key,
+                    env,
+                    format!("`{value}` is not one of RS256, ES256, EdDSA"),
+                )
+            })
+        };
+        let signing_algs = crate::tokens::DefaultAlgs {
+            access: alg(
+                "access_token_signing_alg",
+                "TESSERA_ACCESS_TOKEN_SIGNING_ALG",
+                &self.access_token_signing_alg,
+            )?,
+            id: alg(
+                "id_token_signing_alg",
+                "TESSERA_ID_TOKEN_SIGNING_ALG",
+                &self.id_token_signing_alg,
+            )?,
+        };
         let refresh_token_ttl = in_range(
             "refresh_token_ttl",
             "TESSERA_REFRESH_TOKEN_TTL",
@@ -247,6 +268,13 @@ impl RawSettings {
             1..=600,
             "seconds",
         )?;
+        let device_code_ttl = in_range(
+            "device_code_ttl",
+            "TESSERA_DEVICE_CODE_TTL",
+            self.device_code_ttl,
+            1..=3600,
+            "seconds",
+        )?;
         let redis_sentinel_master = self.redis_sentinel_master.filter(|m| !m.is_empty());
         if self.redis_cluster && redis_sentinel_master.is_some() {
             return Err(invalid(
@@ -278,8 +306,10 @@ impl RawSettings {
             trusted_proxies,
             audience,
             access_token_ttl,
+            signing_algs,
             refresh_token_ttl,
             authorization_code_ttl,
+            device_code_ttl,
             login_session_ttl,
             cookie_secure: self.cookie_secure,
             keys_dir: self.keys_dir,
@@ -316,6 +346,27 @@ mod tests {
         assert!(err.contains("access_token_ttl"), "{err}");
         assert!(err.contains("TESSERA_ACCESS_TOKEN_TTL"), "{err}");
         assert!(err.contains("900..=3600"), "{err}");
+    }
+
+    #[test]
+    fn signing_algs_parse_exactly_and_name_the_key() {
+        let raw = RawSettings {
+            access_token_signing_alg: "ES256".into(),
+            id_token_signing_alg: "EdDSA".into(),
+            ..RawSettings::default()
+        };
+        let algs = raw.validate().unwrap().signing_algs;
+        assert_eq!(algs.access, crate::store::SigningAlg::Es256);
+        assert_eq!(algs.id, crate::store::SigningAlg::EdDsa);
+        let raw = RawSettings {
+            id_token_signing_alg: "HS256".into(),
+            ..RawSettings::default()
+        };
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("id_token_signing_alg") && err.contains("HS256"),
+            "{err}"
+        );
     }
 
     #[test]

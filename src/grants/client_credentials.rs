@@ -53,7 +53,9 @@ pub fn client_credentials_grant(
     );
     tracing::debug!(target: "audit", event = "client_credentials", client_id = %client.client_id);
     Ok(TokenResponse {
-        access_token: state.tokens.sign_access_token(&claims)?,
+        access_token: state
+            .tokens
+            .sign_access_token(&claims, client.policy.access_token_signed_response_alg)?,
         token_type: "Bearer",
         expires_in: state.tokens.ttl(),
         refresh_token: None,

@@ -1,14 +1,17 @@
-//! The OAuth grants, free of HTTP: each takes an authenticated client and typed parameters and
+//! The OAuth grants, free of HTTP (with the device authorization request of RFC 8628, the
+//! first half of its grant): each takes an authenticated client and typed parameters and
 //! returns a [`TokenResponse`] or an [`OAuthError`] (RFC 6749 §5.1/§5.2).
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod mfa_otp;
 mod password;
 mod refresh;
 
 pub use authorization_code::{authorization_code_grant, pkce_s256_matches};
 pub use client_credentials::client_credentials_grant;
+pub use device_code::{device_authorization, device_code_grant};
 pub use mfa_otp::{mfa_otp_grant, MFA_OTP_GRANT};
 pub use password::{password_grant, PasswordOutcome};
 pub use refresh::refresh_token_grant;
@@ -186,16 +189,20 @@ fn user_token_response(
         .session_access_claims(family_id, family, aud, &scope);
     // OIDC Core §3.1.3.3: with the `openid` scope the token response carries an ID token.
     let id_token = if scope.split(' ').any(|s| s == "openid") {
-        Some(
-            state
-                .tokens
-                .sign_id_token(family_id, family, &scope, nonce)?,
-        )
+        Some(state.tokens.sign_id_token(
+            family_id,
+            family,
+            &scope,
+            nonce,
+            client.policy.id_token_signed_response_alg,
+        )?)
     } else {
         None
     };
     Ok(TokenResponse {
-        access_token: state.tokens.sign_access_token(&claims)?,
+        access_token: state
+            .tokens
+            .sign_access_token(&claims, client.policy.access_token_signed_response_alg)?,
         token_type: "Bearer",
         expires_in: state.tokens.ttl(),
         refresh_token: refresh_token.map(|t| t.expose().to_owned()),

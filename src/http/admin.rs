@@ -95,6 +95,9 @@ pub async fn create(
     if state.clients.is_declared(&client_id) {
         return Ok(client_error(ClientError::Exists));
     }
+    if let Err(e) = clients::check_signing_keys(&registration.policy, &state.tokens.keys()) {
+        return Ok(client_error(e.into()));
+    }
     match clients::add_client(&state.store, registration).await {
         Ok(secret) => {
             let mut body = json!({"client_id": client_id});

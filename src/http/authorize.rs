@@ -26,17 +26,30 @@ pub struct PageForm {
 }
 
 impl PageForm {
-    fn get(&self, name: &str) -> Option<&str> {
+    /// The form field `name`.
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.params.get(name)
     }
 
     /// The pending request and CSRF fields every page form carries.
-    fn context(&self) -> FormContext<'_> {
+    pub(super) fn context(&self) -> FormContext<'_> {
         FormContext {
             request_id: self.get("request_id"),
             csrf: self.get("csrf"),
             csrf_cookie: self.csrf_cookie.as_deref(),
         }
+    }
+
+    /// A yes-or-no form's answer (consent, device approval): its context, the session
+    /// cookie of `req`, and whether `decision` is `yes` (anything else, or nothing, is no).
+    pub(super) fn answer(
+        &self,
+        state: &AppState,
+        req: &HttpRequest,
+        yes: &str,
+    ) -> (FormContext<'_>, Option<String>, bool) {
+        let session = cookie_value(state, req, SESSION_COOKIE);
+        (self.context(), session, self.get("decision") == Some(yes))
     }
 }
 
@@ -123,9 +136,8 @@ pub async fn consent(
     form: Result<PageForm, OAuthError>,
 ) -> Result<HttpResponse, PageError> {
     let form = form?;
-    let session = cookie_value(&state, &req, SESSION_COOKIE);
-    let allow = form.get("decision") == Some("allow");
-    let outcome = signin::consent(&state, form.context(), session.as_deref(), allow).await?;
+    let (context, session, allow) = form.answer(&state, &req, "allow");
+    let outcome = signin::consent(&state, context, session.as_deref(), allow).await?;
     Ok(render(&state, outcome))
 }
 

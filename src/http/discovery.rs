@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::paths;
 use crate::config::Settings;
+use crate::device::DEVICE_CODE_GRANT;
 use crate::state::AppState;
+use crate::store::SigningAlg;
 
 /// The JWKS with `Cache-Control: public, max-age`, a strong `ETag` (a matching
 /// `If-None-Match` gets 304, RFC 9110 §13.1.2) and CORS open to any origin.
@@ -50,22 +52,34 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
             format!("public, max-age={}", state.settings.jwks_max_age),
         ))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .json(metadata_document(&state.settings))
+        .json(metadata_document(
+            &state.settings,
+            state.tokens.keys().algorithms().map(SigningAlg::as_str),
+        ))
 }
 
-/// OIDC Discovery 1.0 §3 / RFC 8414 §2 metadata for `settings`.
-pub fn metadata_document(settings: &Settings) -> serde_json::Value {
+/// OIDC Discovery 1.0 §3 / RFC 8414 §2 metadata for `settings`, with `algs`: the JWS
+/// algorithms we hold a key for (ID tokens and access tokens can be signed with any of them).
+/// The `*_endpoint_auth_signing_alg_values_supported` members are left out: they describe
+/// `private_key_jwt`/`client_secret_jwt` client authentication (RFC 8414 §2), which tessera
+/// does not offer.
+pub fn metadata_document<'a>(
+    settings: &Settings,
+    algs: impl Iterator<Item = &'a str>,
+) -> serde_json::Value {
     json!({
         "issuer": settings.issuer,
         "authorization_endpoint": settings.endpoint(paths::AUTHORIZE),
         "token_endpoint": settings.endpoint(paths::TOKEN),
+        // RFC 8628 §4.
+        "device_authorization_endpoint": settings.endpoint(paths::DEVICE_AUTHORIZATION),
         "end_session_endpoint": settings.endpoint(paths::LOGOUT),
         "revocation_endpoint": settings.endpoint(paths::REVOKE),
         "introspection_endpoint": settings.endpoint(paths::INTROSPECT),
         "userinfo_endpoint": settings.endpoint(paths::USERINFO),
         "jwks_uri": settings.endpoint(paths::JWKS),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password",
-            "urn:tessera:params:oauth:grant-type:mfa-otp"],
+            "urn:tessera:params:oauth:grant-type:mfa-otp", DEVICE_CODE_GRANT],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         // RFC 7636: PKCE with S256 only, required for every client.
@@ -78,7 +92,7 @@ pub fn metadata_document(settings: &Settings) -> serde_json::Value {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": algs.collect::<Vec<_>>(),
         // OIDC Discovery 1.0 §3: the classes of `crate::acr`, honoured in `acr_values`.
         "acr_values_supported": crate::acr::SUPPORTED,
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "amr", "acr", "sid", "nonce",

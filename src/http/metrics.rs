@@ -26,11 +26,14 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
         .set(i64::try_from(state.hasher.in_flight()).unwrap_or(i64::MAX));
     let keys = state.tokens.keys();
     let now = now();
-    let signing = keys.signing_key_at(now);
+    // The oldest of the per-algorithm signing keys: the one most in need of rotation.
     let since = keys
-        .keys()
-        .find(|(k, _)| k.kid == signing.kid)
-        .map_or(now, |(_, (from, _))| from);
+        .algorithms()
+        .filter_map(|alg| keys.signing_key_at(alg, now))
+        .filter_map(|signing| keys.keys().find(|(k, _)| k.kid == signing.kid))
+        .map(|(_, (from, _))| from)
+        .min()
+        .unwrap_or(now);
     metrics
         .key_age
         .set(i64::try_from(now.saturating_sub(since)).unwrap_or(i64::MAX));

@@ -7,13 +7,15 @@
 //!   are [`crate::error::OAuthError`]s, rendered in the RFC format.
 //! - [`with_request_id`]: request ids, request metrics and the access log.
 //! - One file per endpoint family: token, revoke, introspect, userinfo, discovery (JWKS and
-//!   metadata), authorize (with the hosted pages), account, admin, cors, health, metrics.
+//!   metadata), authorize (with the hosted pages), device (RFC 8628: the device authorization
+//!   endpoint and the verification page), account, admin, cors, health, metrics.
 
 mod account;
 mod admin;
 mod admin_users;
 mod authorize;
 mod cors;
+mod device;
 mod discovery;
 pub mod extract;
 mod health;

@@ -46,6 +46,24 @@ struct ConsentPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "device.html")]
+struct DevicePage<'a> {
+    user_code: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "device_approve.html")]
+struct DeviceApprovalPage<'a> {
+    client_id: &'a str,
+    username: &'a str,
+    scopes: Vec<&'a str>,
+    user_code: &'a str,
+    request_id: &'a str,
+    csrf: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "logout.html")]
 struct LogoutPage<'a> {
     confirmation: &'a LogoutConfirmation,
@@ -161,7 +179,24 @@ fn notice_text(notice: Notice) -> (StatusCode, &'static str) {
             "Sign-in is temporarily unavailable. Please try again shortly.",
         ),
         Notice::InvalidCode => (StatusCode::BAD_REQUEST, "That code is not valid."),
+        Notice::InvalidUserCode => (
+            StatusCode::BAD_REQUEST,
+            "That code is not valid or has expired. Check the code on your device and try again.",
+        ),
     }
+}
+
+/// The status and the words of an optional notice (200 and none without one).
+fn notice_status(notice: Option<Notice>) -> (StatusCode, Option<&'static str>) {
+    match notice.map(notice_text) {
+        Some((status, text)) => (status, Some(text)),
+        None => (StatusCode::OK, None),
+    }
+}
+
+/// The scopes of a space-separated scope string, for a page to list.
+fn scope_list(scope: &str) -> Vec<&str> {
+    scope.split(' ').filter(|s| !s.is_empty()).collect()
 }
 
 /// A form page of `pending`, with its CSRF cookie. `form-action` allows the request's redirect
@@ -172,11 +207,8 @@ fn form_page(
     notice: Option<Notice>,
     body: impl FnOnce(Option<&'static str>) -> Result<String, askama::Error>,
 ) -> HttpResponse {
-    let (status, error) = match notice.map(notice_text) {
-        Some((status, text)) => (status, Some(text)),
-        None => (StatusCode::OK, None),
-    };
-    let origin = origin_of(&pending.request.redirect_uri);
+    let (status, error) = notice_status(notice);
+    let origin = pending.request.redirect_uri().and_then(origin_of);
     let mut response = page(status, origin.as_deref(), body(error));
     let csrf = cookie(
         state,
@@ -250,17 +282,51 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             ConsentPage {
                 client_id: &client.client_id,
                 username: &username,
-                scopes: pending
-                    .request
-                    .scope
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .collect(),
+                scopes: scope_list(&pending.request.scope),
                 request_id: &pending.id,
                 csrf: &pending.request.csrf,
             }
             .render()
         }),
+        Step::DeviceCode { user_code, notice } => {
+            let (status, error) = notice_status(notice);
+            let body = DevicePage {
+                user_code: &user_code,
+                error,
+            };
+            page(status, None, body.render())
+        }
+        Step::DeviceApproval {
+            pending,
+            client,
+            username,
+            user_code,
+        } => form_page(state, &pending, None, |_| {
+            DeviceApprovalPage {
+                client_id: &client.client_id,
+                username: &username,
+                scopes: scope_list(&pending.request.scope),
+                user_code: &user_code,
+                request_id: &pending.id,
+                csrf: &pending.request.csrf,
+            }
+            .render()
+        }),
+        Step::DeviceDone { approved } => {
+            let (heading, message) = if approved {
+                ("Device connected", "You can return to your device now.")
+            } else {
+                (
+                    "Device denied",
+                    "The device did not get access to your account.",
+                )
+            };
+            page(
+                StatusCode::OK,
+                None,
+                MessagePage { heading, message }.render(),
+            )
+        }
         Step::Redirect(to) => redirect(state, &to, true),
         Step::ConfirmLogout(confirmation) => {
             // CSP form-action also governs the redirect the form's answer makes.
@@ -331,6 +397,9 @@ impl ResponseError for PageError {
             }
             PageError::SignInAgain => "Please sign in again from the application.",
             PageError::UnregisteredLogoutUri => "The post-logout redirect URI is not registered.",
+            PageError::DeviceCodeGone => {
+                "This code has expired or was already answered. Please start again on your device."
+            }
             PageError::LogoutNeedsClient => "Name the application (client_id or id_token_hint).",
             PageError::Unavailable => "Please try again shortly.",
         };

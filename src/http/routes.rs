@@ -5,8 +5,8 @@ use actix_web::http::Method;
 use actix_web::{web, Route};
 
 use super::{
-    account, admin, admin_users, authorize, cors, discovery, health, introspect, metrics, pages,
-    revoke, token, userinfo,
+    account, admin, admin_users, authorize, cors, device, discovery, health, introspect, metrics,
+    pages, revoke, token, userinfo,
 };
 
 /// Paths of the endpoints, relative to the issuer.
@@ -25,6 +25,12 @@ pub mod paths {
     pub const STYLESHEET: &str = "/assets/tessera.css";
     /// RFC 6749 §3.2 token endpoint.
     pub const TOKEN: &str = "/oauth2/token";
+    /// RFC 8628 §3.1 device authorization endpoint.
+    pub const DEVICE_AUTHORIZATION: &str = "/oauth2/device_authorization";
+    /// RFC 8628 §3.2 `verification_uri`: the hosted page where the user enters the code.
+    pub const DEVICE: &str = "/device";
+    /// Hosted device page: approve or deny the device.
+    pub const DEVICE_APPROVE: &str = "/device/approve";
     /// RFC 7009 revocation endpoint.
     pub const REVOKE: &str = "/oauth2/revoke";
     /// RFC 7662 introspection endpoint.
@@ -137,6 +143,9 @@ pub const RESOURCES: &[Resource] = &[
         GET => authorize::logout_query,
         POST => authorize::logout_form,
     ]),
+    resource!(DEVICE_AUTHORIZATION, cors: false, [POST => device::device_authorization]),
+    resource!(DEVICE, cors: false, [GET => device::device_page, POST => device::device_code_form]),
+    resource!(DEVICE_APPROVE, cors: false, [POST => device::approve]),
     resource!(STYLESHEET, cors: false, [GET => pages::stylesheet]),
     resource!(LOGOUT_ALL, cors: false, [POST => account::logout_all]),
     resource!(MFA_TOTP, cors: false, [

@@ -7,8 +7,8 @@ use serde_json::json;
 use super::extract::{client_ip, GrantType, TokenRequest};
 use crate::error::OAuthError;
 use crate::grants::{
-    authorization_code_grant, client_credentials_grant, mfa_otp_grant, password_grant,
-    refresh_token_grant, PasswordOutcome,
+    authorization_code_grant, client_credentials_grant, device_code_grant, mfa_otp_grant,
+    password_grant, refresh_token_grant, PasswordOutcome,
 };
 use crate::state::AppState;
 
@@ -69,6 +69,9 @@ pub async fn token(
                 params.get("code_verifier"),
             )
             .await?
+        }
+        GrantType::DeviceCode => {
+            device_code_grant(&state, &client, params.require("device_code")?).await?
         }
         GrantType::ClientCredentials => {
             client_credentials_grant(&state, &client, params.get("scope"), params.get("resource"))?

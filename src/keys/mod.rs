@@ -1,24 +1,31 @@
-//! Signing keys: loading and generating RSA keys, RFC 7638 `kid`s, the JWKS document (RFC 7517)
-//! and RS256 JWS signing (RFC 7515/7518 §3.3) with a pre-parsed key pair.
+//! Signing keys: loading and generating RSA, EC P-256 and Ed25519 keys, RFC 7638 `kid`s, the
+//! JWKS document (RFC 7517) and JWS signing (RS256, ES256, EdDSA) with pre-parsed key pairs.
 //!
 //! Private keys are PKCS#8 PEM files in the keys directory, named `<unix-seconds>-<kid>.pem`,
-//! mode 0600. Every key is published in the JWKS; which one signs depends on rotation metadata
-//! (see [`rotation`]), or, without it, the newest signs.
+//! mode 0600; the key type decides the algorithm. Every key is published in the JWKS; per
+//! algorithm, which one signs depends on rotation metadata (see [`rotation`]), or, without it,
+//! the newest of that algorithm signs.
 
+mod jwk;
 pub mod rotation;
 mod signing;
 
-use signing::jwks_document;
-pub use signing::{rsa_thumbprint, SigningKey, TokenType};
+use jwk::jwks_document;
+pub use jwk::{rsa_thumbprint, PublicJwk};
+pub use signing::{jwt_algorithm, SigningKey, TokenType};
+
+pub use crate::store::SigningAlg;
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use rsa::traits::PublicKeyParts;
+use rsa::pkcs8::der::pem::LineEnding;
+use rsa::pkcs8::{EncodePrivateKey, SecretDocument};
 use rsa::RsaPrivateKey;
 use sha2::{Digest, Sha256};
 
@@ -35,8 +42,8 @@ pub enum KeyError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// A file is not a PKCS#8 PEM RSA private key.
-    #[error("{path} is not a PKCS#8 PEM RSA private key")]
+    /// A file is not a PKCS#8 PEM RSA, EC P-256 or Ed25519 private key.
+    #[error("{path} is not a PKCS#8 PEM RSA, EC P-256 or Ed25519 private key")]
     Invalid {
         /// The offending file.
         path: PathBuf,
@@ -47,6 +54,10 @@ pub enum KeyError {
     /// No key in the directory.
     #[error("no signing key in {0}; run `tessera keys generate`")]
     Empty(PathBuf),
+    /// An algorithm is configured (server default or a client's) but no key of its type is
+    /// loaded.
+    #[error("no {0} signing key in the keys directory; run `tessera keys generate --alg {0}`")]
+    Missing(SigningAlg),
     /// The signature operation failed (should not happen with a valid key).
     #[error("signing failed")]
     Sign,
@@ -113,15 +124,17 @@ impl KeySet {
                 path: path.clone(),
                 source,
             })?;
-            let private = RsaPrivateKey::from_pkcs8_pem(&pem)
-                .map_err(|_| KeyError::Invalid { path: path.clone() })?;
+            let der = match SecretDocument::from_pem(&pem) {
+                Ok(("PRIVATE KEY", der)) => der,
+                _ => return Err(KeyError::Invalid { path }),
+            };
             let created = path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.split('-').next())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            let key = SigningKey::from_private(&private, path, created)?;
+            let key = SigningKey::from_pkcs8_der(der.as_bytes(), path, created)?;
             let window = match meta.get(&key.kid) {
                 Some(m) => (m.not_before, m.retired_at.unwrap_or(u64::MAX)),
                 None => (created, u64::MAX),
@@ -154,44 +167,59 @@ impl KeySet {
         })
     }
 
-    /// Loads `dir`, first generating a 2048-bit key there if it holds none (for `--dev`).
+    /// Loads `dir`, first generating there a key of each algorithm it lacks (RSA 2048 bits,
+    /// P-256, Ed25519), for `--dev`.
     ///
     /// # Errors
     /// As [`KeySet::load`] and [`generate_key`].
     pub fn load_or_generate(dir: &Path) -> Result<Self, KeyError> {
-        match Self::load(dir) {
-            Err(KeyError::Empty(_)) => {
-                generate_key(dir, 2048)?;
-                Self::load(dir)
-            }
+        let have = match Self::load(dir) {
+            Ok(set) => set.algorithms().collect(),
+            Err(KeyError::Empty(_)) => Vec::new(),
             Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                generate_key(dir, 2048)?;
-                Self::load(dir)
+                Vec::new()
             }
-            other => other,
+            Err(e) => return Err(e),
+        };
+        for alg in SigningAlg::ALL.into_iter().filter(|a| !have.contains(a)) {
+            generate_key(dir, alg, 2048)?;
         }
+        Self::load(dir)
     }
 
-    /// The key that signs at `now`: among keys whose window contains `now`, the one that
-    /// started signing last. If none qualifies (clock skew, misconfiguration), the key that
-    /// started last among those already started, else the newest.
-    pub fn signing_key_at(&self, now: u64) -> &SigningKey {
+    /// The `alg` key that signs at `now`: among keys of `alg` whose window contains `now`, the
+    /// one that started signing last. If none qualifies (clock skew, misconfiguration), the one
+    /// that started last among those already started, else the newest. `None` without a key of
+    /// `alg`. Allocation-free (it runs on every token response).
+    pub fn signing_key_at(&self, alg: SigningAlg, now: u64) -> Option<&SigningKey> {
+        let of_alg = || (0..self.keys.len()).filter(move |i| self.keys[*i].alg == alg);
         let started = |i: &usize| self.windows[*i].0 <= now;
-        let best = (0..self.keys.len())
+        let best = of_alg()
             .filter(|i| started(i) && now < self.windows[*i].1)
             .max_by_key(|i| self.windows[*i].0)
-            .or_else(|| {
-                (0..self.keys.len())
-                    .filter(started)
-                    .max_by_key(|i| self.windows[*i].0)
-            })
-            .unwrap_or(self.keys.len() - 1);
-        &self.keys[best]
+            .or_else(|| of_alg().filter(started).max_by_key(|i| self.windows[*i].0))
+            .or_else(|| of_alg().last())?;
+        Some(&self.keys[best])
     }
 
-    /// The key that signs now.
-    pub fn signing_key(&self) -> &SigningKey {
-        self.signing_key_at(crate::clock::now())
+    /// The `alg` key that signs now, if there is one.
+    pub fn signing_key(&self, alg: SigningAlg) -> Option<&SigningKey> {
+        self.signing_key_at(alg, crate::clock::now())
+    }
+
+    /// The `alg` key that signs now.
+    ///
+    /// # Errors
+    /// [`KeyError::Missing`] naming `tessera keys generate --alg` when there is none.
+    pub fn require(&self, alg: SigningAlg) -> Result<&SigningKey, KeyError> {
+        self.signing_key(alg).ok_or(KeyError::Missing(alg))
+    }
+
+    /// The algorithms with at least one key, in [`SigningAlg::ALL`] order.
+    pub fn algorithms(&self) -> impl Iterator<Item = SigningAlg> + '_ {
+        SigningAlg::ALL
+            .into_iter()
+            .filter(|alg| self.keys.iter().any(|k| k.alg == *alg))
     }
 
     /// The key with this `kid`, if published.
@@ -216,34 +244,52 @@ impl KeySet {
     }
 }
 
-/// Generates an RSA key of `bits` (2048, 3072 or 4096) and writes it to
-/// `dir/<unix-seconds>-<kid>.pem` with mode 0600. Returns the new `kid`.
+/// Generates a key for `alg` (RSA of `bits`: 2048, 3072 or 4096; P-256 or Ed25519 otherwise)
+/// and writes it as PKCS#8 PEM to `dir/<unix-seconds>-<kid>.pem` with mode 0600. Returns the
+/// new `kid`.
 ///
 /// # Errors
-/// [`KeyError::Generate`] for an unsupported size, [`KeyError::Io`] when writing fails.
-pub fn generate_key(dir: &Path, bits: usize) -> Result<String, KeyError> {
-    if ![2048, 3072, 4096].contains(&bits) {
-        return Err(KeyError::Generate(format!(
-            "{bits} bits is not one of 2048, 3072, 4096"
-        )));
-    }
-    let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
-    let n = URL_SAFE_NO_PAD.encode(private.n().to_bytes_be());
-    let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
-    let kid = rsa_thumbprint(&n, &e);
-    let pem = private
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
+/// [`KeyError::Generate`] for an unsupported RSA size or a failed generation,
+/// [`KeyError::Io`] when writing fails.
+pub fn generate_key(dir: &Path, alg: SigningAlg, bits: usize) -> Result<String, KeyError> {
+    let failed = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
+    let der: Vec<u8> = match alg {
+        SigningAlg::Rs256 => {
+            if ![2048, 3072, 4096].contains(&bits) {
+                return Err(KeyError::Generate(format!(
+                    "{bits} bits is not one of 2048, 3072, 4096"
+                )));
+            }
+            let private =
+                RsaPrivateKey::new(&mut rand::rngs::OsRng, bits).map_err(|e| failed(&e))?;
+            let der = private.to_pkcs8_der().map_err(|e| failed(&e))?;
+            der.as_bytes().to_vec()
+        }
+        SigningAlg::Es256 => {
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .map_err(|e| failed(&e))?
+                .as_ref()
+                .to_vec()
+        }
+        // PKCS#8 v1 (RFC 5208), the form `openssl genpkey -algorithm ED25519` writes.
+        SigningAlg::EdDsa => Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
+            .map_err(|e| failed(&e))?
+            .as_ref()
+            .to_vec(),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let kid = SigningKey::from_pkcs8_der(&der, PathBuf::new(), now)?.kid;
+    let pem = SecretDocument::try_from(der)
+        .and_then(|doc| doc.to_pem("PRIVATE KEY", LineEnding::LF))
+        .map_err(|e| failed(&e))?;
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| KeyError::Io { path, source }
     };
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     let path = dir.join(format!("{now:011}-{kid}.pem"));
     write_private(&path, pem.as_bytes()).map_err(io(&path))?;
     Ok(kid)
@@ -270,96 +316,103 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    const RS: SigningAlg = SigningAlg::Rs256;
+
     #[test]
     fn the_signing_key_follows_the_rotation_windows() {
         let dir = tempfile::tempdir().unwrap();
-        let old = generate_key(dir.path(), 2048).unwrap();
+        let old = generate_key(dir.path(), RS, 2048).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100));
-        let new = generate_key(dir.path(), 2048).unwrap();
+        let new = generate_key(dir.path(), RS, 2048).unwrap();
+        let ec = generate_key(dir.path(), SigningAlg::Es256, 0).unwrap();
         let now = crate::clock::now();
+        let window = |not_before, retired_at| KeyMeta {
+            not_before,
+            retired_at,
+        };
         let meta = HashMap::from([
-            (
-                old.clone(),
-                KeyMeta {
-                    not_before: 0,
-                    retired_at: Some(now + 100),
-                },
-            ),
-            (
-                new.clone(),
-                KeyMeta {
-                    not_before: now + 100,
-                    retired_at: None,
-                },
-            ),
+            (old.clone(), window(0, Some(now + 100))),
+            (new.clone(), window(now + 100, None)),
         ]);
         let set = KeySet::load_with(dir.path(), &meta, Some(60)).unwrap();
-        assert_eq!(
-            set.signing_key_at(now).kid,
-            old,
-            "published but not yet signing"
-        );
-        assert_eq!(set.signing_key_at(now + 100).kid, new);
-        assert_eq!(set.keys().count(), 2);
+        let at = |alg, t| set.signing_key_at(alg, t).map(|k| k.kid.clone());
+        assert_eq!(at(RS, now), Some(old.clone()), "published, not yet signing");
+        assert_eq!(at(RS, now + 100), Some(new.clone()));
+        assert_eq!(at(SigningAlg::Es256, now + 100), Some(ec), "per algorithm");
+        assert_eq!(at(SigningAlg::EdDsa, now), None);
+        assert!(matches!(
+            set.require(SigningAlg::EdDsa),
+            Err(KeyError::Missing(SigningAlg::EdDsa))
+        ));
+        assert_eq!(set.keys().count(), 3);
         // Retired longer ago than the retention: no longer published.
         let meta = HashMap::from([
-            (
-                old.clone(),
-                KeyMeta {
-                    not_before: 0,
-                    retired_at: Some(now - 100),
-                },
-            ),
-            (
-                new.clone(),
-                KeyMeta {
-                    not_before: now - 100,
-                    retired_at: None,
-                },
-            ),
+            (old.clone(), window(0, Some(now - 100))),
+            (new.clone(), window(now - 100, None)),
         ]);
         let set = KeySet::load_with(dir.path(), &meta, Some(60)).unwrap();
         assert!(set.by_kid(&old).is_none());
-        assert_eq!(set.signing_key().kid, new);
+        assert_eq!(set.signing_key(RS).unwrap().kid, new);
     }
 
     #[test]
-    fn generate_load_sign_verify() {
+    fn every_algorithm_generates_loads_signs_and_verifies() {
         let dir = tempfile::tempdir().unwrap();
-        let kid = generate_key(dir.path(), 2048).unwrap();
-        let set = KeySet::load(dir.path()).unwrap();
-        assert_eq!(set.signing_key().kid, kid);
-        assert!(set.etag().starts_with('"'));
+        let set = KeySet::load_or_generate(dir.path()).unwrap();
+        assert_eq!(set.algorithms().collect::<Vec<_>>(), SigningAlg::ALL);
         let jwks: serde_json::Value = serde_json::from_slice(set.jwks()).unwrap();
-        let jwk = &jwks["keys"][0];
-        assert_eq!(jwk["kid"], kid.as_str());
-        assert_eq!(jwk["e"], "AQAB");
-        assert!(jwk.get("d").is_none());
-        let token = set
-            .signing_key()
-            .sign(TokenType::Access, &serde_json::json!({"sub": "x"}))
-            .unwrap();
-        let header = jsonwebtoken::decode_header(&token).unwrap();
-        assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
-        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-        validation.required_spec_claims.clear();
-        validation.validate_exp = false;
-        let data = jsonwebtoken::decode::<serde_json::Value>(
-            &token,
-            set.signing_key().decoding_key(),
-            &validation,
-        )
-        .unwrap();
-        assert_eq!(data.claims["sub"], "x");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&set.signing_key().path)
+        for alg in SigningAlg::ALL {
+            let key = set.require(alg).unwrap();
+            let jwk = jwks["keys"]
+                .as_array()
                 .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
+                .iter()
+                .find(|k| k["kid"] == key.kid.as_str())
+                .unwrap();
+            assert_eq!(jwk["alg"], alg.as_str());
+            assert_eq!(jwk["use"], "sig");
+            assert!(jwk.get("d").is_none(), "no private member");
+            let members = |names: &[&str]| names.iter().all(|m| jwk.get(*m).is_some());
+            match alg {
+                SigningAlg::Rs256 => assert!(members(&["n", "e"]) && jwk["kty"] == "RSA"),
+                SigningAlg::Es256 => {
+                    assert_eq!((&jwk["kty"], &jwk["crv"]), (&"EC".into(), &"P-256".into()));
+                    // RFC 7518 §6.2.1.2/3: 32-octet coordinates, 43 base64url characters.
+                    assert_eq!(jwk["x"].as_str().unwrap().len(), 43);
+                    assert_eq!(jwk["y"].as_str().unwrap().len(), 43);
+                }
+                SigningAlg::EdDsa => {
+                    assert_eq!(
+                        (&jwk["kty"], &jwk["crv"]),
+                        (&"OKP".into(), &"Ed25519".into())
+                    );
+                    assert_eq!(jwk["x"].as_str().unwrap().len(), 43);
+                    assert!(jwk.get("y").is_none());
+                }
+            }
+            let token = key
+                .sign(TokenType::Access, &serde_json::json!({"sub": "x"}))
+                .unwrap();
+            let header = jsonwebtoken::decode_header(&token).unwrap();
+            assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+            assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+            assert_eq!(header.alg, key.jwt_algorithm());
+            let mut validation = jsonwebtoken::Validation::new(key.jwt_algorithm());
+            validation.required_spec_claims.clear();
+            validation.validate_exp = false;
+            let data =
+                jsonwebtoken::decode::<serde_json::Value>(&token, key.decoding_key(), &validation)
+                    .unwrap();
+            assert_eq!(data.claims["sub"], "x");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = fs::metadata(&key.path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600);
+            }
         }
+        // Reloading finds the same kids (the thumbprint is stable across PEM round trips).
+        let again = KeySet::load(dir.path()).unwrap();
+        assert_eq!(again.etag(), set.etag());
     }
 }

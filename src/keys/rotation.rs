@@ -1,4 +1,6 @@
-//! Key rotation without breaking verifiers (RFC 7517 key sets cached by relying parties).
+//! Key rotation without breaking verifiers (RFC 7517 key sets cached by relying parties). Each
+//! algorithm (RS256, ES256, EdDSA) has its own signing key, rotated independently by the rules
+//! below; the key file's type tells which algorithm a kid belongs to.
 //!
 //! - A new key is published in the JWKS at once but signs only after a pre-publication delay
 //!   (default: the JWKS `max-age` plus a margin), so a verifier holding a cached JWKS never meets
@@ -21,7 +23,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use super::{generate_key, KeyError, KeySet};
+use super::{generate_key, KeyError, KeySet, SigningAlg};
 use crate::clock::now;
 use crate::error::StoreError;
 use crate::store::{Backend, KeyMeta, Store};
@@ -35,9 +37,12 @@ pub enum RotationError {
     /// The store is unavailable.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A rotated-in key has not started signing yet.
+    /// A rotated-in key of the same algorithm has not started signing yet.
     #[error("a rotation is already pending: key {0} starts signing in {1} s")]
     Pending(String, u64),
+    /// No key of the algorithm to rotate from.
+    #[error("no {0} key to rotate; run `tessera keys generate --alg {0}` for the first one")]
+    NoKey(SigningAlg),
 }
 
 /// Timing of rotation, seconds.
@@ -71,32 +76,40 @@ pub async fn load(
         .map_err(RotationError::from)
 }
 
-/// Generates a key of `bits` in `dir` that starts signing `delay` seconds from now, and retires
-/// the current signing key at that moment. Returns the new kid and its start (unix seconds).
+/// Generates an `alg` key (RSA: of `bits`) in `dir` that starts signing `delay` seconds from
+/// now, and retires the current `alg` signing key at that moment; other algorithms' keys are
+/// untouched. Returns the new kid and its start (unix seconds).
 ///
 /// # Errors
-/// [`RotationError::Pending`] when an earlier rotation has not taken effect; key or store
-/// failures.
+/// [`RotationError::Pending`] when an earlier rotation of `alg` has not taken effect,
+/// [`RotationError::NoKey`] without an `alg` key; key or store failures.
 pub async fn rotate(
     store: &Store,
     dir: &Path,
+    alg: SigningAlg,
     bits: usize,
     delay: u64,
 ) -> Result<(String, u64), RotationError> {
     let meta = store.key_metadata().await?;
     let now = now();
-    if let Some((kid, m)) = meta.iter().find(|(_, m)| m.not_before > now) {
+    let set = KeySet::load_with(dir, &meta, None)?;
+    let same_alg = |kid: &str| set.by_kid(kid).is_some_and(|k| k.alg == alg);
+    if let Some((kid, m)) = meta
+        .iter()
+        .find(|(kid, m)| m.not_before > now && same_alg(kid))
+    {
         return Err(RotationError::Pending(kid.clone(), m.not_before - now));
     }
-    let set = KeySet::load_with(dir, &meta, None)?;
-    let current = set.signing_key_at(now);
+    let current = set
+        .signing_key_at(alg, now)
+        .ok_or(RotationError::NoKey(alg))?;
     let current_start = meta
         .get(&current.kid)
         .map_or(current.created, |m| m.not_before);
     let current_kid = current.kid.clone();
     // RSA key generation takes a noticeable time: keep it off the async workers.
     let key_dir = dir.to_owned();
-    let kid = tokio::task::spawn_blocking(move || generate_key(&key_dir, bits))
+    let kid = tokio::task::spawn_blocking(move || generate_key(&key_dir, alg, bits))
         .await
         .map_err(|e| RotationError::Store(StoreError(format!("key generation task: {e}"))))??;
     let not_before = now + delay;
@@ -118,8 +131,8 @@ pub async fn rotate(
             },
         )
         .await?;
-    tracing::info!(target: "audit", event = "key_rotated", kid = %kid, retired = %current_kid,
-        not_before);
+    tracing::info!(target: "audit", event = "key_rotated", alg = %alg, kid = %kid,
+        retired = %current_kid, not_before);
     Ok((kid, not_before))
 }
 
@@ -195,19 +208,28 @@ async fn maintain(
         m.retired_at
             .is_some_and(|r| r.saturating_add(policy.retention) < now)
     });
-    let due = policy.interval.is_some_and(|interval| {
-        let pending = meta.values().any(|m| m.not_before > now);
-        let signing = current.signing_key_at(now);
-        let since = meta
-            .get(&signing.kid)
-            .map_or(signing.created, |m| m.not_before);
-        !pending && now.saturating_sub(since) >= interval
-    });
-    if !(prunable || due) || !store.try_lock("keys", 60).await? {
+    // Per algorithm: due when its signing key has signed `interval` and none is pending.
+    let due: Vec<SigningAlg> = current
+        .algorithms()
+        .filter(|alg| {
+            policy.interval.is_some_and(|interval| {
+                let pending = meta.iter().any(|(kid, m)| {
+                    m.not_before > now && current.by_kid(kid).is_some_and(|k| k.alg == *alg)
+                });
+                current.signing_key_at(*alg, now).is_some_and(|signing| {
+                    let since = meta
+                        .get(&signing.kid)
+                        .map_or(signing.created, |m| m.not_before);
+                    !pending && now.saturating_sub(since) >= interval
+                })
+            })
+        })
+        .collect();
+    if (!prunable && due.is_empty()) || !store.try_lock("keys", 60).await? {
         return Ok(());
     }
-    if due {
-        rotate(store, dir, 2048, policy.publication_delay).await?;
+    for alg in due {
+        rotate(store, dir, alg, 2048, policy.publication_delay).await?;
     }
     if prunable {
         prune(store, dir, policy.retention).await?;

@@ -1,34 +1,47 @@
-//! One RSA signing key: its RFC 7638 `kid`, its public JWK, and RS256 JWS signing
-//! (RFC 7515, RFC 7518 §3.3) with a pre-parsed aws-lc-rs key pair and a pre-encoded header.
+//! One signing key: RSA (RS256, RFC 7518 §3.3), EC P-256 (ES256, §3.4) or Ed25519 (EdDSA,
+//! RFC 8037), parsed once from PKCS#8 into an aws-lc-rs key pair, with its RFC 7638 `kid`, its
+//! public JWK and pre-encoded JWS headers (RFC 7515).
 
 use std::path::PathBuf;
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
+    RSA_PKCS1_SHA256,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::DecodingKey;
-use rsa::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use super::jwk::PublicJwk;
 use super::KeyError;
+use crate::store::SigningAlg;
 
-/// One published RSA key.
+/// The aws-lc-rs key pair of one key.
+enum Signer {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
+/// One published key.
 pub struct SigningKey {
     /// RFC 7638 JWK thumbprint (SHA-256, base64url).
     pub kid: String,
-    /// Modulus size in bits.
+    /// The one algorithm this key signs and verifies with (RFC 8725 §3.1: never the header's).
+    pub alg: SigningAlg,
+    /// Key size in bits: the RSA modulus, 256 for P-256 and Ed25519.
     pub bits: usize,
     /// Creation time from the file name, unix seconds.
     pub created: u64,
     /// The file it was loaded from.
     pub path: PathBuf,
-    n: String,
-    e: String,
-    key_pair: RsaKeyPair,
+    public: PublicJwk,
+    signer: Signer,
     decoding: DecodingKey,
     /// base64url of the JWS header for access tokens (`typ: at+jwt`) and ID tokens (`typ: JWT`).
     at_header: String,
@@ -45,47 +58,79 @@ pub enum TokenType {
 }
 
 #[derive(Serialize)]
-struct Jwk<'a> {
-    kty: &'static str,
-    #[serde(rename = "use")]
-    use_: &'static str,
-    alg: &'static str,
-    kid: &'a str,
-    n: &'a str,
-    e: &'a str,
-}
-
-#[derive(Serialize)]
 struct JwsHeader<'a> {
     alg: &'static str,
     typ: &'static str,
     kid: &'a str,
 }
 
-/// RFC 7638 §3.1 thumbprint of an RSA public key given its base64url `e` and `n`: the SHA-256 of
-/// the JSON object with the required members in lexicographic order, base64url without padding.
-pub fn rsa_thumbprint(n: &str, e: &str) -> String {
-    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+/// The `jsonwebtoken` algorithm of `alg`.
+pub fn jwt_algorithm(alg: SigningAlg) -> Algorithm {
+    match alg {
+        SigningAlg::Rs256 => Algorithm::RS256,
+        SigningAlg::Es256 => Algorithm::ES256,
+        SigningAlg::EdDsa => Algorithm::EdDSA,
+    }
 }
 
 impl SigningKey {
-    pub(super) fn from_private(
-        key: &RsaPrivateKey,
+    /// Parses a PKCS#8 private key (DER): RSA, EC P-256 or Ed25519 (v1 or v2, RFC 5958).
+    pub(super) fn from_pkcs8_der(
+        der: &[u8],
         path: PathBuf,
         created: u64,
     ) -> Result<Self, KeyError> {
         let invalid = || KeyError::Invalid { path: path.clone() };
-        // RFC 7518 §6.3.1: unsigned big-endian, minimal octets, base64url without padding.
-        let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
-        let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
-        let kid = rsa_thumbprint(&n, &e);
-        let der = key.to_pkcs8_der().map_err(|_| invalid())?;
-        let key_pair = RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|_| invalid())?;
-        let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|_| invalid())?;
+        let (alg, bits, public, signer) = if let Ok(rsa) = RsaPrivateKey::from_pkcs8_der(der) {
+            // RFC 7518 §6.3.1: unsigned big-endian, minimal octets.
+            let public = PublicJwk::Rsa {
+                n: URL_SAFE_NO_PAD.encode(rsa.n().to_bytes_be()),
+                e: URL_SAFE_NO_PAD.encode(rsa.e().to_bytes_be()),
+            };
+            let pair = RsaKeyPair::from_pkcs8(der).map_err(|_| invalid())?;
+            (SigningAlg::Rs256, rsa.size() * 8, public, Signer::Rsa(pair))
+        } else if let Ok(pair) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der) {
+            // The uncompressed point 0x04 || X || Y, each coordinate exactly 32 octets: the
+            // fixed lengths RFC 7518 §6.2.1.2/§6.2.1.3 require.
+            let point = pair.public_key().as_ref();
+            if point.len() != 65 || point[0] != 4 {
+                return Err(invalid());
+            }
+            let public = PublicJwk::Ec {
+                x: URL_SAFE_NO_PAD.encode(&point[1..33]),
+                y: URL_SAFE_NO_PAD.encode(&point[33..]),
+            };
+            (SigningAlg::Es256, 256, public, Signer::Ec(pair))
+        } else if let Ok(pair) = Ed25519KeyPair::from_pkcs8(der) {
+            // RFC 8037 §2: `x` is the 32-octet public key.
+            let public = PublicJwk::Okp {
+                x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+            };
+            (SigningAlg::EdDsa, 256, public, Signer::Ed(pair))
+        } else {
+            return Err(invalid());
+        };
+        Self::assemble(alg, bits, public, signer, path, created)
+    }
+
+    fn assemble(
+        alg: SigningAlg,
+        bits: usize,
+        public: PublicJwk,
+        signer: Signer,
+        path: PathBuf,
+        created: u64,
+    ) -> Result<Self, KeyError> {
+        let decoding = match &public {
+            PublicJwk::Rsa { n, e } => DecodingKey::from_rsa_components(n, e),
+            PublicJwk::Ec { x, y } => DecodingKey::from_ec_components(x, y),
+            PublicJwk::Okp { x } => DecodingKey::from_ed_components(x),
+        }
+        .map_err(|_| KeyError::Invalid { path: path.clone() })?;
+        let kid = public.thumbprint();
         let header = |typ| {
             let json = serde_json::to_vec(&JwsHeader {
-                alg: "RS256",
+                alg: alg.as_str(),
                 typ,
                 kid: &kid,
             })
@@ -95,88 +140,150 @@ impl SigningKey {
         Ok(Self {
             at_header: header("at+jwt"),
             id_header: header("JWT"),
-            bits: key.size() * 8,
             kid,
+            alg,
+            bits,
             created,
             path,
-            n,
-            e,
-            key_pair,
+            public,
+            signer,
             decoding,
         })
     }
 
-    /// The verification key for `jsonwebtoken::decode`.
+    /// The public members, as published in the JWKS.
+    pub fn public(&self) -> &PublicJwk {
+        &self.public
+    }
+
+    /// The verification key for `jsonwebtoken::decode`, to be used with [`SigningKey::alg`] only.
     pub fn decoding_key(&self) -> &DecodingKey {
         &self.decoding
     }
 
-    /// Signs `claims` as a compact JWS (RFC 7515 §7.1) with RS256 and this key's `kid`.
+    /// The `jsonwebtoken` algorithm this key verifies with.
+    pub fn jwt_algorithm(&self) -> Algorithm {
+        jwt_algorithm(self.alg)
+    }
+
+    /// Signs `claims` as a compact JWS (RFC 7515 §7.1) with this key's algorithm and `kid`.
     ///
     /// # Errors
-    /// [`KeyError::Sign`] if serialisation or the RSA operation fails.
+    /// [`KeyError::Sign`] if serialisation or the signature operation fails.
     pub fn sign<T: Serialize>(&self, typ: TokenType, claims: &T) -> Result<String, KeyError> {
         let header = match typ {
             TokenType::Access => &self.at_header,
             TokenType::Id => &self.id_header,
         };
         let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
-        let sig_len = self.key_pair.public_modulus_len();
+        let sig_len = match &self.signer {
+            Signer::Rsa(pair) => pair.public_modulus_len(),
+            // RFC 7518 §3.4 (r || s, 2 × 32 octets) and RFC 8032 §5.1.6: 64 octets.
+            Signer::Ec(_) | Signer::Ed(_) => 64,
+        };
         let mut token = String::with_capacity(
             header.len() + 2 + payload.len() * 4 / 3 + 4 + sig_len * 4 / 3 + 4,
         );
         token.push_str(header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let mut signature = vec![0u8; sig_len];
-        self.key_pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                token.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|_| KeyError::Sign)?;
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        self.append_signature(&mut token)?;
         Ok(token)
     }
-}
 
-/// The RFC 7517 JWK Set of `keys`, serialised.
-pub(super) fn jwks_document(keys: &[SigningKey]) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Jwks<'a> {
-        keys: Vec<Jwk<'a>>,
+    /// Appends `.` and the base64url signature of `token` (the JWS signing input).
+    fn append_signature(&self, token: &mut String) -> Result<(), KeyError> {
+        match &self.signer {
+            Signer::Rsa(pair) => {
+                // Up to 4096-bit keys: the signature fits on the stack.
+                let mut buf = [0u8; 512];
+                let signature = buf
+                    .get_mut(..pair.public_modulus_len())
+                    .ok_or(KeyError::Sign)?;
+                pair.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    token.as_bytes(),
+                    signature,
+                )
+                .map_err(|_| KeyError::Sign)?;
+                token.push('.');
+                URL_SAFE_NO_PAD.encode_string(signature, token);
+            }
+            Signer::Ec(pair) => {
+                // The FIXED signing algorithm gives the JWS form r || s (RFC 7518 §3.4), not DER.
+                let signature = pair
+                    .sign(&SystemRandom::new(), token.as_bytes())
+                    .map_err(|_| KeyError::Sign)?;
+                token.push('.');
+                URL_SAFE_NO_PAD.encode_string(signature.as_ref(), token);
+            }
+            Signer::Ed(pair) => {
+                let signature = pair.sign(token.as_bytes());
+                token.push('.');
+                URL_SAFE_NO_PAD.encode_string(signature.as_ref(), token);
+            }
+        }
+        Ok(())
     }
-    let doc = Jwks {
-        keys: keys
-            .iter()
-            .map(|k| Jwk {
-                kty: "RSA",
-                use_: "sig",
-                alg: "RS256",
-                kid: &k.kid,
-                n: &k.n,
-                e: &k.e,
-            })
-            .collect(),
-    };
-    serde_json::to_vec(&doc).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// RFC 8037 Appendix A.1/A.2: the Ed25519 private seed `d` and public key `x`.
+    const D: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+    const X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    /// RFC 8037 Appendix A.4: the JWS of "Example of Ed25519 signing" with `{"alg":"EdDSA"}`.
+    const JWS: &str = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+
+    fn rfc8037_key() -> SigningKey {
+        let seed = URL_SAFE_NO_PAD.decode(D).unwrap();
+        let public = URL_SAFE_NO_PAD.decode(X).unwrap();
+        let pair = Ed25519KeyPair::from_seed_and_public_key(&seed, &public).unwrap();
+        SigningKey::assemble(
+            SigningAlg::EdDsa,
+            256,
+            PublicJwk::Okp { x: X.into() },
+            Signer::Ed(pair),
+            PathBuf::new(),
+            0,
+        )
+        .unwrap()
+    }
+
     #[test]
-    fn rfc7638_example_thumbprint() {
-        // RFC 7638 §3.1 example key and its expected thumbprint.
-        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        let e = "AQAB";
+    fn rfc8037_a4_ed25519_signing() {
+        let key = rfc8037_key();
+        let (input, _) = JWS.rsplit_once('.').unwrap();
+        let mut token = input.to_owned();
+        key.append_signature(&mut token).unwrap();
         assert_eq!(
-            rsa_thumbprint(n, e),
-            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+            token, JWS,
+            "Ed25519 is deterministic: the exact A.4 signature"
         );
+    }
+
+    #[test]
+    fn rfc8037_a5_ed25519_verification() {
+        let key = rfc8037_key();
+        let (input, signature) = JWS.rsplit_once('.').unwrap();
+        assert!(jsonwebtoken::crypto::verify(
+            signature,
+            input.as_bytes(),
+            key.decoding_key(),
+            key.jwt_algorithm()
+        )
+        .unwrap());
+        let mut forged = input.to_owned();
+        forged.push('x');
+        assert!(!jsonwebtoken::crypto::verify(
+            signature,
+            forged.as_bytes(),
+            key.decoding_key(),
+            key.jwt_algorithm()
+        )
+        .unwrap_or(false));
     }
 }

@@ -10,7 +10,7 @@ use crate::grants::{grant_scope, require_grant};
 use crate::secret::{random_token, SecretHash};
 use crate::sessions::{
     finish_auth_request, issue_code, login_session, save_auth_request, AuthRequest, CodeGrant,
-    LoginSession,
+    CodeRequest, Continuation, LoginSession,
 };
 use crate::state::AppState;
 use crate::store::{Backend, Client};
@@ -158,13 +158,15 @@ pub async fn authorize(
     };
     let mut request = AuthRequest {
         client_id: client.client_id.clone(),
-        redirect_uri: redirect_uri.to_owned(),
         scope,
-        state: req.state.map(str::to_owned),
-        nonce: req.nonce.map(str::to_owned),
-        code_challenge: code_challenge.to_owned(),
         csrf: random_token(),
         mfa_user: None,
+        then: Continuation::Code(CodeRequest {
+            redirect_uri: redirect_uri.to_owned(),
+            state: req.state.map(str::to_owned),
+            nonce: req.nonce.map(str::to_owned),
+            code_challenge: code_challenge.to_owned(),
+        }),
     };
     let session = match session_cookie {
         Some(cookie) => match login_session(&state.store, cookie).await {
@@ -208,6 +210,18 @@ pub async fn authorize(
     if silent {
         return fail("login_required", "the user must sign in");
     }
+    login_form(state, client, request).await
+}
+
+/// Stores `request` and shows its (empty) login form.
+///
+/// # Errors
+/// [`PageError::Unavailable`] when the request cannot be stored.
+pub(super) async fn login_form(
+    state: &AppState,
+    client: Arc<Client>,
+    request: AuthRequest,
+) -> Result<Outcome, PageError> {
     let id = save_auth_request(&state.store, &request).await?;
     Ok(Step::Login {
         pending: Pending { id, request },
@@ -218,11 +232,24 @@ pub async fn authorize(
     .into())
 }
 
-/// A signed-in user continues `request` (stored under `request_id`, if it was): consent for a
-/// third-party client not yet consented to in this session, else a single-use code.
+/// The registered client `client_id` of a pending sign-in.
 ///
 /// # Errors
-/// [`PageError::Unavailable`] when the request cannot be stored for the consent form.
+/// [`PageError::ClientGone`] when it was removed meanwhile; [`PageError::Unavailable`].
+pub(super) async fn client_of(state: &AppState, client_id: &str) -> Result<Arc<Client>, PageError> {
+    state
+        .clients
+        .get(client_id)
+        .await?
+        .ok_or(PageError::ClientGone)
+}
+
+/// A signed-in user continues `request` (stored under `request_id`, if it was): for a device
+/// authorization its approval page; for an authorization request consent for a third-party
+/// client not yet consented to in this session, else a single-use code.
+///
+/// # Errors
+/// [`PageError::Unavailable`] when the request cannot be stored for the page's form.
 pub(super) async fn continue_signed_in(
     state: &AppState,
     client: Arc<Client>,
@@ -232,34 +259,49 @@ pub(super) async fn continue_signed_in(
     session: LoginSession,
     after_post: bool,
 ) -> Result<Step, PageError> {
-    if needs_consent(&client, &session) {
-        let id = match request_id {
-            Some(id) => id,
-            None => save_auth_request(&state.store, &request).await?,
-        };
-        return Ok(Step::Consent {
-            pending: Pending { id, request },
-            client,
-            username: session.username,
-        });
-    }
+    let consented = !needs_consent(&client, &session);
+    let code = match request.then.clone() {
+        Continuation::Code(code) if consented => code,
+        then => {
+            // A page first, whose form needs the request stored.
+            let id = match request_id {
+                Some(id) => id,
+                None => save_auth_request(&state.store, &request).await?,
+            };
+            let pending = Pending { id, request };
+            let username = session.username;
+            return Ok(match then {
+                Continuation::Device { user_code, .. } => Step::DeviceApproval {
+                    pending,
+                    client,
+                    username,
+                    user_code,
+                },
+                Continuation::Code(_) => Step::Consent {
+                    pending,
+                    client,
+                    username,
+                },
+            });
+        }
+    };
     if let Some(id) = &request_id {
         // Best effort: the request expires by itself, and its code is single use anyway.
         let _ = finish_auth_request(&state.store, id).await;
     }
     let grant = CodeGrant {
         client_id: request.client_id,
-        redirect_uri: request.redirect_uri.clone(),
-        code_challenge: request.code_challenge,
+        redirect_uri: code.redirect_uri.clone(),
+        code_challenge: code.code_challenge,
         scope: request.scope,
-        nonce: request.nonce,
+        nonce: code.nonce,
         username: session.username,
         auth_time: session.auth_time,
         amr: session.amr,
         session: SecretHash::of(session_cookie),
     };
-    let uri = request.redirect_uri;
-    let client_state = request.state;
+    let uri = code.redirect_uri;
+    let client_state = code.state;
     Ok(Step::Redirect(
         match issue_code(&state.store, &grant, state.settings.authorization_code_ttl).await {
             Ok(code) => {

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
 
-use super::authorize::continue_signed_in;
+use super::authorize::{client_of, continue_signed_in};
 use super::step::{Notice, Outcome, PageError, Pending, Redirect, Step};
 use crate::clock::now;
 use crate::mfa::{verify_second_factor, MFA_TOKEN_ATTEMPTS};
 use crate::sessions::{
     auth_request, auth_request_failed, finish_auth_request, login_session, open_login_session,
-    save_login_session, update_auth_request, LoginSession,
+    save_login_session, update_auth_request, Continuation, LoginSession,
 };
 use crate::state::AppState;
 use crate::store::{Backend, Client, User};
@@ -50,7 +50,7 @@ pub struct SecondFactorInput<'a> {
 }
 
 /// The pending request a form belongs to, after the CSRF check, with its client.
-async fn pending_form(
+pub(super) async fn pending_form(
     state: &AppState,
     form: FormContext<'_>,
 ) -> Result<(Pending, Arc<Client>), PageError> {
@@ -64,11 +64,7 @@ async fn pending_form(
         tracing::warn!(target: "audit", event = "csrf_rejected", client_id = %request.client_id);
         return Err(PageError::Forged);
     }
-    let client = state
-        .clients
-        .get(&request.client_id)
-        .await?
-        .ok_or(PageError::ClientGone)?;
+    let client = client_of(state, &request.client_id).await?;
     let pending = Pending {
         id: id.to_owned(),
         request,
@@ -235,7 +231,9 @@ pub async fn consent(
     let Ok(Some(mut session)) = login_session(&state.store, cookie).await else {
         return Err(PageError::SignInAgain);
     };
-    let request = &pending.request;
+    let Continuation::Code(request) = &pending.request.then else {
+        return Err(PageError::StartAgain);
+    };
     if !allow {
         let _ = finish_auth_request(&state.store, &pending.id).await;
         tracing::info!(target: "audit", event = "consent_denied", sub = %session.sub, client_id = %client.client_id);

@@ -28,6 +28,8 @@ pub enum Notice {
     Unavailable,
     /// The second factor does not check out (400).
     InvalidCode,
+    /// The user code is malformed, unknown, expired or already answered (400).
+    InvalidUserCode,
 }
 
 impl Notice {
@@ -109,6 +111,32 @@ pub enum Step {
         client: Arc<Client>,
         /// The signed-in user's username.
         username: String,
+    },
+    /// Ask for a device's user code (RFC 8628 §3.3), with what was typed and, after a failed
+    /// entry, a notice.
+    DeviceCode {
+        /// What the user typed (empty at first).
+        user_code: String,
+        /// Why the form is shown again.
+        notice: Option<Notice>,
+    },
+    /// Ask the signed-in user to approve or deny the device authorization of `pending`, with
+    /// the client's name, the scopes and the remote-phishing warning of RFC 8628 §5.4.
+    DeviceApproval {
+        /// The pending device approval.
+        pending: Pending,
+        /// Its client.
+        client: Arc<Client>,
+        /// The signed-in user's username.
+        username: String,
+        /// The user code, as displayed, to compare with the device's.
+        user_code: String,
+    },
+    /// The device authorization has been answered: the device gets its tokens (`approved`)
+    /// or `access_denied` at its next poll.
+    DeviceDone {
+        /// Whether the user approved.
+        approved: bool,
     },
     /// Send the browser back to the client: a code, or an error.
     Redirect(Redirect),
@@ -195,6 +223,9 @@ pub enum PageError {
     /// `post_logout_redirect_uri` without `client_id` or `id_token_hint`.
     #[error("logout names no client")]
     LogoutNeedsClient,
+    /// The device authorization expired or was answered while the approval page was open.
+    #[error("the device code expired or was already answered")]
+    DeviceCodeGone,
     /// The store is unavailable (503).
     #[error("the store is unavailable")]
     Unavailable,

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use super::device::{DevicePoll, NewDevice};
 use super::limits::{Backoff, Limit};
 use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User, UsersPage};
 use super::records::{Kind, Redemption};
@@ -192,4 +193,50 @@ pub trait Backend {
 
     /// Removes and returns the families opened by login session `session`.
     async fn take_session_families(&self, session: &SecretHash) -> Result<Vec<String>, StoreError>;
+}
+
+/// The device-authorization part of the store contract (RFC 8628), kept apart from [`Backend`]
+/// so each backend implements it in a file of its own. Callers use the typed operations of
+/// [`super::device`]. Key names: `device:<hash>` and `user-code:<hash>` ([`super::names`]).
+#[allow(async_fn_in_trait)]
+pub trait DeviceBackend {
+    /// Stores the device authorization `id` described by `new`, status pending, and indexes it
+    /// under `user_code` (two round trips: the index lives in another cluster slot, and is
+    /// taken first with `SET NX`). `false`, and nothing stored, when the user code is taken.
+    async fn put_device(
+        &self,
+        id: &SecretHash,
+        user_code: &SecretHash,
+        new: &NewDevice<'_>,
+    ) -> Result<bool, StoreError>;
+
+    /// The id and request JSON of the authorization indexed under `user_code`, if it is pending
+    /// and unexpired at `now_ms` (two round trips, reading only).
+    async fn device_by_user_code(
+        &self,
+        user_code: &SecretHash,
+        now_ms: u64,
+    ) -> Result<Option<(SecretHash, String)>, StoreError>;
+
+    /// Atomically decides the authorization `id` if it is pending and unexpired at `now_ms`:
+    /// approved with the `approval` JSON, or denied for `None`. `true` when it was pending.
+    async fn set_device_decision(
+        &self,
+        id: &SecretHash,
+        approval: Option<&str>,
+        now_ms: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Atomically polls the authorization `id` for `client_id` at `now_ms` (RFC 8628 §3.4–3.5):
+    /// another client's poll changes nothing (`Invalid`); after expiry `Expired`; while pending,
+    /// a poll sooner than the interval after the previous one gets `SlowDown` and grows the
+    /// interval by its slow-down step, otherwise `Pending`; each poll counts as the previous one
+    /// for the next; a denied one is `Denied`; an approved one is redeemed by the first poll,
+    /// which gets the request and approval JSON, while later polls get `Invalid`.
+    async fn device_poll(
+        &self,
+        id: &SecretHash,
+        client_id: &str,
+        now_ms: u64,
+    ) -> Result<DevicePoll<(String, String)>, StoreError>;
 }

@@ -2,6 +2,7 @@
 //! Expiry is checked lazily on access. Counters are kept under the Redis key names of
 //! [`super::names`], so both backends share one layout.
 
+mod device;
 mod state;
 
 use std::collections::{HashMap, HashSet};

@@ -8,6 +8,7 @@
 //! token or a sign-in creates carries a TTL, so nothing needs a cleanup job.
 
 mod backend;
+pub mod device;
 pub mod limits;
 pub mod memory;
 pub mod model;
@@ -18,9 +19,12 @@ pub mod redis;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-pub use backend::Backend;
+pub use backend::{Backend, DeviceBackend};
+pub use device::{DevicePoll, NewDevice};
 pub use limits::{Backoff, Limit, LimitedBy};
-pub use model::{Client, ClientPolicy, Family, KeyMeta, Rotation, TokenState, User, UsersPage};
+pub use model::{
+    Client, ClientPolicy, Family, KeyMeta, Rotation, SigningAlg, TokenState, User, UsersPage,
+};
 pub use records::{Kind, Record, Redemption};
 
 use crate::error::StoreError;
@@ -47,8 +51,8 @@ impl Store {
 
 /// Calls the backend's method; a failed Redis call counts in `tessera_store_errors_total`.
 macro_rules! dispatch {
-    ($(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
-        impl Backend for Store {
+    ($contract:ident { $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)* }) => {
+        impl $contract for Store {
             $(
                 async fn $method(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
                     match self {
@@ -67,7 +71,7 @@ macro_rules! dispatch {
     };
 }
 
-dispatch! {
+dispatch! { Backend {
     async fn ping(&self) -> ();
     async fn user(&self, username: &str) -> Option<User>;
     async fn user_by_sub(&self, sub: &str) -> Option<User>;
@@ -114,4 +118,14 @@ dispatch! {
         -> Redemption<String>;
     async fn add_session_family(&self, session: &SecretHash, family_id: &str, ttl: u64) -> ();
     async fn take_session_families(&self, session: &SecretHash) -> Vec<String>;
-}
+} }
+
+dispatch! { DeviceBackend {
+    async fn put_device(&self, id: &SecretHash, user_code: &SecretHash, new: &NewDevice<'_>) -> bool;
+    async fn device_by_user_code(&self, user_code: &SecretHash, now_ms: u64)
+        -> Option<(SecretHash, String)>;
+    async fn set_device_decision(&self, id: &SecretHash, approval: Option<&str>, now_ms: u64)
+        -> bool;
+    async fn device_poll(&self, id: &SecretHash, client_id: &str, now_ms: u64)
+        -> DevicePoll<(String, String)>;
+} }

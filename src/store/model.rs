@@ -54,8 +54,8 @@ pub struct UsersPage {
 /// validation in `clients`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, clap::Args)]
 pub struct ClientPolicy {
-    /// Allowed grant type (authorization_code, refresh_token, client_credentials, password);
-    /// repeatable.
+    /// Allowed grant type (authorization_code, refresh_token, client_credentials, password,
+    /// urn:ietf:params:oauth:grant-type:device_code); repeatable.
     #[arg(long = "grant-type", required = true, value_name = "G")]
     pub grant_types: Vec<String>,
     /// Allowed scope; repeatable. Also the default when a request names none.
@@ -88,6 +88,69 @@ pub struct ClientPolicy {
     #[serde(default)]
     #[arg(long)]
     pub third_party: bool,
+    /// JWS algorithm of the client's access tokens (tessera's registration metadata, named
+    /// after OIDC Dynamic Client Registration's `id_token_signed_response_alg`); the server's
+    /// `access_token_signing_alg` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long = "access-token-alg", value_name = "ALG", value_enum)]
+    pub access_token_signed_response_alg: Option<SigningAlg>,
+    /// JWS algorithm of the client's ID tokens (OIDC Dynamic Client Registration 1.0 §2
+    /// `id_token_signed_response_alg`); the server's `id_token_signing_alg` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long = "id-token-alg", value_name = "ALG", value_enum)]
+    pub id_token_signed_response_alg: Option<SigningAlg>,
+}
+
+/// A JWS signing algorithm tessera signs with (RFC 7518 §3.1 / RFC 8037 §3.1 names); each has
+/// its own key type: RSA, EC P-256, Ed25519. `none` and HMAC are not offered: tokens are
+/// verified by third parties from the JWKS.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum, Default,
+)]
+pub enum SigningAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3), RSA keys of 2048 bits or more.
+    #[default]
+    #[serde(rename = "RS256")]
+    #[value(name = "RS256")]
+    Rs256,
+    /// ECDSA P-256 with SHA-256 (RFC 7518 §3.4), signature `r || s`, 64 octets.
+    #[serde(rename = "ES256")]
+    #[value(name = "ES256")]
+    Es256,
+    /// Ed25519 (RFC 8037 §3.1).
+    #[serde(rename = "EdDSA")]
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+impl SigningAlg {
+    /// Every algorithm, in the order of [`SigningAlg::index`].
+    pub const ALL: [SigningAlg; 3] = [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa];
+
+    /// The JOSE `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::Rs256 => "RS256",
+            SigningAlg::Es256 => "ES256",
+            SigningAlg::EdDsa => "EdDSA",
+        }
+    }
+
+    /// Position in [`SigningAlg::ALL`] (for per-algorithm arrays).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Parses a JOSE `alg` name exactly (case-sensitive, RFC 7515 §4.1.1).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for SigningAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl ClientPolicy {

@@ -27,6 +27,15 @@
 //!   [`super::Record`]): the kinds are `authreq` (authorization request waiting for sign-in),
 //!   `session` (browser login session), `code` (authorization code) and `mfa` (password step
 //!   waiting for its second factor); each kind is a constant of its own type
+//! - `device:<hash>` → hash `client data status expires interval step last approval` of a
+//!   device authorization (RFC 8628), keyed by the SHA-256 of its device code: `status` is
+//!   `pending`, `approved`, `denied` or `redeemed`; `expires` (ms) is its `expires_in`, while
+//!   the key lives [`super::device::EXPIRED_GRACE`] longer; `interval` and `step` (ms) are the
+//!   polling interval and its slow-down step, `last` (ms) the previous poll; `approval` is the
+//!   user's approval (JSON). One key, so every poll and decision is one single-slot script.
+//! - `user-code:<hash>` → the device-code hash (a JSON string) of the authorization whose user
+//!   code hashes to `<hash>` (same TTL; taken with `SET NX`: two live authorizations never
+//!   share a user code)
 //! - `data-key-check` → a constant sealed with the data key
 //! - `keys` → hash kid → JSON [`super::KeyMeta`]; `lock:<name>` → short locks
 
@@ -112,4 +121,14 @@ pub fn record(kind: &str, id: &SecretHash) -> String {
 /// A short lock.
 pub fn lock(name: &str) -> String {
     format!("tessera:lock:{name}")
+}
+
+/// A device authorization (RFC 8628) by the hash of its device code.
+pub fn device(id: &SecretHash) -> String {
+    format!("tessera:device:{}", id.as_str())
+}
+
+/// The user-code index entry of a device authorization, by the hash of the user code.
+pub fn user_code(code: &SecretHash) -> String {
+    format!("tessera:user-code:{}", code.as_str())
 }

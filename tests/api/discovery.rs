@@ -21,27 +21,63 @@ async fn jwks_publishes_only_public_members_with_thumbprint_kids() {
         .as_array()
         .expect("RFC 7517 §5: a `keys` array");
     assert!(!keys.is_empty());
+    let mut ktys: Vec<&str> = keys.iter().map(|k| k["kty"].as_str().unwrap()).collect();
+    ktys.sort_unstable();
+    assert_eq!(ktys, ["EC", "OKP", "RSA"], "one key per algorithm");
     for key in keys {
         let object = key.as_object().unwrap();
         let mut members: Vec<&str> = object.keys().map(String::as_str).collect();
         members.sort_unstable();
-        // RFC 7518 §6.3.2: d, p, q, dp, dq, qi are private; only the public members appear.
-        assert_eq!(members, ["alg", "e", "kid", "kty", "n", "use"], "{key}");
-        assert_eq!(key["kty"], "RSA");
         assert_eq!(key["use"], "sig");
-        assert_eq!(key["alg"], "RS256");
-        let n = key["n"].as_str().unwrap();
-        let e = key["e"].as_str().unwrap();
-        // RFC 7518 §6.3.1.1: unsigned big-endian, minimal octets (no leading zero), base64url.
-        let modulus = URL_SAFE_NO_PAD.decode(n).unwrap();
-        assert_ne!(modulus[0], 0, "no leading zero octet");
-        assert!(
-            modulus.len() * 8 >= 2048,
-            "RFC 7518 §3.3: at least 2048 bits"
-        );
-        assert_eq!(e, "AQAB");
+        let b64 = |m: &str| URL_SAFE_NO_PAD.decode(key[m].as_str().unwrap()).unwrap();
+        let text = |m: &str| key[m].as_str().unwrap().to_owned();
         // RFC 7638 §3.2: SHA-256 over the required members in lexicographic order, no spaces.
-        let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+        let canonical = match key["kty"].as_str().unwrap() {
+            "RSA" => {
+                // RFC 7518 §6.3.2: d, p, q, dp, dq, qi are private; only public members appear.
+                assert_eq!(members, ["alg", "e", "kid", "kty", "n", "use"], "{key}");
+                assert_eq!(key["alg"], "RS256");
+                // RFC 7518 §6.3.1.1: unsigned big-endian, minimal octets (no leading zero).
+                let modulus = b64("n");
+                assert_ne!(modulus[0], 0, "no leading zero octet");
+                assert!(
+                    modulus.len() * 8 >= 2048,
+                    "RFC 7518 §3.3: at least 2048 bits"
+                );
+                assert_eq!(key["e"], "AQAB");
+                format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, text("e"), text("n"))
+            }
+            "EC" => {
+                // RFC 7518 §6.2.2.1: `d` is private.
+                assert_eq!(
+                    members,
+                    ["alg", "crv", "kid", "kty", "use", "x", "y"],
+                    "{key}"
+                );
+                assert_eq!(
+                    (&key["alg"], &key["crv"]),
+                    (&"ES256".into(), &"P-256".into())
+                );
+                // RFC 7518 §6.2.1.2/§6.2.1.3: the full coordinate size, 32 octets, always.
+                assert_eq!((b64("x").len(), b64("y").len()), (32, 32));
+                format!(
+                    r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+                    text("x"),
+                    text("y")
+                )
+            }
+            "OKP" => {
+                // RFC 8037 §2: crv, x public; d private.
+                assert_eq!(members, ["alg", "crv", "kid", "kty", "use", "x"], "{key}");
+                assert_eq!(
+                    (&key["alg"], &key["crv"]),
+                    (&"EdDSA".into(), &"Ed25519".into())
+                );
+                assert_eq!(b64("x").len(), 32);
+                format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, text("x"))
+            }
+            other => panic!("unexpected kty {other}"),
+        };
         let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
         assert_eq!(key["kid"], thumbprint.as_str());
     }
@@ -125,7 +161,8 @@ async fn metadata_matches_the_tokens_and_every_endpoint_answers() {
     );
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
+        serde_json::json!(["RS256", "ES256", "EdDSA"]),
+        "every algorithm with a key"
     );
 
     let mut checked = Vec::new();

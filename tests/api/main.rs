@@ -1,9 +1,11 @@
 //! Integration tests: one binary, one module per area. They talk HTTP to a real server.
 
 mod admin_users;
+mod algorithms;
 mod browser;
 mod client_auth;
 mod core_flow;
+mod device;
 mod discovery;
 mod errors;
 mod helpers;

@@ -127,15 +127,20 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
     let alg_none = format!("{none_header}.{}.", parts[1]);
     // HS256 "signed" with our public key (the classic algorithm-confusion forgery).
     let jwks = app.key_set_jwks();
-    let kid = jwks["keys"][0]["kid"].as_str().unwrap();
+    let rsa = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kty"] == "RSA")
+        .unwrap();
+    let kid = rsa["kid"].as_str().unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.typ = Some("at+jwt".into());
     header.kid = Some(kid.into());
     let hs256 = jsonwebtoken::encode(
         &header,
         &claims(access),
-        &jsonwebtoken::EncodingKey::from_secret(jwks["keys"][0]["n"].as_str().unwrap().as_bytes())
-            .unwrap(),
+        &jsonwebtoken::EncodingKey::from_secret(rsa["n"].as_str().unwrap().as_bytes()).unwrap(),
     )
     .unwrap();
     // A token signed by a key we never published (unknown kid).

@@ -1,6 +1,8 @@
 //! One contract over `tessera::store::Store`, run against both backends: whatever the memory
 //! store (`--dev`, tests) does, Redis (production) does too.
 
+mod device;
+
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -96,6 +98,8 @@ async fn clients_contract(store: &Store) {
             allowed_origins: vec!["https://app.example.test".into()],
             post_logout_redirect_uris: Vec::new(),
             third_party: false,
+            access_token_signed_response_alg: Some(tessera::store::SigningAlg::Es256),
+            id_token_signed_response_alg: None,
         },
     };
     assert!(store.put_client(&client, true).await.unwrap());
@@ -539,6 +543,7 @@ async fn contract(store: Store) {
     refreshed_session_outlives_its_login_contract(&store).await;
     crate::store_users_contract::user_listing_contract(&store).await;
     crate::store_users_contract::user_removal_contract(&store).await;
+    device::device_contract(&store).await;
 }
 
 #[tokio::test]

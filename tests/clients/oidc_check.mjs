@@ -19,24 +19,20 @@
 //
 // Prints one line per check and finally "oidc_check: N passed, M failed"; exits 0 only when
 // nothing failed. A check whose prerequisite failed is reported as SKIP and counted as failed.
-// Tokens, passwords and secrets are never printed (error texts are scrubbed of them too).
+// Tokens, passwords and secrets are never printed (error texts are scrubbed of them too); the
+// harness (harness.mjs) is shared with device_check.mjs.
 
 import * as client from 'openid-client';
 import * as jose from 'jose';
+
+import { harness } from './harness.mjs';
 
 const TEST_AUDIENCE = 'urn:tessera:test-api';
 const SERVICE_SCOPE = 'api:read';
 const USER_SCOPE = 'openid profile email';
 const TIMEOUT_SECONDS = 10;
 
-function env(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.log(`oidc_check: environment variable ${name} is not set`);
-    process.exit(2);
-  }
-  return value;
-}
+const { env, keepSecret, check, need, assert, assertEq, expectFailure, run } = harness('oidc_check');
 
 const baseUrl = env('TESSERA_BASE_URL');
 const username = env('TESSERA_USERNAME');
@@ -44,99 +40,14 @@ const password = env('TESSERA_PASSWORD');
 const publicClientId = env('TESSERA_PUBLIC_CLIENT_ID');
 const serviceClientId = env('TESSERA_SERVICE_CLIENT_ID');
 const serviceClientSecret = env('TESSERA_SERVICE_CLIENT_SECRET');
-
-// Every sensitive string seen so far; scrubbed from anything printed.
-const secrets = new Set([password, serviceClientSecret]);
-function keepSecret(...values) {
-  for (const v of values) if (typeof v === 'string' && v.length >= 8) secrets.add(v);
-}
-function redact(text) {
-  let out = String(text);
-  for (const s of secrets) out = out.split(s).join('[redacted]');
-  return out;
-}
-
-// A short, safe description of an error from openid-client, oauth4webapi or jose: its class,
-// message, code, OAuth error fields and status; never a response body or the `cause` object
-// (which may hold tokens).
-function describe(err) {
-  if (!(err instanceof Error)) return redact(String(err));
-  const parts = [`${err.name}: ${err.message}`];
-  if (err.code) parts.push(`code=${err.code}`);
-  if (err.status) parts.push(`status=${err.status}`);
-  if (err.error) parts.push(`error=${JSON.stringify(err.error)}`);
-  if (err.error_description) parts.push(`error_description=${JSON.stringify(err.error_description)}`);
-  if (err.claim) parts.push(`claim=${err.claim}`);
-  if (err.reason) parts.push(`reason=${err.reason}`);
-  const cause = err.cause;
-  if (cause instanceof Error) {
-    parts.push(`cause: ${cause.name}: ${cause.message}${cause.code ? ` (${cause.code})` : ''}`);
-  } else if (Array.isArray(cause)) {
-    // WWW-Authenticate challenges: scheme and error parameter only
-    for (const ch of cause) {
-      parts.push(`challenge: ${ch?.scheme}${ch?.parameters?.error ? ` error=${ch.parameters.error}` : ''}`);
-    }
-  } else if (cause && typeof cause === 'object' && typeof cause.status === 'number') {
-    parts.push(`cause: HTTP ${cause.status}`);
-  }
-  return redact(parts.join('; '));
-}
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-class Skip extends Error {}
-
-// Runs one check. `fn` returns a value (passed on to later checks) or throws; an assertion
-// failure is an Error whose message says what was expected.
-async function check(name, fn) {
-  try {
-    const value = await fn();
-    passed += 1;
-    console.log(`ok   ${name}`);
-    return value;
-  } catch (err) {
-    failed += 1;
-    if (err instanceof Skip) {
-      skipped += 1;
-      console.log(`SKIP ${name}: ${err.message}`);
-    } else {
-      console.log(`FAIL ${name}: ${describe(err)}`);
-    }
-    return undefined;
-  }
-}
-
-// The value a check depends on, or a Skip.
-function need(value, what) {
-  if (value === undefined || value === null) throw new Skip(`needs ${what}, which failed`);
-  return value;
-}
-
-function assert(ok, message) {
-  if (!ok) throw new Error(message);
-}
-
-function assertEq(actual, expected, what) {
-  assert(
-    actual === expected,
-    `${what}: expected ${JSON.stringify(expected)}, got ${redact(JSON.stringify(actual))}`,
-  );
-}
-
-// An expected failure: `fn` must throw, and `accept(err)` must hold for the error.
-async function expectFailure(fn, accept, what) {
-  let value;
-  try {
-    value = await fn();
-  } catch (err) {
-    if (err instanceof Skip) throw err;
-    assert(accept(err), `${what}: wrong failure: ${describe(err)}`);
-    return err;
-  }
-  void value;
-  throw new Error(`${what}: succeeded, but it must fail`);
-}
+// Issue #15: per-client algorithms. Confidential client_credentials clients (scope api:read)
+// signing access tokens with ES256 / EdDSA, and public password clients whose ID tokens are
+// signed with ES256 / EdDSA (access tokens with the other one).
+const algClients = [
+  ['ES256', 'EdDSA', env('TESSERA_ES256_SERVICE_CLIENT_ID'), env('TESSERA_ES256_SERVICE_CLIENT_SECRET'), env('TESSERA_ES256_CLIENT_ID')],
+  ['EdDSA', 'ES256', env('TESSERA_EDDSA_SERVICE_CLIENT_ID'), env('TESSERA_EDDSA_SERVICE_CLIENT_SECRET'), env('TESSERA_EDDSA_CLIENT_ID')],
+];
+keepSecret(password, serviceClientSecret);
 
 const scopesOf = (s) => (typeof s === 'string' ? s.split(' ').filter(Boolean) : []);
 const discoveryOptions = { execute: [client.allowInsecureRequests], timeout: TIMEOUT_SECONDS };
@@ -187,26 +98,28 @@ async function main() {
   const issuer = meta?.issuer;
   const JWKS = meta ? jose.createRemoteJWKSet(new URL(meta.jwks_uri), { timeoutDuration: TIMEOUT_SECONDS * 1000 }) : undefined;
 
-  // jose verification of an RFC 9068 access token: typ at+jwt, RS256, iss, aud, required claims.
-  async function verifyAccess(token, audience) {
+  // jose verification of an RFC 9068 access token: typ at+jwt, `alg` (RS256 unless given; the
+  // JWK must publish it too), iss, aud, required claims.
+  async function verifyAccess(token, audience, alg = 'RS256') {
     const { payload, protectedHeader } = await jose.jwtVerify(need(token, 'the token'), need(JWKS, 'discovery'), {
       issuer,
       audience,
       typ: 'at+jwt',
-      algorithms: ['RS256'],
+      algorithms: [alg],
       requiredClaims: ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'],
     });
+    assertEq(protectedHeader.alg, alg, 'header alg');
     assert(typeof protectedHeader.kid === 'string' && protectedHeader.kid !== '', 'header kid missing');
     assertEq(payload.aud, audience, 'aud');
     return payload;
   }
-  // jose verification of an OIDC ID token: typ JWT, RS256, iss, aud = the client.
-  async function verifyId(token) {
+  // jose verification of an OIDC ID token: typ JWT, `alg`, iss, aud = the client.
+  async function verifyId(token, audience = publicClientId, alg = 'RS256') {
     const { payload } = await jose.jwtVerify(need(token, 'the ID token'), need(JWKS, 'discovery'), {
       issuer,
-      audience: publicClientId,
+      audience,
       typ: 'JWT',
-      algorithms: ['RS256'],
+      algorithms: [alg],
       requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
     });
     return payload;
@@ -409,14 +322,47 @@ async function main() {
     const r = await introspect(cc?.access_token);
     assertEq(r.active, true, 'active');
   });
+
+  // (g) ES256 (RFC 7518 §3.4) and EdDSA (RFC 8037) per client --------------------------
+  await check('discovery: id_token_signing_alg_values_supported lists RS256, ES256, EdDSA', () => {
+    const algs = need(meta, 'discovery').id_token_signing_alg_values_supported ?? [];
+    for (const alg of ['RS256', 'ES256', 'EdDSA']) assert(algs.includes(alg), `${alg} not advertised`);
+  });
+  await check('jwks: EC P-256 and OKP Ed25519 keys with 32-octet coordinates', async () => {
+    const jwks = await (await fetch(need(meta, 'discovery').jwks_uri)).json();
+    const ec = jwks.keys.find((k) => k.kty === 'EC');
+    const okp = jwks.keys.find((k) => k.kty === 'OKP');
+    assertEq(ec?.crv, 'P-256', 'EC crv');
+    assertEq(okp?.crv, 'Ed25519', 'OKP crv');
+    const octets = (b64) => Buffer.from(b64, 'base64url').length;
+    assertEq([octets(ec.x), octets(ec.y), octets(okp.x)].join(), '32,32,32', 'coordinate lengths');
+  });
+  for (const [accessAlg, idAlg, svcId, svcSecret, appId] of algClients) {
+    keepSecret(svcSecret);
+    const svc = await check(`${accessAlg} service client: discovery (client_secret_basic)`, () =>
+      client.discovery(server, svcId, svcSecret, client.ClientSecretBasic(svcSecret), discoveryOptions),
+    );
+    await check(`${accessAlg} client credentials access token: jose verifies with ${accessAlg}`, async () => {
+      const t = await client.clientCredentialsGrant(need(svc, 'discovery'), { scope: SERVICE_SCOPE });
+      keepSecret(t.access_token);
+      const claims = await verifyAccess(t.access_token, need(issuer, 'discovery'), accessAlg);
+      assertEq(claims.client_id, svcId, 'client_id');
+      const r = await introspect(t.access_token);
+      assertEq(r.active, true, 'introspection (our own verifier) accepts it');
+    });
+    // openid-client checks the ID token's alg against the registered id_token_signed_response_alg.
+    const app = await check(`${idAlg} ID-token client: discovery with id_token_signed_response_alg ${idAlg}`, () =>
+      client.discovery(server, appId, { id_token_signed_response_alg: idAlg }, client.None(), discoveryOptions),
+    );
+    await check(`${idAlg} ID token: openid-client validates it, jose verifies with ${idAlg}; access token ${accessAlg}`, async () => {
+      const t = await client.genericGrantRequest(need(app, 'discovery'), 'password', { username, password, scope: USER_SCOPE });
+      keepSecret(t.access_token, t.refresh_token, t.id_token);
+      assertEq(t.claims()?.aud, appId, 'ID token aud (as seen by openid-client)');
+      const id = await verifyId(t.id_token, appId, idAlg);
+      const access = await verifyAccess(t.access_token, need(issuer, 'discovery'), accessAlg);
+      assertEq(id.sub, access.sub, 'same sub');
+    });
+  }
 }
 
-try {
-  await main();
-} catch (err) {
-  failed += 1;
-  console.log(`FAIL unexpected error: ${describe(err)}`);
-}
-if (skipped > 0) console.log(`oidc_check: ${skipped} check(s) skipped because an earlier check failed`);
-console.log(`oidc_check: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+await run(main);

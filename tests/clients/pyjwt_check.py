@@ -7,6 +7,10 @@ Environment:
   TESSERA_PASSWORD   that user's password
   TESSERA_CLIENT_ID  a public client allowed the password and refresh_token grants
                      and the scopes openid and profile
+  TESSERA_ES256_CLIENT_ID  as TESSERA_CLIENT_ID, registered with --access-token-alg ES256
+                     --id-token-alg EdDSA
+  TESSERA_EDDSA_CLIENT_ID  as TESSERA_CLIENT_ID, registered with --access-token-alg EdDSA
+                     --id-token-alg ES256
 
 The access token is verified only with PyJWT's own JWKS client (jwt.PyJWKClient on the
 discovered jwks_uri) and jwt.decode with a fixed algorithm list, audience and issuer.
@@ -216,6 +220,56 @@ def main():
         resp.status_code == 400 and err.get("error") == "invalid_grant",
         describe(resp),
     )
+
+    # (e) ES256 (RFC 7518 §3.4) and EdDSA (RFC 8037), per client ------------------------
+    # The algorithm accepted for a token is the one its JWK publishes, never the header's.
+    jwks = requests.get(jwks_uri, timeout=TIMEOUT).json()
+    ktys = sorted(str(k.get("kty")) for k in jwks.get("keys", []))
+    c.check("jwks: RSA, EC and OKP keys published", {"RSA", "EC", "OKP"} <= set(ktys), f"kty {ktys}")
+    for var, access_alg, id_alg in (
+        ("TESSERA_ES256_CLIENT_ID", "ES256", "EdDSA"),
+        ("TESSERA_EDDSA_CLIENT_ID", "EdDSA", "ES256"),
+    ):
+        alg_client = env(var)
+        resp = post_token(
+            {
+                "grant_type": "password",
+                "username": username,
+                "password": password,
+                "client_id": alg_client,
+                "scope": "openid profile",
+            }
+        )
+        c.check(f"{access_alg} client: password grant 200", resp.status_code == 200, describe(resp))
+        tok = resp.json()
+        for label, token, alg, aud in (
+            (f"{access_alg} access token", tok.get("access_token"), access_alg, issuer),
+            (f"{id_alg} id token", tok.get("id_token"), id_alg, alg_client),
+        ):
+            try:
+                header = jwt.get_unverified_header(token)
+                signing_key = jwks_client.get_signing_key_from_jwt(token)
+            except jwt.PyJWTError as e:
+                c.check(f"{label}: header and JWK readable", False, f"{type(e).__name__}: {e}")
+            c.check(f"{label}: header alg == {alg}", header.get("alg") == alg, f"alg {header.get('alg')!r}")
+            c.check(
+                f"{label}: the JWK publishes alg {alg}",
+                signing_key.algorithm_name == alg,
+                f"alg {signing_key.algorithm_name!r}",
+            )
+            try:
+                got = jwt.decode(
+                    token,
+                    signing_key.key,
+                    algorithms=[signing_key.algorithm_name],
+                    audience=aud,
+                    issuer=issuer,
+                    options={"require": ["exp", "iat", "sub"]},
+                )
+            except jwt.PyJWTError as e:
+                c.check(f"{label}: verifies via JWKS", False, f"{type(e).__name__}: {e}")
+            c.check(f"{label}: verifies via JWKS", True)
+            c.check(f"{label}: same sub", got.get("sub") == claims.get("sub"))
 
     c.finish()
 

@@ -8,6 +8,7 @@ use actix_web::{FromRequest, HttpRequest};
 
 use super::client::authenticated;
 use super::{Extracting, Params};
+use crate::device::DEVICE_CODE_GRANT;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grants::MFA_OTP_GRANT;
 use crate::store::Client;
@@ -25,6 +26,8 @@ pub enum GrantType {
     ClientCredentials,
     /// [`MFA_OTP_GRANT`]: the second step of a password login that needs a second factor.
     MfaOtp,
+    /// [`DEVICE_CODE_GRANT`], RFC 8628 §3.4: a device polling for its user's approval.
+    DeviceCode,
 }
 
 impl GrantType {
@@ -39,10 +42,11 @@ impl GrantType {
             "refresh_token" => Self::RefreshToken,
             "client_credentials" => Self::ClientCredentials,
             MFA_OTP_GRANT => Self::MfaOtp,
+            DEVICE_CODE_GRANT => Self::DeviceCode,
             _ => {
                 return Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
-                    "supported grant types: authorization_code, password, refresh_token, client_credentials, urn:tessera:params:oauth:grant-type:mfa-otp",
+                    "supported grant types: authorization_code, password, refresh_token, client_credentials, urn:tessera:params:oauth:grant-type:mfa-otp, urn:ietf:params:oauth:grant-type:device_code",
                 ))
             }
         })
@@ -56,6 +60,7 @@ impl GrantType {
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
             Self::MfaOtp => MFA_OTP_GRANT,
+            Self::DeviceCode => DEVICE_CODE_GRANT,
         }
     }
 }

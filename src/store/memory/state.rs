@@ -48,6 +48,8 @@ pub(super) struct State {
     /// By [`crate::store::names::record`].
     pub(super) records: HashMap<String, StoredRecord>,
     pub(super) session_families: HashMap<SecretHash, HashSet<String>>,
+    /// Device authorizations (RFC 8628).
+    pub(super) devices: super::device::Devices,
 }
 
 impl State {

@@ -1,11 +1,12 @@
-//! Redis backend: standalone, Cluster, or Sentinel ([`connection`]). Every read-check-write is
-//! a Lua script ([`scripts`]) or a `MULTI` pipeline, atomic on the server; every script and
+//! Redis backend: standalone, Cluster, or Sentinel (`connection.rs`). Every read-check-write is
+//! a Lua script (`scripts/*.lua`) or a `MULTI` pipeline, atomic on the server; every script and
 //! pipeline touches one Redis Cluster slot (a family's keys share the hash tag `{<family id>}`,
 //! an account's limit keys share `{acct:<username>}`). Operations spanning slots (a new family
 //! and its user index) are separate round trips. Key names: [`super::names`].
 
 mod codec;
 mod connection;
+mod device;
 mod scripts;
 
 use std::collections::HashMap;

@@ -32,3 +32,11 @@ pub(super) static RECORD_FAILED: LazyLock<Script> =
 /// Single-use redemption of a typed record.
 pub(super) static REDEEM: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/redeem.lua")));
+
+/// One poll of a device authorization (RFC 8628 §3.5).
+pub(super) static DEVICE_POLL: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/device_poll.lua")));
+
+/// The user's decision on a device authorization.
+pub(super) static DEVICE_DECIDE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/device_decide.lua")));

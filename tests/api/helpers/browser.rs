@@ -18,8 +18,8 @@ pub const AFTER_LOGOUT: &str = "http://127.0.0.1:9/bye";
 
 /// A browser: a cookie jar (by name) in front of the test server.
 pub struct Browser {
-    http: reqwest::Client,
-    base: String,
+    pub(super) http: reqwest::Client,
+    pub(super) base: String,
     cookies: HashMap<String, String>,
 }
 

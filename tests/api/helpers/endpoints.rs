@@ -354,19 +354,32 @@ impl TestApp {
     }
 
     /// Verifies an access token the way a backend would: fetch the JWKS, pick the key by
-    /// `kid`, check RS256, `typ` `at+jwt`, issuer and audience; returns the claims.
+    /// `kid`, check the algorithm is the JWK's `alg` (RS256 unless `expected` says otherwise),
+    /// `typ` `at+jwt`, issuer and audience; returns the claims.
     pub async fn verify_with_jwks(&self, token: &str) -> Value {
+        self.verify_with_jwks_as(token, "RS256").await
+    }
+
+    /// As [`TestApp::verify_with_jwks`] for a token of the JOSE algorithm `expected`.
+    pub async fn verify_with_jwks_as(&self, token: &str, expected: &str) -> Value {
         use jsonwebtoken::{
             decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation,
         };
         let jwks: JwkSet = self.get_jwks(None).await.json().await.unwrap();
         let header = decode_header(token).unwrap();
-        assert_eq!(header.alg, Algorithm::RS256);
+        let expected: Algorithm = expected.parse().unwrap();
+        assert_eq!(header.alg, expected);
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         let jwk = jwks
             .find(header.kid.as_deref().unwrap())
             .expect("kid in JWKS");
-        let mut validation = Validation::new(Algorithm::RS256);
+        let published = serde_json::to_value(jwk.common.key_algorithm).unwrap();
+        assert_eq!(
+            published,
+            serde_json::to_value(expected).unwrap(),
+            "the JWK's alg"
+        );
+        let mut validation = Validation::new(expected);
         validation.set_issuer(&[&self.settings.issuer]);
         validation.set_audience(&[&self.settings.audience]);
         decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)

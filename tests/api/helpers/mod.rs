@@ -9,6 +9,7 @@
 mod admin_users;
 mod assertions;
 mod browser;
+mod device;
 mod endpoints;
 mod mfa;
 mod setup;
@@ -31,8 +32,9 @@ pub use assertions::{
     claims, expect_error, header, kid_of, password_form, refresh_token,
 };
 pub use browser::{pkce, AFTER_LOGOUT, ORIGIN, REDIRECT};
+pub use device::DEVICE_GRANT;
 pub use mfa::{now, pyotp};
-pub use setup::{generate_key, random_token, served_routes, NewClient, SCOPES};
+pub use setup::{generate_key, generate_key_for, random_token, served_routes, NewClient, SCOPES};
 pub use tessera::config::RawSettings;
 pub use tessera::keys::TokenType;
 pub use tessera::StartupError;
@@ -94,12 +96,15 @@ impl Write for BufferWriter {
     }
 }
 
-/// One key directory shared by every server of the test binary (RSA generation is slow).
+/// One key directory shared by every server of the test binary (RSA generation is slow),
+/// with a key of each algorithm (RS256, ES256, EdDSA).
 pub fn keys_dir() -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        generate_key(dir.path());
+        for alg in tessera::store::SigningAlg::ALL {
+            generate_key_for(dir.path(), alg);
+        }
         dir
     })
     .path()
@@ -208,6 +213,15 @@ impl TestApp {
     pub async fn start_with_another_data_key(&self) -> Result<Application, StartupError> {
         let mut settings = self.settings.clone();
         settings.data_key = Some(Arc::new(tessera::datakey::DataKey::generate()));
+        self.start_with_settings(settings).await
+    }
+
+    /// A second server on `settings`, this one's store and the keys of `settings.keys_dir`:
+    /// start-up's verdict.
+    pub async fn start_with_settings(
+        &self,
+        settings: Settings,
+    ) -> Result<Application, StartupError> {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let keys = Arc::new(KeySet::load(&settings.keys_dir).unwrap());
         Application::build_with_listener(settings, self.state.store.clone(), keys, listener).await

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use tessera::clients::Registration;
-use tessera::store::{Backend as _, ClientPolicy};
+use tessera::store::{Backend as _, ClientPolicy, SigningAlg};
 
 use super::{unique, TestApp, TokenType};
 
@@ -71,6 +71,13 @@ impl NewClient {
         self
     }
 
+    /// The client's access-token and ID-token signing algorithms (`None`: server default).
+    pub fn algs(mut self, access: Option<SigningAlg>, id: Option<SigningAlg>) -> Self {
+        self.registration.policy.access_token_signed_response_alg = access;
+        self.registration.policy.id_token_signed_response_alg = id;
+        self
+    }
+
     /// A third-party client (asks for consent).
     pub fn third_party(mut self, third_party: bool) -> Self {
         self.registration.policy.third_party = third_party;
@@ -85,7 +92,12 @@ pub fn random_token() -> String {
 
 /// Generates an RSA-2048 signing key in `dir`; returns its kid.
 pub fn generate_key(dir: &Path) -> String {
-    tessera::keys::generate_key(dir, 2048).unwrap()
+    generate_key_for(dir, SigningAlg::Rs256)
+}
+
+/// Generates a signing key for `alg` in `dir` (RSA: 2048 bits); returns its kid.
+pub fn generate_key_for(dir: &Path, alg: SigningAlg) -> String {
+    tessera::keys::generate_key(dir, alg, 2048).unwrap()
 }
 
 /// The served routes as (name, method, path).
@@ -211,14 +223,25 @@ impl TestApp {
         self.state.store.family_alive(sid).await.unwrap()
     }
 
-    /// Signs `claims` as a token of `typ` with the server's current signing key.
+    /// Signs `claims` as a token of `typ` with the server's current RS256 signing key.
     pub fn sign(&self, typ: TokenType, claims: &Value) -> String {
+        self.sign_as(SigningAlg::Rs256, typ, claims)
+    }
+
+    /// Signs `claims` as a token of `typ` with the server's current `alg` signing key.
+    pub fn sign_as(&self, alg: SigningAlg, typ: TokenType, claims: &Value) -> String {
         self.state
             .tokens
             .keys()
-            .signing_key()
+            .require(alg)
+            .unwrap()
             .sign(typ, claims)
             .unwrap()
+    }
+
+    /// The kid of the server's current `alg` signing key.
+    pub fn signing_kid(&self, alg: SigningAlg) -> String {
+        self.state.tokens.keys().require(alg).unwrap().kid.clone()
     }
 
     /// Signs `claims` as an access token with a fresh key the server never published.
@@ -226,7 +249,11 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         generate_key(dir.path());
         let other = tessera::keys::KeySet::load(dir.path()).unwrap();
-        other.signing_key().sign(TokenType::Access, claims).unwrap()
+        other
+            .require(SigningAlg::Rs256)
+            .unwrap()
+            .sign(TokenType::Access, claims)
+            .unwrap()
     }
 
     /// The server's JWKS as it holds it (not through HTTP).
@@ -234,10 +261,15 @@ impl TestApp {
         serde_json::from_slice(self.state.tokens.keys().jwks()).unwrap()
     }
 
-    /// Rotates the signing key in `dir` through this server's store with a pre-publication
-    /// `delay` in seconds; returns the new kid.
+    /// Rotates the RS256 signing key in `dir` through this server's store with a
+    /// pre-publication `delay` in seconds; returns the new kid.
     pub async fn rotate_keys(&self, dir: &Path, delay: u64) -> String {
-        tessera::keys::rotation::rotate(&self.state.store, dir, 2048, delay)
+        self.rotate_keys_for(dir, SigningAlg::Rs256, delay).await
+    }
+
+    /// As [`TestApp::rotate_keys`] for the `alg` key only.
+    pub async fn rotate_keys_for(&self, dir: &Path, alg: SigningAlg, delay: u64) -> String {
+        tessera::keys::rotation::rotate(&self.state.store, dir, alg, 2048, delay)
             .await
             .unwrap()
             .0
