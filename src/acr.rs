@@ -45,10 +45,18 @@ impl Level {
     /// The level reached by the space-separated RFC 8176 methods `amr`: a key-based method
     /// (`hwk`, `swk`) is phishing-resistant; two methods, or `mfa`, are two factors.
     pub fn of_amr(amr: &str) -> Self {
-        let methods: Vec<&str> = amr.split_whitespace().collect();
-        if methods.iter().any(|m| matches!(*m, "hwk" | "swk")) {
-            Level::PhishingResistant
-        } else if methods.len() >= 2 || methods.contains(&"mfa") {
+        // No allocation: this runs for every access token, refreshes included.
+        let mut methods = 0;
+        let mut mfa = false;
+        for method in amr.split_whitespace() {
+            match method {
+                "hwk" | "swk" => return Level::PhishingResistant,
+                "mfa" => mfa = true,
+                _ => {}
+            }
+            methods += 1;
+        }
+        if methods >= 2 || mfa {
             Level::TwoFactor
         } else {
             Level::SingleFactor

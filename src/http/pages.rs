@@ -11,6 +11,7 @@ use askama::Template;
 use crate::sessions::AUTH_REQUEST_TTL;
 use crate::signin::{LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step};
 use crate::state::AppState;
+use crate::store::Client;
 
 /// The session cookie's base name (the server side is a `sessions::LoginSession`).
 pub(super) const SESSION_COOKIE: &str = "tessera-session";
@@ -35,14 +36,32 @@ struct MfaPage<'a> {
     error: Option<&'a str>,
 }
 
-#[derive(Template)]
-#[template(path = "consent.html")]
-struct ConsentPage<'a> {
+/// What a page asking the user to grant a client access shows and posts: the consent page and
+/// the device approval page.
+struct Grant<'a> {
     client_id: &'a str,
     username: &'a str,
     scopes: Vec<&'a str>,
     request_id: &'a str,
     csrf: &'a str,
+}
+
+impl<'a> Grant<'a> {
+    fn of(pending: &'a Pending, client: &'a Client, username: &'a str) -> Self {
+        Self {
+            client_id: &client.client_id,
+            username,
+            scopes: scope_list(&pending.request.scope),
+            request_id: &pending.id,
+            csrf: &pending.request.csrf,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    grant: Grant<'a>,
 }
 
 #[derive(Template)]
@@ -55,12 +74,8 @@ struct DevicePage<'a> {
 #[derive(Template)]
 #[template(path = "device_approve.html")]
 struct DeviceApprovalPage<'a> {
-    client_id: &'a str,
-    username: &'a str,
-    scopes: Vec<&'a str>,
+    grant: Grant<'a>,
     user_code: &'a str,
-    request_id: &'a str,
-    csrf: &'a str,
 }
 
 #[derive(Template)]
@@ -280,11 +295,7 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             username,
         } => form_page(state, &pending, None, |_| {
             ConsentPage {
-                client_id: &client.client_id,
-                username: &username,
-                scopes: scope_list(&pending.request.scope),
-                request_id: &pending.id,
-                csrf: &pending.request.csrf,
+                grant: Grant::of(&pending, &client, &username),
             }
             .render()
         }),
@@ -303,12 +314,8 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             user_code,
         } => form_page(state, &pending, None, |_| {
             DeviceApprovalPage {
-                client_id: &client.client_id,
-                username: &username,
-                scopes: scope_list(&pending.request.scope),
+                grant: Grant::of(&pending, &client, &username),
                 user_code: &user_code,
-                request_id: &pending.id,
-                csrf: &pending.request.csrf,
             }
             .render()
         }),
