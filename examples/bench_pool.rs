@@ -75,6 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             amr: "pwd".into(),
                             username: user.username.clone(),
                             email: user.email.clone(),
+                            jkt: None,
                         };
                         store
                             .create_family(refresh.family_id(), &family, &refresh.hash(), ttl)

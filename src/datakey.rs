@@ -27,8 +27,9 @@ pub enum DataKeyError {
     WrongKey,
 }
 
-/// The AES-256-GCM data key.
-pub struct DataKey(RandomizedNonceKey);
+/// The AES-256-GCM data key, and an HMAC-SHA256 key derived from it (for values every instance
+/// must verify without shared state, such as DPoP nonces).
+pub struct DataKey(RandomizedNonceKey, aws_lc_rs::hmac::Key);
 
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,9 +65,22 @@ impl DataKey {
         if bytes.len() != 32 {
             return Err(DataKeyError::Malformed);
         }
+        // The MAC key is HMAC(data key, label): independent of the encryption key's use.
+        let derive = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes);
+        let mac = aws_lc_rs::hmac::sign(&derive, b"tessera mac key v1");
+        let mac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, mac.as_ref());
         RandomizedNonceKey::new(&AES_256_GCM, bytes)
-            .map(Self)
+            .map(|key| Self(key, mac))
             .map_err(|_| DataKeyError::Malformed)
+    }
+
+    /// HMAC-SHA256 of `message` under the derived MAC key, bound to `context`.
+    pub fn mac(&self, context: &str, message: &[u8]) -> aws_lc_rs::hmac::Tag {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.1);
+        ctx.update(context.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(message);
+        ctx.sign()
     }
 
     /// Encrypts `plaintext` bound to `context` (associated data).

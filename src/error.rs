@@ -53,7 +53,14 @@ pub enum ErrorCode {
     AccessDenied,
     /// RFC 8628 §3.5: the device code has expired; start again.
     ExpiredToken,
+    /// RFC 9449 §5/§7.1: the DPoP proof is missing, malformed or does not match.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the proof must carry the server's nonce, sent in `DPoP-Nonce`.
+    UseDpopNonce,
 }
+
+/// The DPoP proof algorithms accepted (RFC 9449 §5.1 `dpop_signing_alg_values_supported`).
+pub const DPOP_ALGS: &str = "ES256 RS256 PS256 EdDSA";
 
 /// An OAuth error response. `description` is shown to the client and must never contain a secret.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -67,6 +74,11 @@ pub struct OAuthError {
     pub retry_after: Option<u64>,
     /// HTTP status override (429/503 for `temporarily_unavailable`).
     status: Option<StatusCode>,
+    /// RFC 9449 §7.1: the request used (or the resource needs) the `DPoP` scheme: 401 errors
+    /// challenge with `DPoP` instead of `Bearer`.
+    dpop: bool,
+    /// RFC 9449 §8: the nonce to send in a `DPoP-Nonce` header.
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -77,7 +89,27 @@ impl OAuthError {
             description: description.into(),
             retry_after: None,
             status: None,
+            dpop: false,
+            dpop_nonce: None,
         }
+    }
+
+    /// `invalid_dpop_proof` (400 at the token endpoint, RFC 9449 §5).
+    pub fn invalid_dpop_proof(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidDpopProof, description)
+    }
+
+    /// This error as a protected resource answers it to a `DPoP`-scheme request (RFC 9449
+    /// §7.1): 401 with a `WWW-Authenticate: DPoP` challenge for proof and token errors.
+    pub fn at_dpop_resource(mut self) -> Self {
+        self.dpop = true;
+        if matches!(
+            self.code,
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce
+        ) {
+            self.status = Some(StatusCode::UNAUTHORIZED);
+        }
+        self
     }
 
     /// `invalid_request` (400).
@@ -117,6 +149,8 @@ impl OAuthError {
             description: description.into(),
             retry_after: Some(retry_after),
             status: Some(status),
+            dpop: false,
+            dpop_nonce: None,
         }
     }
 }
@@ -129,6 +163,30 @@ impl From<StoreError> for OAuthError {
             1,
             "the service is temporarily unavailable, retry shortly",
         )
+    }
+}
+
+impl ErrorCode {
+    /// The code as sent in `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AccessDenied => "access_denied",
+            Self::ExpiredToken => "expired_token",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
+        }
     }
 }
 
@@ -162,6 +220,22 @@ impl ResponseError for OAuthError {
             ErrorCode::InvalidClient => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"tessera\""));
             }
+            // RFC 9449 §7.1: the DPoP challenge names the error and the accepted algorithms.
+            ErrorCode::InvalidToken
+            | ErrorCode::InsufficientScope
+            | ErrorCode::InvalidDpopProof
+            | ErrorCode::UseDpopNonce
+                if self.dpop =>
+            {
+                let challenge = format!(
+                    "DPoP realm=\"tessera\", error=\"{}\", error_description=\"{}\", algs=\"{DPOP_ALGS}\"",
+                    self.code.as_str(),
+                    self.description.replace('"', "'")
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.insert_header((header::WWW_AUTHENTICATE, value));
+                }
+            }
             // RFC 6750 §3: the Bearer challenge names the error.
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
                 let code = if self.code == ErrorCode::InvalidToken {
@@ -178,6 +252,11 @@ impl ResponseError for OAuthError {
                 }
             }
             _ => {}
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            if let Ok(value) = HeaderValue::from_str(nonce) {
+                response.insert_header(("DPoP-Nonce", value));
+            }
         }
         if let Some(seconds) = self.retry_after {
             // RFC 6585 §4 / RFC 9110 §10.2.3.

@@ -15,6 +15,7 @@ pub mod config;
 pub mod credentials;
 pub mod datakey;
 pub mod device;
+pub mod dpop;
 pub mod error;
 pub mod grants;
 pub mod http;

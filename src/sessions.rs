@@ -55,6 +55,9 @@ pub struct CodeRequest {
     pub nonce: Option<String>,
     /// PKCE S256 challenge.
     pub code_challenge: String,
+    /// RFC 9449 §10 `dpop_jkt`: the key the code will be bound to.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthRequest {
@@ -113,6 +116,9 @@ pub struct CodeGrant {
     pub amr: String,
     /// The login session (hash of its cookie), so RP-initiated logout reaches the tokens.
     pub session: SecretHash,
+    /// RFC 9449 §10: the DPoP key the exchange must prove.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 impl Record for AuthRequest {

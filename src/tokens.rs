@@ -53,6 +53,16 @@ pub struct AccessClaims {
     /// credentials.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub amr: Option<Vec<String>>,
+    /// RFC 9449 §6.1 / RFC 7800: the DPoP key the token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 §3.1 confirmation claim, with RFC 9449 §6.1's `jkt` member.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the DPoP key.
+    pub jkt: String,
 }
 
 /// OpenID Connect Core §2 ID-token claims, with the §5.4 standard claims the scopes allow.
@@ -196,6 +206,7 @@ impl TokenIssuer {
             sid: sid.map(str::to_owned),
             acr: None,
             amr: None,
+            cnf: None,
         }
     }
 

@@ -99,6 +99,12 @@ pub struct RawSettings {
     /// Lifetime of a device code and its user code, seconds (RFC 8628 §3.2 `expires_in`;
     /// default 600).
     pub device_code_ttl: u64,
+    /// Seconds a DPoP proof's `iat` may differ from now (RFC 9449 §11.1; default 60).
+    pub dpop_iat_window: u64,
+    /// Whether DPoP proofs must carry a server nonce (RFC 9449 §8; default off).
+    pub dpop_nonce_required: bool,
+    /// Whether every client must push its authorization requests (RFC 9126 §6; default off).
+    pub require_pushed_authorization_requests: bool,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -143,6 +149,9 @@ impl Default for RawSettings {
             login_session_ttl: 43_200,
             authorization_code_ttl: 60,
             device_code_ttl: 600,
+            dpop_iat_window: 60,
+            dpop_nonce_required: false,
+            require_pushed_authorization_requests: false,
             clients: Vec::new(),
         }
     }

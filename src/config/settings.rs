@@ -68,6 +68,12 @@ pub struct Settings {
     pub authorization_code_ttl: u64,
     /// Device code and user code lifetime, seconds (RFC 8628 §3.2 `expires_in`).
     pub device_code_ttl: u64,
+    /// DPoP proof `iat` window, seconds (RFC 9449 §11.1).
+    pub dpop_iat_window: u64,
+    /// DPoP proofs must carry a server nonce (RFC 9449 §8).
+    pub dpop_nonce_required: bool,
+    /// Every client must push its authorization requests (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
     /// Browser login session lifetime, seconds.
     pub login_session_ttl: u64,
     /// `Secure` + `__Host-` cookies.

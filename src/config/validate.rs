@@ -275,6 +275,13 @@ impl RawSettings {
             1..=3600,
             "seconds",
         )?;
+        let dpop_iat_window = in_range(
+            "dpop_iat_window",
+            "TESSERA_DPOP_IAT_WINDOW",
+            self.dpop_iat_window,
+            5..=600,
+            "seconds",
+        )?;
         let redis_sentinel_master = self.redis_sentinel_master.filter(|m| !m.is_empty());
         if self.redis_cluster && redis_sentinel_master.is_some() {
             return Err(invalid(
@@ -310,6 +317,9 @@ impl RawSettings {
             refresh_token_ttl,
             authorization_code_ttl,
             device_code_ttl,
+            dpop_iat_window,
+            dpop_nonce_required: self.dpop_nonce_required,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             login_session_ttl,
             cookie_secure: self.cookie_secure,
             keys_dir: self.keys_dir,

@@ -43,6 +43,7 @@ pub async fn authorization_code_grant(
     code: &str,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
+    dpop: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     require_grant(client, "authorization_code")?;
     let invalid =
@@ -53,6 +54,16 @@ pub async fn authorization_code_grant(
         || !code_verifier.is_some_and(|v| pkce_s256_matches(v, &grant.code_challenge))
     {
         return Err(invalid());
+    }
+    // RFC 9449 §10: a code bound with `dpop_jkt` is exchanged only with a proof of that key.
+    if grant
+        .dpop_jkt
+        .as_deref()
+        .is_some_and(|jkt| Some(jkt) != dpop)
+    {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code is bound to another DPoP key",
+        ));
     }
     let refresh = RefreshToken::new_family();
     match redeem_code(&state.store, code, refresh.family_id()).await? {
@@ -84,6 +95,7 @@ pub async fn authorization_code_grant(
         auth_time: grant.auth_time,
         amr: &grant.amr,
         nonce: grant.nonce.as_deref(),
+        dpop,
     };
     open_session(state, client, auth, grant.scope, refresh).await
 }

@@ -1,10 +1,11 @@
 //! Client credentials grant (RFC 6749 §4.4): machine tokens for confidential clients.
 //! No store round trip: the client comes from the registry cache and the token is a JWT.
 
-use super::{grant_scope, require_grant, TokenResponse};
+use super::{grant_scope, require_grant, token_type, TokenResponse};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::store::Client;
+use crate::tokens::Confirmation;
 
 /// Issues an access token with `sub` = `client_id`. The audience is the client's default, or
 /// the RFC 8707 `resource` when it is one of the client's allowed audiences. No refresh token
@@ -19,6 +20,7 @@ pub fn client_credentials_grant(
     client: &Client,
     scope: Option<&str>,
     resource: Option<&str>,
+    dpop: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     require_grant(client, "client_credentials")?;
     if client.secret_hash.is_none() {
@@ -43,7 +45,7 @@ pub fn client_credentials_grant(
             ))
         }
     };
-    let claims = state.tokens.access_claims(
+    let mut claims = state.tokens.access_claims(
         &client.client_id,
         &client.client_id,
         aud,
@@ -51,12 +53,15 @@ pub fn client_credentials_grant(
         None,
         None,
     );
+    claims.cnf = dpop.map(|jkt| Confirmation {
+        jkt: jkt.to_owned(),
+    });
     tracing::debug!(target: "audit", event = "client_credentials", client_id = %client.client_id);
     Ok(TokenResponse {
         access_token: state
             .tokens
             .sign_access_token(&claims, client.policy.access_token_signed_response_alg)?,
-        token_type: "Bearer",
+        token_type: token_type(dpop),
         expires_in: state.tokens.ttl(),
         refresh_token: None,
         scope,

@@ -39,6 +39,7 @@ pub async fn device_code_grant(
     state: &AppState,
     client: &Client,
     device_code: &str,
+    dpop: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     require_grant(client, DEVICE_CODE_GRANT)?;
     let invalid = || OAuthError::invalid_grant("the device code is invalid or was already used");
@@ -81,6 +82,7 @@ pub async fn device_code_grant(
         auth_time: approval.auth_time,
         amr: &approval.amr,
         nonce: None,
+        dpop,
     };
     open_session(
         state,

@@ -28,6 +28,7 @@ pub async fn mfa_otp_grant(
     mfa_token: &str,
     otp: Option<&str>,
     recovery_code: Option<&str>,
+    dpop: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     require_grant(client, "password")?;
     state.limiter.check_ip(ip).await?;
@@ -65,6 +66,7 @@ pub async fn mfa_otp_grant(
         auth_time: pending.auth_time,
         amr: &amr,
         nonce: None,
+        dpop,
     };
     open_session(
         state,

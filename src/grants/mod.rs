@@ -22,14 +22,36 @@ use crate::error::{ErrorCode, OAuthError, StoreError};
 use crate::keys::KeyError;
 use crate::state::AppState;
 use crate::store::{Backend, Client, Family, User};
-use crate::tokens::RefreshToken;
+use crate::tokens::{Confirmation, RefreshToken};
+
+/// RFC 9449 §5: `DPoP` for a token bound to a proof's key, else `Bearer`.
+fn token_type(dpop: Option<&str>) -> &'static str {
+    if dpop.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
+}
+
+/// RFC 9449 §5.2: a client registered with `dpop_bound_access_tokens` must send a proof.
+///
+/// # Errors
+/// `invalid_dpop_proof`.
+pub fn require_dpop(client: &Client, dpop: Option<&str>) -> Result<(), OAuthError> {
+    if client.policy.dpop_bound_access_tokens && dpop.is_none() {
+        return Err(OAuthError::invalid_dpop_proof(
+            "this client must send a DPoP proof",
+        ));
+    }
+    Ok(())
+}
 
 /// RFC 6749 §5.1 successful token response.
 #[derive(Serialize)]
 pub struct TokenResponse {
     /// The access token (JWT).
     pub access_token: String,
-    /// Always `Bearer` (RFC 6750).
+    /// `Bearer` (RFC 6750), or `DPoP` for a DPoP-bound token (RFC 9449 §5).
     pub token_type: &'static str,
     /// Access-token lifetime in seconds.
     pub expires_in: u64,
@@ -122,6 +144,8 @@ pub struct Authentication<'a> {
     pub amr: &'a str,
     /// The `nonce` of the authorization request, echoed in the ID token (OIDC Core §3.1.3.6).
     pub nonce: Option<&'a str>,
+    /// The thumbprint of the request's DPoP proof key (RFC 9449 §5), if it sent one.
+    pub dpop: Option<&'a str>,
 }
 
 /// Opens a session (refresh-token family `refresh`) for an authenticated user and answers with
@@ -144,6 +168,12 @@ pub async fn open_session(
         amr: auth.amr.to_owned(),
         username: auth.user.username.clone(),
         email: auth.user.email.clone(),
+        // RFC 9449 §5: public clients' refresh tokens are bound to the key; confidential
+        // clients' are not (they authenticate), only their access tokens.
+        jkt: auth
+            .dpop
+            .filter(|_| client.secret_hash.is_none())
+            .map(str::to_owned),
     };
     state
         .store
@@ -161,32 +191,36 @@ pub async fn open_session(
     user_token_response(
         state,
         client,
-        &family_id,
-        &family,
+        (&family_id, &family),
         scope,
         may_refresh.then_some(refresh),
         auth.nonce,
+        auth.dpop,
     )
 }
 
-/// Signs an access token for the user session `family` (sid `family_id`) with `scope`.
+/// Signs an access token for the user session `(sid, family)` with `scope`, bound to the DPoP
+/// key `dpop` when the request proved one (RFC 9449 §6).
 fn user_token_response(
     state: &AppState,
     client: &Client,
-    family_id: &str,
-    family: &Family,
+    (family_id, family): (&str, &Family),
     scope: String,
     refresh_token: Option<RefreshToken>,
     nonce: Option<&str>,
+    dpop: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let aud = client
         .policy
         .audience
         .as_deref()
         .unwrap_or(&state.settings.audience);
-    let claims = state
+    let mut claims = state
         .tokens
         .session_access_claims(family_id, family, aud, &scope);
+    claims.cnf = dpop.map(|jkt| Confirmation {
+        jkt: jkt.to_owned(),
+    });
     // OIDC Core §3.1.3.3: with the `openid` scope the token response carries an ID token.
     let id_token = if scope.split(' ').any(|s| s == "openid") {
         Some(state.tokens.sign_id_token(
@@ -203,7 +237,7 @@ fn user_token_response(
         access_token: state
             .tokens
             .sign_access_token(&claims, client.policy.access_token_signed_response_alg)?,
-        token_type: "Bearer",
+        token_type: token_type(dpop),
         expires_in: state.tokens.ttl(),
         refresh_token: refresh_token.map(|t| t.expose().to_owned()),
         scope,

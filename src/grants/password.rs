@@ -41,6 +41,7 @@ pub async fn password_grant(
     username: &str,
     password: &str,
     scope: Option<&str>,
+    dpop: Option<&str>,
 ) -> Result<PasswordOutcome, OAuthError> {
     require_grant(client, "password")?;
     let scope = grant_scope(client, scope)?;
@@ -71,6 +72,7 @@ pub async fn password_grant(
         // RFC 8176 §2: password authentication.
         amr: "pwd",
         nonce: None,
+        dpop,
     };
     open_session(state, client, auth, scope, RefreshToken::new_family())
         .await

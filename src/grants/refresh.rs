@@ -12,13 +12,14 @@ use crate::tokens::RefreshToken;
 ///
 /// # Errors
 /// `invalid_grant` for unknown, expired, revoked, rotated (reuse: the family is revoked) or
-/// other-client tokens; `invalid_scope`; `unauthorized_client`; `temporarily_unavailable`.
+/// other-client tokens, or a family bound to another DPoP key (RFC 9449 §5); `invalid_scope`; `unauthorized_client`; `temporarily_unavailable`.
 #[tracing::instrument(skip_all, fields(client_id = %client.client_id, grant_type = "refresh_token"))]
 pub async fn refresh_token_grant(
     state: &AppState,
     client: &Client,
     presented: &str,
     scope: Option<&str>,
+    dpop: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     require_grant(client, "refresh_token")?;
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
@@ -32,6 +33,7 @@ pub async fn refresh_token_grant(
             &presented.hash(),
             &next.hash(),
             &client.client_id,
+            dpop,
             &requested,
         )
         .await?;
@@ -45,7 +47,15 @@ pub async fn refresh_token_grant(
                 requested.join(" ")
             };
             let family_id = presented.family_id().to_owned();
-            user_token_response(state, client, &family_id, &family, scope, Some(next), None)
+            user_token_response(
+                state,
+                client,
+                (&family_id, &family),
+                scope,
+                Some(next),
+                None,
+                dpop,
+            )
         }
         Rotation::Reused { sub, client_id } => {
             state.metrics.refresh_reuse.inc();
@@ -56,6 +66,10 @@ pub async fn refresh_token_grant(
         Rotation::ScopeExceeded => Err(OAuthError::new(
             ErrorCode::InvalidScope,
             "the requested scope exceeds the scope originally granted",
+        )),
+        // RFC 9449 §5: not reuse; the family lives on.
+        Rotation::KeyMismatch => Err(OAuthError::invalid_grant(
+            "the refresh token is bound to a DPoP key: send a proof made with that key",
         )),
         Rotation::Invalid => Err(invalid()),
     }

@@ -3,8 +3,6 @@
 //! (obtained with client credentials by an admin client created from the CLI); RFC 6750 §3.1
 //! errors otherwise. Errors are JSON `{"error", "error_description"}` ([`admin_error`]).
 
-use std::future::{ready, Ready};
-
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -20,7 +18,7 @@ use crate::store::Backend;
 pub const ADMIN_SCOPE: &str = "tessera:admin";
 
 /// A verified bearer access token (see [`Bearer`]) carrying [`ADMIN_SCOPE`]: the admin client
-/// that acts, named in audit events. No store call.
+/// that acts, named in audit events. No store call (but a DPoP proof's `jti`).
 ///
 /// # Errors
 /// As [`Bearer`]; `insufficient_scope` (403, RFC 6750 §3.1) without the scope.
@@ -31,10 +29,12 @@ pub struct Admin {
 
 impl FromRequest for Admin {
     type Error = OAuthError;
-    type Future = Ready<Result<Self, OAuthError>>;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, OAuthError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Bearer::verified(req).and_then(|bearer| {
+        let bearer = Bearer::verified(req);
+        Box::pin(async move {
+            let bearer = bearer.await?;
             if bearer.has_scope(ADMIN_SCOPE) {
                 Ok(Self {
                     client_id: bearer.0.client_id,
@@ -45,7 +45,7 @@ impl FromRequest for Admin {
                     "the tessera:admin scope is required",
                 ))
             }
-        }))
+        })
     }
 }
 

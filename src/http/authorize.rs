@@ -9,7 +9,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
-use super::extract::{ClientIp, Params};
+use super::extract::{ClientIp, ClientRequest, Params};
 use super::pages::{cookie_value, render, CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::OAuthError;
 use crate::signin::{
@@ -90,10 +90,26 @@ pub async fn authorize(
         prompt: params.get("prompt"),
         max_age: params.get("max_age"),
         acr_values: params.get("acr_values"),
+        dpop_jkt: params.get("dpop_jkt"),
+        request_uri: params.get("request_uri"),
     };
     let session = cookie_value(&state, &req, SESSION_COOKIE);
     let outcome = signin::authorize(&state, request, session.as_deref()).await?;
     Ok(render(&state, outcome))
+}
+
+/// `POST /oauth2/par` (RFC 9126 §2): the authenticated client pushes its authorization
+/// request; 201 with its `request_uri` and `expires_in` (§2.2), errors as at the token
+/// endpoint (§2.3).
+pub async fn par(
+    state: web::Data<AppState>,
+    request: ClientRequest,
+) -> Result<HttpResponse, OAuthError> {
+    let ClientRequest { params, client } = request;
+    let request_uri = signin::push(&state, &client, |name| params.get(name)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({"request_uri": request_uri, "expires_in": signin::PAR_TTL})))
 }
 
 /// `POST /oauth2/authorize/login`: the password step.

@@ -27,7 +27,7 @@ pub async fn preflight(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
             .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
             .insert_header((
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                "authorization, content-type",
+                "authorization, content-type, dpop",
             ))
             .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
             .insert_header((header::VARY, "Origin"))
@@ -62,7 +62,7 @@ where
                     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
                     headers.insert(
                         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                        HeaderValue::from_static("www-authenticate"),
+                        HeaderValue::from_static("www-authenticate, dpop-nonce"),
                     );
                 }
             }

@@ -95,6 +95,11 @@ pub fn metadata_document<'a>(
         "id_token_signing_alg_values_supported": algs.collect::<Vec<_>>(),
         // OIDC Discovery 1.0 §3: the classes of `crate::acr`, honoured in `acr_values`.
         "acr_values_supported": crate::acr::SUPPORTED,
+        // RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": crate::error::DPOP_ALGS.split(' ').collect::<Vec<_>>(),
+        // RFC 9126 §5.
+        "pushed_authorization_request_endpoint": settings.endpoint(paths::PAR),
+        "require_pushed_authorization_requests": settings.require_pushed_authorization_requests,
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "amr", "acr", "sid", "nonce",
             "email", "email_verified", "preferred_username"],
     })

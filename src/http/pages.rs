@@ -392,6 +392,12 @@ impl ResponseError for PageError {
                 "The redirect URI is not registered for this application."
             }
             PageError::InvalidRedirectUri => "The redirect URI is invalid.",
+            PageError::InvalidRequestUri => {
+                "This sign-in request has expired, was already used or is invalid. Please start again from the application."
+            }
+            PageError::PushRequired => {
+                "This application must push its authorization requests first (RFC 9126)."
+            }
             PageError::Expired => {
                 "This sign-in request has expired or is invalid. Please start again from the application."
             }

@@ -25,6 +25,8 @@ pub mod paths {
     pub const STYLESHEET: &str = "/assets/tessera.css";
     /// RFC 6749 §3.2 token endpoint.
     pub const TOKEN: &str = "/oauth2/token";
+    /// RFC 9126 §2 pushed authorization request endpoint.
+    pub const PAR: &str = "/oauth2/par";
     /// RFC 8628 §3.1 device authorization endpoint.
     pub const DEVICE_AUTHORIZATION: &str = "/oauth2/device_authorization";
     /// RFC 8628 §3.2 `verification_uri`: the hosted page where the user enters the code.
@@ -136,6 +138,7 @@ pub const RESOURCES: &[Resource] = &[
     resource!(OPENID_CONFIGURATION, cors: false, [GET => discovery::metadata]),
     resource!(OAUTH_METADATA, cors: false, [GET => discovery::metadata]),
     resource!(AUTHORIZE, cors: false, [GET => authorize::authorize]),
+    resource!(PAR, cors: false, [POST => authorize::par]),
     resource!(AUTHORIZE_LOGIN, cors: false, [POST => authorize::login]),
     resource!(AUTHORIZE_MFA, cors: false, [POST => authorize::mfa]),
     resource!(AUTHORIZE_CONSENT, cors: false, [POST => authorize::consent]),

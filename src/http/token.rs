@@ -4,11 +4,12 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::extract::{client_ip, GrantType, TokenRequest};
+use super::extract::{client_ip, proof_jkt, GrantType, ProofRequest, TokenRequest};
+use crate::dpop::current_nonce;
 use crate::error::OAuthError;
 use crate::grants::{
     authorization_code_grant, client_credentials_grant, device_code_grant, mfa_otp_grant,
-    password_grant, refresh_token_grant, PasswordOutcome,
+    password_grant, refresh_token_grant, require_dpop, PasswordOutcome,
 };
 use crate::state::AppState;
 
@@ -25,6 +26,10 @@ pub async fn token(
         params,
         client,
     } = request;
+    // RFC 9449 §5: a proof binds the tokens; without a DPoP header no store call is made.
+    let jkt = proof_jkt(&state, ProofRequest::of(&state, &req)).await?;
+    let dpop = jkt.as_deref();
+    require_dpop(&client, dpop)?;
     let response = match grant_type {
         GrantType::Password => match password_grant(
             &state,
@@ -33,6 +38,7 @@ pub async fn token(
             params.require("username")?,
             params.require("password")?,
             params.get("scope"),
+            dpop,
         )
         .await?
         {
@@ -57,6 +63,7 @@ pub async fn token(
                 params.require("mfa_token")?,
                 params.get("otp"),
                 params.get("recovery_code"),
+                dpop,
             )
             .await?
         }
@@ -67,21 +74,27 @@ pub async fn token(
                 params.require("code")?,
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
+                dpop,
             )
             .await?
         }
         GrantType::DeviceCode => {
-            device_code_grant(&state, &client, params.require("device_code")?).await?
+            device_code_grant(&state, &client, params.require("device_code")?, dpop).await?
         }
-        GrantType::ClientCredentials => {
-            client_credentials_grant(&state, &client, params.get("scope"), params.get("resource"))?
-        }
+        GrantType::ClientCredentials => client_credentials_grant(
+            &state,
+            &client,
+            params.get("scope"),
+            params.get("resource"),
+            dpop,
+        )?,
         GrantType::RefreshToken => {
             refresh_token_grant(
                 &state,
                 &client,
                 params.require("refresh_token")?,
                 params.get("scope"),
+                dpop,
             )
             .await?
         }
@@ -91,8 +104,12 @@ pub async fn token(
         .tokens_issued
         .with_label_values(&[grant_type.as_str()])
         .inc();
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(response))
+    let mut ok = HttpResponse::Ok();
+    ok.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    if state.settings.dpop_nonce_required {
+        // RFC 9449 §8.2: the next nonce rides on every response.
+        ok.insert_header(("DPoP-Nonce", current_nonce(&state)));
+    }
+    Ok(ok.json(response))
 }

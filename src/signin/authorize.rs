@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::par::take_pushed;
 use super::step::{Outcome, PageError, Pending, Redirect, Step};
 use crate::acr::Level;
 use crate::clock::now;
@@ -41,6 +42,98 @@ pub struct AuthorizationRequest<'a> {
     /// `acr_values`, space-separated in order of preference (OIDC Core §3.1.2.1; see
     /// [`crate::acr`]).
     pub acr_values: Option<&'a str>,
+    /// RFC 9449 §10 `dpop_jkt`: binds the code to a DPoP key.
+    pub dpop_jkt: Option<&'a str>,
+    /// RFC 9126 §4 `request_uri` of a pushed request.
+    pub request_uri: Option<&'a str>,
+}
+
+/// An authorization request that passed [`check_request`]: what the sign-in needs of it.
+pub struct CheckedRequest<'a> {
+    /// The registered redirect URI named.
+    pub redirect_uri: &'a str,
+    /// The scope to grant.
+    pub scope: String,
+    /// The PKCE S256 challenge.
+    pub code_challenge: &'a str,
+    /// `prompt` values.
+    pub prompt: Vec<&'a str>,
+    /// The class `acr_values` demands.
+    pub required: Option<Level>,
+    /// `max_age`, seconds.
+    pub max_age: Option<u64>,
+}
+
+/// The registered redirect URI `req` names (RFC 9700 §2.1: exact string match).
+///
+/// # Errors
+/// [`PageError::UnregisteredRedirectUri`].
+pub fn trusted_redirect<'a>(
+    client: &Client,
+    req: &AuthorizationRequest<'a>,
+) -> Result<&'a str, PageError> {
+    req.redirect_uri
+        .filter(|uri| client.policy.redirect_uris.iter().any(|r| r == uri))
+        .ok_or(PageError::UnregisteredRedirectUri)
+}
+
+/// The checks of an authorization request of `client` after its redirect URI is trusted,
+/// the same for `/oauth2/authorize` and `/oauth2/par` (RFC 9126 §2.1): response type, grant,
+/// scope, PKCE S256, `prompt`, `max_age`, `dpop_jkt`.
+///
+/// # Errors
+/// The RFC 6749 §4.1.2.1 error code and description.
+pub fn check_request<'a>(
+    client: &Client,
+    redirect_uri: &'a str,
+    req: &AuthorizationRequest<'a>,
+) -> Result<CheckedRequest<'a>, (&'static str, String)> {
+    let fail = |code, description: &str| Err((code, description.to_owned()));
+    if req.response_type != Some("code") {
+        return fail(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
+    }
+    if let Err(e) = require_grant(client, "authorization_code") {
+        return Err(("unauthorized_client", e.description));
+    }
+    let scope = grant_scope(client, req.scope).map_err(|e| ("invalid_scope", e.description))?;
+    // RFC 7636 §4.3 and RFC 9700 §2.1.1: PKCE with S256 for every client; plain is refused.
+    let Some(code_challenge) = req.code_challenge.filter(|c| valid_challenge(c)) else {
+        return fail(
+            "invalid_request",
+            "PKCE is required: send code_challenge (S256)",
+        );
+    };
+    if req.code_challenge_method != Some("S256") {
+        return fail("invalid_request", "code_challenge_method must be S256");
+    }
+    // RFC 9449 §10: dpop_jkt is an RFC 7638 SHA-256 thumbprint, same shape as a challenge.
+    if req.dpop_jkt.is_some_and(|j| !valid_challenge(j)) {
+        return fail(
+            "invalid_request",
+            "dpop_jkt must be a JWK SHA-256 thumbprint",
+        );
+    }
+    let prompt: Vec<&str> = req.prompt.unwrap_or("").split_whitespace().collect();
+    // OIDC Core §3.1.2.1: `none` with any other value is an error.
+    if prompt.contains(&"none") && prompt.len() > 1 {
+        return fail("invalid_request", "prompt=none cannot be combined");
+    }
+    let max_age = match req.max_age.map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(age)) => Some(age),
+        Some(Err(_)) => return fail("invalid_request", "max_age must be a number of seconds"),
+    };
+    Ok(CheckedRequest {
+        redirect_uri,
+        scope,
+        code_challenge,
+        prompt,
+        required: req.acr_values.and_then(Level::required_by),
+        max_age,
+    })
 }
 
 /// RFC 7636 §4.2: a S256 challenge is BASE64URL of 32 bytes, 43 characters.
@@ -106,11 +199,21 @@ pub async fn authorize(
         .get(client_id)
         .await?
         .ok_or(PageError::UnknownClient)?;
-    // RFC 9700 §2.1: exact string match against a registered redirect URI.
-    let redirect_uri = req
-        .redirect_uri
-        .filter(|uri| client.policy.redirect_uris.iter().any(|r| r == uri))
-        .ok_or(PageError::UnregisteredRedirectUri)?;
+    let pushed = match req.request_uri {
+        Some(uri) => Some(take_pushed(state, &client, uri).await?),
+        None => None,
+    };
+    // RFC 9126 §4: the pushed request's parameters, and no others, make the request.
+    let req = match &pushed {
+        Some(pushed) => pushed.as_request(),
+        None => req,
+    };
+    let must_push = state.settings.require_pushed_authorization_requests
+        || client.policy.require_pushed_authorization_requests;
+    let redirect_uri = match trusted_redirect(&client, &req) {
+        Err(_) if must_push && pushed.is_none() => return Err(PageError::PushRequired),
+        other => other?,
+    };
     let fail = |code, description: &str| {
         Ok(Step::Redirect(Redirect::error(
             redirect_uri,
@@ -121,41 +224,24 @@ pub async fn authorize(
         ))
         .into())
     };
-    if req.response_type != Some("code") {
-        return fail(
-            "unsupported_response_type",
-            "only response_type=code is supported",
-        );
-    }
-    if let Err(e) = require_grant(&client, "authorization_code") {
-        return fail("unauthorized_client", &e.description);
-    }
-    let scope = match grant_scope(&client, req.scope) {
-        Ok(scope) => scope,
-        Err(e) => return fail("invalid_scope", &e.description),
-    };
-    // RFC 7636 §4.3 and RFC 9700 §2.1.1: PKCE with S256 for every client; plain is refused.
-    let Some(code_challenge) = req.code_challenge.filter(|c| valid_challenge(c)) else {
+    if must_push && pushed.is_none() {
         return fail(
             "invalid_request",
-            "PKCE is required: send code_challenge (S256)",
+            "this client must push its authorization requests (RFC 9126)",
         );
-    };
-    if req.code_challenge_method != Some("S256") {
-        return fail("invalid_request", "code_challenge_method must be S256");
     }
-    let prompt: Vec<&str> = req.prompt.unwrap_or("").split_whitespace().collect();
+    let CheckedRequest {
+        scope,
+        code_challenge,
+        prompt,
+        required,
+        max_age,
+        ..
+    } = match check_request(&client, redirect_uri, &req) {
+        Ok(checked) => checked,
+        Err((code, description)) => return fail(code, &description),
+    };
     let silent = prompt.contains(&"none");
-    // OIDC Core §3.1.2.1: `none` with any other value is an error.
-    if silent && prompt.len() > 1 {
-        return fail("invalid_request", "prompt=none cannot be combined");
-    }
-    let required = req.acr_values.and_then(Level::required_by);
-    let max_age = match req.max_age.map(str::parse::<u64>) {
-        None => None,
-        Some(Ok(age)) => Some(age),
-        Some(Err(_)) => return fail("invalid_request", "max_age must be a number of seconds"),
-    };
     let mut request = AuthRequest {
         client_id: client.client_id.clone(),
         scope,
@@ -166,6 +252,7 @@ pub async fn authorize(
             state: req.state.map(str::to_owned),
             nonce: req.nonce.map(str::to_owned),
             code_challenge: code_challenge.to_owned(),
+            dpop_jkt: req.dpop_jkt.map(str::to_owned),
         }),
     };
     let session = match session_cookie {
@@ -293,6 +380,7 @@ pub(super) async fn continue_signed_in(
         client_id: request.client_id,
         redirect_uri: code.redirect_uri.clone(),
         code_challenge: code.code_challenge,
+        dpop_jkt: code.dpop_jkt,
         scope: request.scope,
         nonce: code.nonce,
         username: session.username,

@@ -19,10 +19,12 @@ mod authorize;
 mod device;
 mod forms;
 mod logout;
+mod par;
 mod step;
 
-pub use authorize::{authorize, AuthorizationRequest};
+pub use authorize::{authorize, check_request, AuthorizationRequest, CheckedRequest};
 pub use device::{decide_device, device_form, enter_user_code};
 pub use forms::{consent, login, second_factor, Credentials, FormContext, SecondFactorInput};
 pub use logout::{logout, LogoutRequest};
+pub use par::{push, PushedRequest, PAR_TTL, REQUEST_URI_PREFIX};
 pub use step::{LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step};

@@ -199,6 +199,12 @@ pub enum PageError {
     /// The `redirect_uri` is missing or not registered for the client (RFC 9700 §2.1).
     #[error("the redirect URI is not registered")]
     UnregisteredRedirectUri,
+    /// RFC 9126 §4: the `request_uri` is unknown, expired, used, or another client's.
+    #[error("the request_uri is invalid")]
+    InvalidRequestUri,
+    /// RFC 9126 §6: the client must push its authorization requests.
+    #[error("pushed authorization requests are required")]
+    PushRequired,
     /// A registered redirect URI that does not parse.
     #[error("the redirect URI is invalid")]
     InvalidRedirectUri,

@@ -74,13 +74,15 @@ pub trait Backend {
     /// Atomically rotates the refresh token `presented` of `family_id` to `successor` for
     /// `client_id`, checking `scope` (empty: no narrowing) is within the grant. The family keeps
     /// its expiry: a session lives `refresh_token_ttl` from login. A rotated token presented
-    /// again revokes the family (RFC 9700 §4.14.2).
+    /// again revokes the family (RFC 9700 §4.14.2). A family bound to a DPoP key (`jkt`)
+    /// answers [`Rotation::KeyMismatch`], changing nothing, unless `jkt` is that key.
     async fn rotate_refresh_token(
         &self,
         family_id: &str,
         presented: &SecretHash,
         successor: &SecretHash,
         client_id: &str,
+        jkt: Option<&str>,
         scope: &[&str],
     ) -> Result<Rotation, StoreError>;
 
@@ -193,6 +195,11 @@ pub trait Backend {
 
     /// Removes and returns the families opened by login session `session`.
     async fn take_session_families(&self, session: &SecretHash) -> Result<Vec<String>, StoreError>;
+
+    /// Records the DPoP proof `proof` (the hash of its key thumbprint and `jti`) as seen for
+    /// `ttl_ms` milliseconds: `true` the first time, `false` for a replay within that time
+    /// (RFC 9449 §11.1). One atomic `SET NX PX`, so two instances never both accept one proof.
+    async fn first_dpop_proof(&self, proof: &SecretHash, ttl_ms: u64) -> Result<bool, StoreError>;
 }
 
 /// The device-authorization part of the store contract (RFC 8628), kept apart from [`Backend`]

@@ -165,12 +165,18 @@ impl Backend for MemoryStore {
         presented: &SecretHash,
         successor: &SecretHash,
         client_id: &str,
+        jkt: Option<&str>,
         scope: &[&str],
     ) -> Result<Rotation, StoreError> {
         let mut state = self.lock();
         let Some(record) = state.family(family_id) else {
             return Ok(Rotation::Invalid);
         };
+        // RFC 9449 §5: a family bound to a key rotates only with that key; without it nothing
+        // changes (not reuse, so the family is not revoked).
+        if record.family.jkt.as_deref().is_some_and(|b| Some(b) != jkt) {
+            return Ok(Rotation::KeyMismatch);
+        }
         if record.current != *presented {
             if record.used.contains(presented) {
                 let family = record.family.clone();
@@ -462,5 +468,15 @@ impl Backend for MemoryStore {
             .remove(session)
             .map(|set| set.into_iter().collect())
             .unwrap_or_default())
+    }
+
+    async fn first_dpop_proof(&self, proof: &SecretHash, ttl_ms: u64) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let (key, now) = (names::dpop_proof(proof), Instant::now());
+        if state.locks.get(&key).is_some_and(|until| *until > now) {
+            return Ok(false);
+        }
+        state.locks.insert(key, now + Duration::from_millis(ttl_ms));
+        Ok(true)
     }
 }

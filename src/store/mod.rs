@@ -92,6 +92,7 @@ dispatch! { Backend {
         presented: &SecretHash,
         successor: &SecretHash,
         client_id: &str,
+        jkt: Option<&str>,
         scope: &[&str]
     ) -> Rotation;
     async fn refresh_token_state(&self, family_id: &str, token_hash: &SecretHash) -> TokenState;
@@ -118,6 +119,7 @@ dispatch! { Backend {
         -> Redemption<String>;
     async fn add_session_family(&self, session: &SecretHash, family_id: &str, ttl: u64) -> ();
     async fn take_session_families(&self, session: &SecretHash) -> Vec<String>;
+    async fn first_dpop_proof(&self, proof: &SecretHash, ttl_ms: u64) -> bool;
 } }
 
 dispatch! { DeviceBackend {

@@ -99,6 +99,15 @@ pub struct ClientPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[arg(long = "id-token-alg", value_name = "ALG", value_enum)]
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
+    #[serde(default)]
+    #[arg(long = "require-dpop")]
+    pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6 `require_pushed_authorization_requests`: authorization requests must be
+    /// pushed first (`/oauth2/par`).
+    #[serde(default)]
+    #[arg(long = "require-par")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// A JWS signing algorithm tessera signs with (RFC 7518 §3.1 / RFC 8037 §3.1 names); each has
@@ -200,6 +209,9 @@ pub struct Family {
     pub username: String,
     /// The user's email at login, for the `email` claim.
     pub email: Option<String>,
+    /// RFC 9449 §5: the RFC 7638 thumbprint of the DPoP key a public client's refresh tokens
+    /// are bound to; every rotation must prove that key.
+    pub jkt: Option<String>,
 }
 
 /// The result of presenting a refresh token for rotation.
@@ -216,6 +228,9 @@ pub enum Rotation {
     },
     /// The scope asked for is not within the granted scope; nothing changed.
     ScopeExceeded,
+    /// RFC 9449 §5: the family is bound to a DPoP key the request did not prove; nothing
+    /// changed (this is not reuse: the family lives on).
+    KeyMismatch,
     /// Unknown, expired, revoked, or bound to another client; nothing changed.
     Invalid,
 }

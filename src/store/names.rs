@@ -36,6 +36,9 @@
 //! - `user-code:<hash>` → the device-code hash (a JSON string) of the authorization whose user
 //!   code hashes to `<hash>` (same TTL; taken with `SET NX`: two live authorizations never
 //!   share a user code)
+//! - `dpop-jti:<hash>` → `1`, a DPoP proof seen (RFC 9449 §11.1): the hash is SHA-256 of
+//!   `<jkt>:<jti>`; PX = twice the `dpop_iat_window`, so a proof is refused for as long as its
+//!   `iat` could be accepted. Set with one `SET NX PX` ([`dpop_proof`])
 //! - `data-key-check` → a constant sealed with the data key
 //! - `keys` → hash kid → JSON [`super::KeyMeta`]; `lock:<name>` → short locks
 
@@ -131,4 +134,9 @@ pub fn device(id: &SecretHash) -> String {
 /// The user-code index entry of a device authorization, by the hash of the user code.
 pub fn user_code(code: &SecretHash) -> String {
     format!("tessera:user-code:{}", code.as_str())
+}
+
+/// A seen DPoP proof (see the module docs).
+pub fn dpop_proof(proof: &SecretHash) -> String {
+    format!("tessera:dpop-jti:{}", proof.as_str())
 }

@@ -2,6 +2,7 @@
 //! store (`--dev`, tests) does, Redis (production) does too.
 
 mod device;
+mod dpop;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -41,6 +42,7 @@ fn family(sub: &str, client_id: &str, scope: &str) -> Family {
         amr: "pwd".to_owned(),
         username: unique("user"),
         email: Some("someone@example.test".to_owned()),
+        jkt: None,
     }
 }
 
@@ -100,6 +102,8 @@ async fn clients_contract(store: &Store) {
             third_party: false,
             access_token_signed_response_alg: Some(tessera::store::SigningAlg::Es256),
             id_token_signed_response_alg: None,
+            dpop_bound_access_tokens: true,
+            require_pushed_authorization_requests: true,
         },
     };
     assert!(store.put_client(&client, true).await.unwrap());
@@ -166,14 +170,14 @@ async fn rotation_contract(store: &Store) {
     // Unknown family, unknown hash: Invalid, nothing changes.
     assert_eq!(
         store
-            .rotate_refresh_token(&unique("fam"), &h0, &h1, &client, &[])
+            .rotate_refresh_token(&unique("fam"), &h0, &h1, &client, None, &[])
             .await
             .unwrap(),
         Rotation::Invalid
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &hash(), &h1, &client, &[])
+            .rotate_refresh_token(&id, &hash(), &h1, &client, None, &[])
             .await
             .unwrap(),
         Rotation::Invalid
@@ -181,7 +185,7 @@ async fn rotation_contract(store: &Store) {
     // Another client: Invalid, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &unique("client"), &[])
+            .rotate_refresh_token(&id, &h0, &h1, &unique("client"), None, &[])
             .await
             .unwrap(),
         Rotation::Invalid
@@ -189,7 +193,7 @@ async fn rotation_contract(store: &Store) {
     // A scope beyond the grant: ScopeExceeded, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &client, &["openid", "email"])
+            .rotate_refresh_token(&id, &h0, &h1, &client, None, &["openid", "email"])
             .await
             .unwrap(),
         Rotation::ScopeExceeded
@@ -207,7 +211,7 @@ async fn rotation_contract(store: &Store) {
     // Narrowing rotates; the family keeps its full scope.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &client, &["profile"])
+            .rotate_refresh_token(&id, &h0, &h1, &client, None, &["profile"])
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -222,7 +226,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h1, &h2, &client, &[])
+            .rotate_refresh_token(&id, &h1, &h2, &client, None, &[])
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -231,7 +235,7 @@ async fn rotation_contract(store: &Store) {
     // RFC 9700 §4.14.2: a rotated token again is reuse; the family is gone.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), &client, &[])
+            .rotate_refresh_token(&id, &h0, &hash(), &client, None, &[])
             .await
             .unwrap(),
         Rotation::Reused {
@@ -248,7 +252,7 @@ async fn rotation_contract(store: &Store) {
     }
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h2, &hash(), &client, &[])
+            .rotate_refresh_token(&id, &h2, &hash(), &client, None, &[])
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -256,7 +260,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), &client, &[])
+            .rotate_refresh_token(&id, &h0, &hash(), &client, None, &[])
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -297,7 +301,7 @@ async fn revocation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&ids[0], &hashes[0], &hash(), &client, &[])
+            .rotate_refresh_token(&ids[0], &hashes[0], &hash(), &client, None, &[])
             .await
             .unwrap(),
         Rotation::Invalid
@@ -346,7 +350,7 @@ async fn refreshed_session_outlives_its_login_contract(store: &Store) {
         .unwrap();
     assert!(matches!(
         store
-            .rotate_refresh_token(&short, &h0, &h1, &client, &[])
+            .rotate_refresh_token(&short, &h0, &h1, &client, None, &[])
             .await
             .unwrap(),
         Rotation::Rotated(_)
@@ -544,6 +548,7 @@ async fn contract(store: Store) {
     crate::store_users_contract::user_listing_contract(&store).await;
     crate::store_users_contract::user_removal_contract(&store).await;
     device::device_contract(&store).await;
+    dpop::dpop_contract(&store).await;
 }
 
 #[tokio::test]

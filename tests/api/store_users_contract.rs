@@ -103,6 +103,7 @@ pub async fn user_removal_contract(store: &Store) {
         amr: "pwd".into(),
         username: user.username.clone(),
         email: None,
+        jkt: None,
     };
     store
         .create_family(&family_id, &family, &SecretHash::of(&unique("rt")), 600)

@@ -1,24 +1,33 @@
 //! Bearer access tokens (RFC 6750 §2.1) and the users behind them.
 
-use std::future::{ready, Ready};
-
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 
+use super::dpop::ProofRequest;
 use super::{app_state, authorization, Extracting};
 use crate::error::OAuthError;
 use crate::state::AppState;
 use crate::store::{Backend, User};
 use crate::tokens::AccessClaims;
 
-/// The verified claims of the request's `Authorization: Bearer` access token (RFC 9068 JWT:
-/// signature, `typ`, `iss`, expiry). Verification is local: no store call.
+/// The verified claims of the request's access token (RFC 9068 JWT: signature, `typ`, `iss`,
+/// expiry), sent as `Authorization: Bearer` (RFC 6750 §2.1) or, for a DPoP-bound token, as
+/// `Authorization: DPoP` with a proof whose `ath` is the token's hash and whose key is the
+/// token's `cnf.jkt` (RFC 9449 §7). The token check is local; a proof costs one store call
+/// (its `jti`).
 ///
 /// # Errors
 /// `invalid_token` (401 with a `WWW-Authenticate: Bearer` challenge, RFC 6750 §3.1) when the
-/// token is missing or invalid.
+/// token is missing or invalid; a DPoP-bound token sent as `Bearer` is refused (§7.1); with
+/// the `DPoP` scheme, errors challenge with `DPoP` (`invalid_dpop_proof`, `use_dpop_nonce`).
 #[derive(Debug)]
 pub struct Bearer(pub AccessClaims);
+
+/// The token and, for the `DPoP` scheme, its proof, read off the request.
+struct Presented {
+    token: String,
+    proof: Option<ProofRequest>,
+}
 
 impl Bearer {
     /// Whether the token's space-separated `scope` grants `scope`.
@@ -26,32 +35,80 @@ impl Bearer {
         self.0.scope.split(' ').any(|s| s == scope)
     }
 
-    /// The bearer token of `req`, verified: what the extractor yields, for extractors built on
-    /// it.
+    /// The access token of `req`, verified: what the extractor yields, for extractors built
+    /// on it.
     ///
     /// # Errors
     /// As [`Bearer`].
-    pub fn verified(req: &HttpRequest) -> Result<Self, OAuthError> {
-        app_state(req).and_then(|state| Self::verify(state, req))
+    pub fn verified(req: &HttpRequest) -> Extracting<Self> {
+        let parsed = app_state(req).and_then(|state| Ok((state.clone(), presented(state, req)?)));
+        Box::pin(async move {
+            let (state, presented) = parsed?;
+            Self::verify(&state, presented).await
+        })
     }
 
-    fn verify(state: &AppState, req: &HttpRequest) -> Result<Self, OAuthError> {
-        let token = authorization::credentials(req, "Bearer")
-            .ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?;
-        state
+    async fn verify(state: &AppState, presented: Presented) -> Result<Self, OAuthError> {
+        let dpop = presented.proof.is_some();
+        let at = |e: OAuthError| if dpop { e.at_dpop_resource() } else { e };
+        let claims = state
             .tokens
-            .verify_access_token(token)
-            .map(Self)
-            .map_err(|e| OAuthError::invalid_token(e.to_string()))
+            .verify_access_token(&presented.token)
+            .map_err(|e| at(OAuthError::invalid_token(e.to_string())))?;
+        match (&claims.cnf, presented.proof) {
+            (None, None) => Ok(Self(claims)),
+            // RFC 9449 §7.1: a DPoP-bound token is not a bearer token.
+            (Some(_), None) => Err(OAuthError::invalid_token(
+                "the access token is DPoP-bound: send it with the DPoP scheme and a proof",
+            )
+            .at_dpop_resource()),
+            (None, Some(_)) => Err(at(OAuthError::invalid_token(
+                "the access token is not DPoP-bound: send it with the Bearer scheme",
+            ))),
+            (Some(cnf), Some(proof)) => {
+                let jkt = proof
+                    .verify(state, Some(&presented.token))
+                    .await
+                    .map_err(at)?;
+                if jkt == cnf.jkt {
+                    Ok(Self(claims))
+                } else {
+                    Err(at(OAuthError::invalid_dpop_proof(
+                        "the DPoP proof's key is not the one the token is bound to",
+                    )))
+                }
+            }
+        }
     }
+}
+
+/// The access token of `req` and, with the `DPoP` scheme, its proof.
+fn presented(state: &AppState, req: &HttpRequest) -> Result<Presented, OAuthError> {
+    if let Some(token) = authorization::credentials(req, "DPoP") {
+        let proof = ProofRequest::of(state, req)
+            .map_err(OAuthError::at_dpop_resource)?
+            .ok_or_else(|| {
+                OAuthError::invalid_dpop_proof("a DPoP proof is required").at_dpop_resource()
+            })?;
+        return Ok(Presented {
+            token: token.to_owned(),
+            proof: Some(proof),
+        });
+    }
+    let token = authorization::credentials(req, "Bearer")
+        .ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?;
+    Ok(Presented {
+        token: token.to_owned(),
+        proof: None,
+    })
 }
 
 impl FromRequest for Bearer {
     type Error = OAuthError;
-    type Future = Ready<Result<Self, OAuthError>>;
+    type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::verified(req))
+        Self::verified(req)
     }
 }
 
@@ -92,11 +149,10 @@ impl FromRequest for SessionUser {
     type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let verified = app_state(req).and_then(|state| {
-            Bearer::verify(state, req).map(|Bearer(claims)| (state.clone(), claims))
-        });
+        let state = app_state(req).cloned();
+        let bearer = Bearer::verified(req);
         Box::pin(async move {
-            let (state, claims) = verified?;
+            let (state, Bearer(claims)) = (state?, bearer.await?);
             Self::of(&state, &claims).await
         })
     }

@@ -18,12 +18,14 @@ pub(crate) mod authorization;
 mod bearer;
 mod client;
 mod client_ip;
+mod dpop;
 mod params;
 mod token_request;
 
 pub use bearer::{Bearer, SessionUser};
 pub use client::ClientRequest;
 pub use client_ip::{client_ip, ClientIp};
+pub use dpop::{proof_jkt, ProofRequest};
 pub use params::{read_body, Params};
 pub use token_request::{GrantType, TokenRequest};
 

@@ -21,7 +21,7 @@ pub(super) fn limit(which: &str, wait: u64) -> Limit {
 /// The family fields of a rotation or state reply, in script order.
 pub(super) fn decode_family(fields: &[String]) -> Result<Family, StoreError> {
     match fields {
-        [sub, client_id, scope, auth_time, amr, username, email, ..] => Ok(Family {
+        [sub, client_id, scope, auth_time, amr, username, email, rest @ ..] => Ok(Family {
             sub: sub.clone(),
             client_id: client_id.clone(),
             scope: scope.clone(),
@@ -29,6 +29,7 @@ pub(super) fn decode_family(fields: &[String]) -> Result<Family, StoreError> {
             amr: amr.clone(),
             username: username.clone(),
             email: (!email.is_empty()).then(|| email.clone()),
+            jkt: rest.first().filter(|j| !j.is_empty()).cloned(),
         }),
         _ => Err(StoreError("malformed family record".into())),
     }

@@ -176,6 +176,7 @@ impl Backend for RedisStore {
                     ("amr", family.amr.as_str()),
                     ("username", family.username.as_str()),
                     ("email", family.email.as_deref().unwrap_or("")),
+                    ("jkt", family.jkt.as_deref().unwrap_or("")),
                     ("current", token_hash.as_str()),
                 ],
             )
@@ -193,6 +194,7 @@ impl Backend for RedisStore {
         presented: &SecretHash,
         successor: &SecretHash,
         client_id: &str,
+        jkt: Option<&str>,
         scope: &[&str],
     ) -> Result<Rotation, StoreError> {
         let (key, used) = names::family(family_id);
@@ -201,7 +203,8 @@ impl Backend for RedisStore {
             .key(used)
             .arg(presented.as_str())
             .arg(successor.as_str())
-            .arg(client_id);
+            .arg(client_id)
+            .arg(jkt.unwrap_or(""));
         for s in scope {
             invocation.arg(*s);
         }
@@ -214,6 +217,7 @@ impl Backend for RedisStore {
                 client_id: client_id.clone(),
             },
             Some((status, _)) if status == "scope" => Rotation::ScopeExceeded,
+            Some((status, _)) if status == "dpop" => Rotation::KeyMismatch,
             _ => Rotation::Invalid,
         })
     }
@@ -475,5 +479,17 @@ impl Backend for RedisStore {
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(ids)
+    }
+
+    async fn first_dpop_proof(&self, proof: &SecretHash, ttl_ms: u64) -> Result<bool, StoreError> {
+        let set: Option<String> = redis::cmd("SET")
+            .arg(names::dpop_proof(proof))
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms.max(1))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(set.is_some())
     }
 }
