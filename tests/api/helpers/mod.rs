@@ -10,6 +10,7 @@ mod admin_users;
 mod assertions;
 mod browser;
 mod device;
+mod dpop;
 mod endpoints;
 mod mfa;
 mod setup;
@@ -33,6 +34,7 @@ pub use assertions::{
 };
 pub use browser::{pkce, AFTER_LOGOUT, ORIGIN, REDIRECT};
 pub use device::DEVICE_GRANT;
+pub use dpop::DpopKey;
 pub use mfa::{now, pyotp};
 pub use setup::{generate_key, generate_key_for, random_token, served_routes, NewClient, SCOPES};
 pub use tessera::config::RawSettings;

@@ -83,6 +83,15 @@ impl NewClient {
         self.registration.policy.third_party = third_party;
         self
     }
+
+    /// RFC 9449 `dpop_bound_access_tokens` and RFC 9126 `require_pushed_authorization_requests`.
+    pub fn require(mut self, dpop: bool, par: bool) -> Self {
+        self.registration.policy.dpop_bound_access_tokens = dpop;
+        self.registration
+            .policy
+            .require_pushed_authorization_requests = par;
+        self
+    }
 }
 
 /// A random 256-bit token as the library makes client secrets.
