@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// Third-party client check of DPoP (RFC 9449) with pushed authorization requests (RFC 9126):
+// `openid-client` v6 pushes the request (buildAuthorizationUrlWithPAR), the hosted sign-in page
+// is driven like a person would (plain HTTP forms, a cookie jar), then the code is exchanged,
+// the tokens refreshed and userinfo fetched, all with a DPoP key (randomDPoPKeyPair,
+// getDPoPHandle); and a refresh without the key must fail.
+//
+// Environment:
+//   TESSERA_BASE_URL        the server's base URL, which must also be its issuer
+//   TESSERA_USERNAME        an existing, enabled user without a second factor
+//   TESSERA_PASSWORD        that user's password
+//   TESSERA_DPOP_CLIENT_ID  a public client: grants authorization_code and refresh_token,
+//                           scopes openid profile email, redirect URI REDIRECT below,
+//                           registered with --require-dpop and --require-par
+//
+// Prints one line per check and finally "dpop_check: N passed, M failed" (harness.mjs).
+
+import * as client from 'openid-client';
+import * as jose from 'jose';
+
+import { harness } from './harness.mjs';
+
+const { env, keepSecret, check, need, assert, assertEq, expectFailure, run } = harness('dpop_check');
+
+const baseUrl = env('TESSERA_BASE_URL');
+const username = env('TESSERA_USERNAME');
+const password = env('TESSERA_PASSWORD');
+const clientId = env('TESSERA_DPOP_CLIENT_ID');
+keepSecret(password);
+export const REDIRECT = 'http://127.0.0.1:9/dpop-callback';
+const TIMEOUT_SECONDS = 10;
+
+// A person with a browser: a cookie jar, no JavaScript, forms posted as they are.
+class Person {
+  cookies = new Map();
+
+  async request(url, form) {
+    const headers = { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+    const init = { redirect: 'manual', headers, signal: AbortSignal.timeout(TIMEOUT_SECONDS * 1000) };
+    if (form) {
+      init.method = 'POST';
+      init.body = new URLSearchParams(form);
+    }
+    const res = await fetch(url, init);
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const at = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+    }
+    return { status: res.status, location: res.headers.get('location'), body: await res.text() };
+  }
+
+  // Opens `url`, signs in on the hosted page; returns the redirect back to the client.
+  async signIn(url) {
+    const page = await this.request(url);
+    assertEq(page.status, 200, 'the login page');
+    const at = page.body.indexOf('action="/oauth2/authorize/login"');
+    assert(at >= 0, 'a login form');
+    const html = page.body.slice(at, page.body.indexOf('</form>', at));
+    const fields = {};
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]] = m[2];
+    const done = await this.request(new URL('/oauth2/authorize/login', baseUrl).href, { ...fields, username, password });
+    assertEq(done.status, 303, 'sign-in redirects back');
+    return new URL(done.location);
+  }
+}
+
+async function main() {
+  const config = await check('discovery: PAR endpoint and DPoP algorithms advertised', async () => {
+    const c = await client.discovery(new URL(baseUrl), clientId, undefined, client.None(), {
+      execute: [client.allowInsecureRequests],
+      timeout: TIMEOUT_SECONDS,
+    });
+    const m = c.serverMetadata();
+    assertEq(m.pushed_authorization_request_endpoint, `${baseUrl}/oauth2/par`, 'pushed_authorization_request_endpoint');
+    assert((m.dpop_signing_alg_values_supported ?? []).includes('ES256'), 'ES256 among the DPoP algorithms');
+    return c;
+  });
+  const keyPair = await client.randomDPoPKeyPair('ES256');
+  const DPoP = config && client.getDPoPHandle(config, keyPair);
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = await check('buildAuthorizationUrlWithPAR: a request_uri', async () => {
+    const u = await client.buildAuthorizationUrlWithPAR(need(config, 'discovery'), {
+      redirect_uri: REDIRECT,
+      scope: 'openid profile email',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    }, { DPoP });
+    assert(u.searchParams.get('request_uri')?.startsWith('urn:ietf:params:oauth:request_uri:'), 'request_uri');
+    return u;
+  });
+  const person = new Person();
+  const callback = await check('the person signs in on the hosted page: redirected with a code', async () => {
+    const back = await person.signIn(need(url, 'the pushed request').href);
+    assert(back.searchParams.get('code'), 'a code');
+    return back;
+  });
+  const tokens = await check('authorizationCodeGrant with DPoP: token_type DPoP, cnf.jkt of the key', async () => {
+    const t = await client.authorizationCodeGrant(need(config, 'discovery'), need(callback, 'the code'), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    }, undefined, { DPoP });
+    keepSecret(t.access_token, t.refresh_token, t.id_token);
+    assertEq(t.token_type.toLowerCase(), 'dpop', 'token_type');
+    const jkt = await jose.calculateJwkThumbprint(await jose.exportJWK(keyPair.publicKey));
+    assertEq(jose.decodeJwt(t.access_token).cnf?.jkt, jkt, 'cnf.jkt');
+    return t;
+  });
+  await check('fetchUserInfo with DPoP: the user', async () => {
+    const t = need(tokens, 'the tokens');
+    const info = await client.fetchUserInfo(config, t.access_token, t.claims().sub, { DPoP });
+    assertEq(info.preferred_username, username, 'preferred_username');
+  });
+  await check('refreshTokenGrant without the key: 400 invalid_grant (the family is bound)', () =>
+    expectFailure(
+      () => client.refreshTokenGrant(config, need(tokens, 'the tokens').refresh_token),
+      (err) => err instanceof client.ResponseBodyError && err.status === 400
+        && ['invalid_grant', 'invalid_dpop_proof'].includes(err.error),
+      'refresh without DPoP',
+    ),
+  );
+  await check('refreshTokenGrant with DPoP: rotated, still DPoP-bound', async () => {
+    const t = await client.refreshTokenGrant(config, need(tokens, 'the tokens').refresh_token, undefined, { DPoP });
+    keepSecret(t.access_token, t.refresh_token, t.id_token);
+    assert(t.refresh_token !== tokens.refresh_token, 'rotated');
+    assertEq(t.token_type.toLowerCase(), 'dpop', 'token_type');
+  });
+}
+
+await run(main);
