@@ -4,23 +4,43 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, expect_error, header, Backend, DpopKey, NewClient, TestApp, SCOPES};
+use crate::helpers::{
+    claims, expect_error, header, Backend, DpopKey, NewClient, Service, TestApp, SCOPES,
+};
 
 /// A public password + refresh client and a user: a DPoP-bound login with `key`.
 async fn dpop_login(app: &TestApp, key: &DpopKey) -> (String, Value) {
     let client = app.public_client().await;
     let (username, password, _) = app.user().await;
-    let form = [
-        ("grant_type", "password"),
-        ("client_id", client.as_str()),
-        ("username", username.as_str()),
-        ("password", password.as_str()),
-    ];
+    let form = password_form(&client, &username, &password);
     let res = app
         .post_token_dpop(&form, Some(&app.token_proof(key)))
         .await;
     assert_eq!(res.status(), 200);
     (client, res.json().await.unwrap())
+}
+
+fn password_form<'a>(
+    client: &'a str,
+    username: &'a str,
+    password: &'a str,
+) -> [(&'a str, &'a str); 4] {
+    [
+        ("grant_type", "password"),
+        ("client_id", client),
+        ("username", username),
+        ("password", password),
+    ]
+}
+
+/// A [`Service`] client's first client-credentials request with a proof of a fresh key.
+async fn service_token(app: &TestApp) -> (DpopKey, Service, reqwest::Response) {
+    let key = DpopKey::generate();
+    let svc = app.dpop_service().await;
+    let res = app
+        .post_token_dpop(&svc.form(), Some(&app.token_proof(&key)))
+        .await;
+    (key, svc, res)
 }
 
 fn refresh_form<'a>(client: &'a str, token: &'a str) -> [(&'a str, &'a str); 3] {
@@ -85,12 +105,7 @@ async fn proofs_that_break_a_rule_are_invalid_dpop_proof() {
         let (u, p, _) = app.user().await;
         (client, u, p)
     };
-    let form = [
-        ("grant_type", "password"),
-        ("client_id", client.as_str()),
-        ("username", username.as_str()),
-        ("password", password.as_str()),
-    ];
+    let form = password_form(&client, &username, &password);
     let token_url = app.url("/oauth2/token");
     let old = crate::helpers::now() - 600;
     let replayed = app.token_proof(&key);
@@ -154,22 +169,13 @@ async fn public_refresh_tokens_are_bound_and_a_wrong_proof_does_not_revoke() {
 #[tokio::test]
 async fn confidential_clients_get_bound_access_tokens_and_introspection_shows_cnf() {
     let app = TestApp::spawn().await;
-    let key = DpopKey::generate();
-    let secret = crate::helpers::random_token();
-    let svc = app.service_client_with(&secret, &["api:read"]).await;
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", svc.as_str()),
-        ("client_secret", secret.as_str()),
-    ];
-    let res = app
-        .post_token_dpop(&form, Some(&app.token_proof(&key)))
-        .await;
+    let (key, svc, res) = service_token(&app).await;
+    let form = svc.form();
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "DPoP");
     let token = body["access_token"].as_str().unwrap();
-    let answer = app.introspect(&svc, &secret, token).await;
+    let answer = app.introspect(&svc.id, &svc.secret, token).await;
     assert_eq!(answer["active"], true);
     assert_eq!(answer["cnf"]["jkt"], key.jkt());
     // Without a proof: a plain bearer token.
@@ -185,12 +191,7 @@ async fn a_client_that_requires_dpop_gets_invalid_dpop_proof_without_one() {
         .register(NewClient::public(&["password", "refresh_token"], SCOPES).require(true, false))
         .await;
     let (username, password, _) = app.user().await;
-    let form = [
-        ("grant_type", "password"),
-        ("client_id", client.as_str()),
-        ("username", username.as_str()),
-        ("password", password.as_str()),
-    ];
+    let form = password_form(&client, &username, &password);
     expect_error(
         app.post_token_dpop(&form, None).await,
         400,
@@ -212,13 +213,8 @@ async fn one_proof_is_accepted_once_across_instances_and_restarts() {
     let issuer = first.settings.issuer.clone();
     let second = TestApp::spawn_with(Backend::Redis, |raw| raw.issuer = issuer.clone()).await;
     let key = DpopKey::generate();
-    let secret = crate::helpers::random_token();
-    let svc = first.service_client_with(&secret, &["api:read"]).await;
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", svc.as_str()),
-        ("client_secret", secret.as_str()),
-    ];
+    let svc = first.dpop_service().await;
+    let form = svc.form();
     let proof = first.token_proof(&key);
     let (a, b) = tokio::join!(
         first.post_token_dpop(&form, Some(&proof)),
@@ -236,17 +232,8 @@ async fn one_proof_is_accepted_once_across_instances_and_restarts() {
 #[tokio::test]
 async fn required_nonces_are_handed_out_and_checked() {
     let app = TestApp::spawn_with(Backend::Redis, |raw| raw.dpop_nonce_required = true).await;
-    let key = DpopKey::generate();
-    let secret = crate::helpers::random_token();
-    let svc = app.service_client_with(&secret, &["api:read"]).await;
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", svc.as_str()),
-        ("client_secret", secret.as_str()),
-    ];
-    let res = app
-        .post_token_dpop(&form, Some(&app.token_proof(&key)))
-        .await;
+    let (key, svc, res) = service_token(&app).await;
+    let form = svc.form();
     let nonce = header(&res, "dpop-nonce").to_owned();
     assert!(!nonce.is_empty());
     expect_error(res, 400, "use_dpop_nonce").await;
@@ -300,12 +287,7 @@ async fn dpop_jkt_binds_the_authorization_code() {
 #[tokio::test]
 async fn discovery_lists_dpop_and_par() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .get("/.well-known/openid-configuration")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let doc = app.metadata().await;
     assert_eq!(
         doc["dpop_signing_alg_values_supported"],
         json!(["ES256", "RS256", "PS256", "EdDSA"])

@@ -40,6 +40,13 @@ fn authorize_with(app: &TestApp, client: &str, request_uri: &str, extra: &str) -
     format!("{url}{extra}")
 }
 
+/// A plain (not pushed) authorization request of `client` ends in `invalid_request`.
+async fn assert_plain_request_refused(app: &TestApp, client: &str, challenge: &str) {
+    let url = app.authorize_url(client, challenge, &[]);
+    let page = app.browser().get(&url).await;
+    assert_eq!(page.query()["error"], "invalid_request");
+}
+
 #[tokio::test]
 async fn a_pushed_request_signs_in_once_and_only_for_its_client() {
     let app = TestApp::spawn().await;
@@ -110,11 +117,7 @@ async fn clients_required_to_push_get_an_error_for_plain_requests() {
         )
         .await;
     let pkce = pkce();
-    let page = app
-        .browser()
-        .get(&app.authorize_url(&client, &pkce.challenge, &[]))
-        .await;
-    assert_eq!(page.query()["error"], "invalid_request");
+    assert_plain_request_refused(&app, &client, &pkce.challenge).await;
     // Not yet trusted redirect URI: shown on the page.
     let url = format!(
         "{}/oauth2/authorize?client_id={client}&response_type=code&redirect_uri=https://evil.example/",
@@ -138,16 +141,7 @@ async fn the_server_can_require_pushed_requests_for_every_client() {
     .await;
     let client = app.spa_client(false).await;
     let pkce = pkce();
-    let page = app
-        .browser()
-        .get(&app.authorize_url(&client, &pkce.challenge, &[]))
-        .await;
-    assert_eq!(page.query()["error"], "invalid_request");
-    let doc: Value = app
-        .get("/.well-known/openid-configuration")
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_plain_request_refused(&app, &client, &pkce.challenge).await;
+    let doc = app.metadata().await;
     assert_eq!(doc["require_pushed_authorization_requests"], true);
 }

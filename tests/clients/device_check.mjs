@@ -18,6 +18,7 @@ import * as client from 'openid-client';
 import * as jose from 'jose';
 
 import { harness } from './harness.mjs';
+import { Person } from './person.mjs';
 
 const { env, keepSecret, check, need, assert, assertEq, expectFailure, run } = harness('device_check');
 
@@ -29,48 +30,17 @@ keepSecret(password);
 const SCOPE = 'openid profile email';
 const TIMEOUT_SECONDS = 10;
 
-// A person with a browser: a cookie jar, no JavaScript, forms posted as they are.
-class Person {
-  cookies = new Map();
-
-  async request(url, form) {
-    const headers = { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
-    const init = { redirect: 'manual', headers, signal: AbortSignal.timeout(TIMEOUT_SECONDS * 1000) };
-    if (form) {
-      init.method = 'POST';
-      init.body = new URLSearchParams(form);
-    }
-    const res = await fetch(url, init);
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(';');
-      const at = pair.indexOf('=');
-      const [name, value] = [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
-      const removed = value === '' || attributes.some((a) => a.trim().toLowerCase() === 'max-age=0');
-      if (removed) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return { status: res.status, body: await res.text() };
-  }
-
-  // The form on `page` whose action is `action`, as (url, its hidden fields).
-  static form(page, action) {
-    const at = page.body.indexOf(`action="${action}"`);
-    assert(at >= 0, `no form posting to ${action} on the page (status ${page.status})`);
-    const html = page.body.slice(at, page.body.indexOf('</form>', at));
-    const fields = {};
-    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]] = m[2];
-    return [new URL(action, baseUrl).href, fields];
-  }
-
+// The person of person.mjs, with the device page's steps.
+class DevicePerson extends Person {
   // Opens `verificationUri`, types `userCode` and signs in; returns the approval page.
   async signInWithCode(verificationUri, userCode) {
     const form = await this.request(verificationUri);
     assertEq(form.status, 200, 'GET verification_uri');
     assert(form.body.includes('<label for="user_code">'), 'the page asks for the code');
-    const [codeUrl] = Person.form(form, '/device');
+    const [codeUrl] = this.form(form, '/device');
     const login = await this.request(codeUrl, { user_code: userCode.toLowerCase() });
     assertEq(login.status, 200, 'code entry');
-    const [loginUrl, hidden] = Person.form(login, '/oauth2/authorize/login');
+    const [loginUrl, hidden] = this.form(login, '/oauth2/authorize/login');
     const approval = await this.request(loginUrl, { ...hidden, username, password });
     assertEq(approval.status, 200, 'sign-in');
     return approval;
@@ -78,7 +48,7 @@ class Person {
 
   // Presses the button `decision` on the approval page.
   async decide(approval, decision) {
-    const [url, hidden] = Person.form(approval, '/device/approve');
+    const [url, hidden] = this.form(approval, '/device/approve');
     const done = await this.request(url, { ...hidden, decision });
     assertEq(done.status, 200, `decision ${decision}`);
     return done;
@@ -115,7 +85,7 @@ async function main() {
   // The device polls (openid-client waits `interval` first) while the person answers.
   const polling = started && client.pollDeviceAuthorizationGrant(config, started);
   polling?.catch(() => {});
-  const person = new Person();
+  const person = new DevicePerson(baseUrl, TIMEOUT_SECONDS);
   const approval = await check('the person opens verification_uri, types the code and signs in: the approval page', async () => {
     const page = await person.signInWithCode(need(started, 'the device authorization').verification_uri, started.user_code);
     for (const shown of [deviceClientId, 'openid', 'email', started.user_code, 'started this yourself']) {

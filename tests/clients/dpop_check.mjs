@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Third-party client check of DPoP (RFC 9449) with pushed authorization requests (RFC 9126):
 // `openid-client` v6 pushes the request (buildAuthorizationUrlWithPAR), the hosted sign-in page
-// is driven like a person would (plain HTTP forms, a cookie jar), then the code is exchanged,
+// is driven like a person would (person.mjs: plain HTTP forms, a cookie jar), then the code is exchanged,
 // the tokens refreshed and userinfo fetched, all with a DPoP key (randomDPoPKeyPair,
 // getDPoPHandle); and a refresh without the key must fail.
 //
@@ -19,6 +19,7 @@ import * as client from 'openid-client';
 import * as jose from 'jose';
 
 import { harness } from './harness.mjs';
+import { Person } from './person.mjs';
 
 const { env, keepSecret, check, need, assert, assertEq, expectFailure, run } = harness('dpop_check');
 
@@ -30,36 +31,14 @@ keepSecret(password);
 export const REDIRECT = 'http://127.0.0.1:9/dpop-callback';
 const TIMEOUT_SECONDS = 10;
 
-// A person with a browser: a cookie jar, no JavaScript, forms posted as they are.
-class Person {
-  cookies = new Map();
-
-  async request(url, form) {
-    const headers = { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
-    const init = { redirect: 'manual', headers, signal: AbortSignal.timeout(TIMEOUT_SECONDS * 1000) };
-    if (form) {
-      init.method = 'POST';
-      init.body = new URLSearchParams(form);
-    }
-    const res = await fetch(url, init);
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const at = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
-    }
-    return { status: res.status, location: res.headers.get('location'), body: await res.text() };
-  }
-
+// The person of person.mjs, signing in on the hosted page.
+class SigningInPerson extends Person {
   // Opens `url`, signs in on the hosted page; returns the redirect back to the client.
   async signIn(url) {
     const page = await this.request(url);
     assertEq(page.status, 200, 'the login page');
-    const at = page.body.indexOf('action="/oauth2/authorize/login"');
-    assert(at >= 0, 'a login form');
-    const html = page.body.slice(at, page.body.indexOf('</form>', at));
-    const fields = {};
-    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]] = m[2];
-    const done = await this.request(new URL('/oauth2/authorize/login', baseUrl).href, { ...fields, username, password });
+    const [loginUrl, fields] = this.form(page, '/oauth2/authorize/login');
+    const done = await this.request(loginUrl, { ...fields, username, password });
     assertEq(done.status, 303, 'sign-in redirects back');
     return new URL(done.location);
   }
@@ -91,7 +70,7 @@ async function main() {
     assert(u.searchParams.get('request_uri')?.startsWith('urn:ietf:params:oauth:request_uri:'), 'request_uri');
     return u;
   });
-  const person = new Person();
+  const person = new SigningInPerson(baseUrl, TIMEOUT_SECONDS);
   const callback = await check('the person signs in on the hosted page: redirected with a code', async () => {
     const back = await person.signIn(need(url, 'the pushed request').href);
     assert(back.searchParams.get('code'), 'a code');

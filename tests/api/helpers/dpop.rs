@@ -101,7 +101,37 @@ impl DpopKey {
     }
 }
 
+/// A confidential `client_credentials` client (`api:read`).
+pub struct Service {
+    pub id: String,
+    pub secret: String,
+}
+
+impl Service {
+    /// Its client-credentials token request body.
+    pub fn form(&self) -> [(&str, &str); 3] {
+        [
+            ("grant_type", "client_credentials"),
+            ("client_id", &self.id),
+            ("client_secret", &self.secret),
+        ]
+    }
+}
+
 impl TestApp {
+    /// Registers a [`Service`].
+    pub async fn dpop_service(&self) -> Service {
+        let secret = super::random_token();
+        let id = self.service_client_with(&secret, &["api:read"]).await;
+        Service { id, secret }
+    }
+
+    /// The discovery document.
+    pub async fn metadata(&self) -> Value {
+        let res = self.get("/.well-known/openid-configuration").await;
+        res.json().await.unwrap()
+    }
+
     /// POSTs `form` to the token endpoint with `DPoP: <proof>` when given.
     pub async fn post_token_dpop(
         &self,
