@@ -3,7 +3,7 @@
 use super::{require_grant, split_scope, user_token_response, TokenResponse};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
-use crate::store::{Backend, Client, Rotation};
+use crate::store::{Backend, Client, Presenter, Rotation};
 use crate::tokens::RefreshToken;
 
 /// Exchanges a refresh token for a new access token and a new refresh token, in one atomic
@@ -32,9 +32,11 @@ pub async fn refresh_token_grant(
             presented.family_id(),
             &presented.hash(),
             &next.hash(),
-            &client.client_id,
-            dpop,
-            &requested,
+            Presenter {
+                client_id: &client.client_id,
+                jkt: dpop,
+                scope: &requested,
+            },
         )
         .await?;
     match rotation {

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use super::device::{DevicePoll, NewDevice};
 use super::limits::{Backoff, Limit};
-use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User, UsersPage};
+use super::model::{Client, Family, KeyMeta, Presenter, Rotation, TokenState, User, UsersPage};
 use super::records::{Kind, Redemption};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -81,9 +81,7 @@ pub trait Backend {
         family_id: &str,
         presented: &SecretHash,
         successor: &SecretHash,
-        client_id: &str,
-        jkt: Option<&str>,
-        scope: &[&str],
+        by: Presenter<'_>,
     ) -> Result<Rotation, StoreError>;
 
     /// What the refresh token `token_hash` of `family_id` is, without changing anything.

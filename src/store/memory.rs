@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use self::state::{Counter, FamilyRecord, State, StoredRecord};
 
 use super::limits::{backoff_ms, gcra, Backoff, Limit, LimitedBy};
-use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User, UsersPage};
+use super::model::{Client, Family, KeyMeta, Presenter, Rotation, TokenState, User, UsersPage};
 use super::names;
 use super::records::{Kind, Redemption};
 use super::Backend;
@@ -164,9 +164,7 @@ impl Backend for MemoryStore {
         family_id: &str,
         presented: &SecretHash,
         successor: &SecretHash,
-        client_id: &str,
-        jkt: Option<&str>,
-        scope: &[&str],
+        by: Presenter<'_>,
     ) -> Result<Rotation, StoreError> {
         let mut state = self.lock();
         let Some(record) = state.family(family_id) else {
@@ -174,7 +172,12 @@ impl Backend for MemoryStore {
         };
         // RFC 9449 §5: a family bound to a key rotates only with that key; without it nothing
         // changes (not reuse, so the family is not revoked).
-        if record.family.jkt.as_deref().is_some_and(|b| Some(b) != jkt) {
+        if record
+            .family
+            .jkt
+            .as_deref()
+            .is_some_and(|b| Some(b) != by.jkt)
+        {
             return Ok(Rotation::KeyMismatch);
         }
         if record.current != *presented {
@@ -188,10 +191,11 @@ impl Backend for MemoryStore {
             }
             return Ok(Rotation::Invalid);
         }
-        if record.family.client_id != client_id {
+        if record.family.client_id != by.client_id {
             return Ok(Rotation::Invalid);
         }
-        if !scope
+        if !by
+            .scope
             .iter()
             .all(|s| record.family.scope.split(' ').any(|g| g == *s))
         {

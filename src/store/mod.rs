@@ -23,7 +23,8 @@ pub use backend::{Backend, DeviceBackend};
 pub use device::{DevicePoll, NewDevice};
 pub use limits::{Backoff, Limit, LimitedBy};
 pub use model::{
-    Client, ClientPolicy, Family, KeyMeta, Rotation, SigningAlg, TokenState, User, UsersPage,
+    Client, ClientPolicy, Family, KeyMeta, Presenter, Rotation, SigningAlg, TokenState, User,
+    UsersPage,
 };
 pub use records::{Kind, Record, Redemption};
 
@@ -91,9 +92,7 @@ dispatch! { Backend {
         family_id: &str,
         presented: &SecretHash,
         successor: &SecretHash,
-        client_id: &str,
-        jkt: Option<&str>,
-        scope: &[&str]
+        by: Presenter<'_>
     ) -> Rotation;
     async fn refresh_token_state(&self, family_id: &str, token_hash: &SecretHash) -> TokenState;
     async fn family_alive(&self, family_id: &str) -> bool;

@@ -235,6 +235,17 @@ pub enum Rotation {
     Invalid,
 }
 
+/// Who presents a refresh token for rotation, and what they ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct Presenter<'a> {
+    /// The authenticated client; a family rotates only for its own client.
+    pub client_id: &'a str,
+    /// The RFC 7638 thumbprint of the DPoP proof's key, when one came (RFC 9449 §5).
+    pub jkt: Option<&'a str>,
+    /// The scope asked for; empty means no narrowing (RFC 6749 §6).
+    pub scope: &'a [&'a str],
+}
+
 /// What a stored refresh token is, for introspection and revocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenState {

@@ -12,8 +12,8 @@ use tessera::secret::SecretHash;
 use tessera::store::memory::MemoryStore;
 use tessera::store::redis::RedisStore;
 use tessera::store::{
-    Backend, Backoff, Client, ClientPolicy, Family, Limit, LimitedBy, Record, Redemption, Rotation,
-    Store, TokenState, User,
+    Backend, Backoff, Client, ClientPolicy, Family, Limit, LimitedBy, Presenter, Record,
+    Redemption, Rotation, Store, TokenState, User,
 };
 
 use crate::helpers::{cluster_urls, redis_url, unique};
@@ -43,6 +43,15 @@ fn family(sub: &str, client_id: &str, scope: &str) -> Family {
         username: unique("user"),
         email: Some("someone@example.test".to_owned()),
         jkt: None,
+    }
+}
+
+/// The presenter of a rotation: `client_id`, the proof key's `jkt`, the requested `scope`.
+pub fn by<'a>(client_id: &'a str, jkt: Option<&'a str>, scope: &'a [&'a str]) -> Presenter<'a> {
+    Presenter {
+        client_id,
+        jkt,
+        scope,
     }
 }
 
@@ -170,14 +179,14 @@ async fn rotation_contract(store: &Store) {
     // Unknown family, unknown hash: Invalid, nothing changes.
     assert_eq!(
         store
-            .rotate_refresh_token(&unique("fam"), &h0, &h1, &client, None, &[])
+            .rotate_refresh_token(&unique("fam"), &h0, &h1, by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &hash(), &h1, &client, None, &[])
+            .rotate_refresh_token(&id, &hash(), &h1, by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
@@ -185,7 +194,7 @@ async fn rotation_contract(store: &Store) {
     // Another client: Invalid, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &unique("client"), None, &[])
+            .rotate_refresh_token(&id, &h0, &h1, by(&unique("client"), None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
@@ -193,7 +202,7 @@ async fn rotation_contract(store: &Store) {
     // A scope beyond the grant: ScopeExceeded, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &client, None, &["openid", "email"])
+            .rotate_refresh_token(&id, &h0, &h1, by(&client, None, &["openid", "email"]))
             .await
             .unwrap(),
         Rotation::ScopeExceeded
@@ -211,7 +220,7 @@ async fn rotation_contract(store: &Store) {
     // Narrowing rotates; the family keeps its full scope.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, &client, None, &["profile"])
+            .rotate_refresh_token(&id, &h0, &h1, by(&client, None, &["profile"]))
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -226,7 +235,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h1, &h2, &client, None, &[])
+            .rotate_refresh_token(&id, &h1, &h2, by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -235,7 +244,7 @@ async fn rotation_contract(store: &Store) {
     // RFC 9700 §4.14.2: a rotated token again is reuse; the family is gone.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), &client, None, &[])
+            .rotate_refresh_token(&id, &h0, &hash(), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Reused {
@@ -252,7 +261,7 @@ async fn rotation_contract(store: &Store) {
     }
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h2, &hash(), &client, None, &[])
+            .rotate_refresh_token(&id, &h2, &hash(), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -260,7 +269,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), &client, None, &[])
+            .rotate_refresh_token(&id, &h0, &hash(), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -301,7 +310,7 @@ async fn revocation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&ids[0], &hashes[0], &hash(), &client, None, &[])
+            .rotate_refresh_token(&ids[0], &hashes[0], &hash(), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
@@ -350,7 +359,7 @@ async fn refreshed_session_outlives_its_login_contract(store: &Store) {
         .unwrap();
     assert!(matches!(
         store
-            .rotate_refresh_token(&short, &h0, &h1, &client, None, &[])
+            .rotate_refresh_token(&short, &h0, &h1, by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Rotated(_)

@@ -20,7 +20,7 @@ use self::scripts::{
     ACCOUNT_ATTEMPT, IP_ATTEMPT, RECORD_FAILED, REDEEM, ROTATE, TOKEN_STATE, TOTP_STEP,
 };
 use super::limits::{Backoff, Limit};
-use super::model::{Client, Family, KeyMeta, Rotation, TokenState, User, UsersPage};
+use super::model::{Client, Family, KeyMeta, Presenter, Rotation, TokenState, User, UsersPage};
 use super::names;
 use super::records::{Kind, Redemption};
 use super::Backend;
@@ -193,9 +193,7 @@ impl Backend for RedisStore {
         family_id: &str,
         presented: &SecretHash,
         successor: &SecretHash,
-        client_id: &str,
-        jkt: Option<&str>,
-        scope: &[&str],
+        by: Presenter<'_>,
     ) -> Result<Rotation, StoreError> {
         let (key, used) = names::family(family_id);
         let mut invocation = ROTATE.key(key);
@@ -203,9 +201,9 @@ impl Backend for RedisStore {
             .key(used)
             .arg(presented.as_str())
             .arg(successor.as_str())
-            .arg(client_id)
-            .arg(jkt.unwrap_or(""));
-        for s in scope {
+            .arg(by.client_id)
+            .arg(by.jkt.unwrap_or(""));
+        for s in by.scope {
             invocation.arg(*s);
         }
         let reply: Vec<Option<String>> = invocation.invoke_async(&mut self.conn.clone()).await?;
