@@ -20,8 +20,8 @@ use crate::store::{Backend, Client, User};
 use crate::users::{authenticate, normalize_password, normalize_username};
 
 /// What every page form carries: the pending request's id and the CSRF token, from the form and
-/// from its cookie.
-#[derive(Debug, Default, Clone, Copy)]
+/// from its cookie. No `Debug`: it holds the CSRF token.
+#[derive(Default, Clone, Copy)]
 pub struct FormContext<'a> {
     /// The hidden `request_id` field.
     pub request_id: Option<&'a str>,
@@ -40,8 +40,9 @@ pub struct Credentials<'a> {
     pub password: &'a str,
 }
 
-/// The second-factor form's fields: a TOTP code (RFC 6238) or a recovery code.
-#[derive(Debug, Default, Clone, Copy)]
+/// The second-factor form's fields: a TOTP code (RFC 6238) or a recovery code. No `Debug`:
+/// both are secrets.
+#[derive(Default, Clone, Copy)]
 pub struct SecondFactorInput<'a> {
     /// `otp`.
     pub otp: Option<&'a str>,

@@ -7,8 +7,9 @@ use crate::secret::SecretHash;
 use crate::sessions::{end_login_session, login_session};
 use crate::state::AppState;
 
-/// A logout request's parameters as received (query or form).
-#[derive(Debug, Default, Clone, Copy)]
+/// A logout request's parameters as received (query or form). No `Debug`: the
+/// `id_token_hint` is a token.
+#[derive(Default, Clone, Copy)]
 pub struct LogoutRequest<'a> {
     /// `client_id`.
     pub client_id: Option<&'a str>,

@@ -6,8 +6,7 @@ use crate::error::{OAuthError, StoreError};
 use crate::sessions::AuthRequest;
 use crate::store::Client;
 
-/// A pending authorization request as the page forms carry it.
-#[derive(Debug)]
+/// A pending authorization request as the page forms carry it. `Debug` leaves out the id.
 pub struct Pending {
     /// The request's id: the forms' hidden `request_id` (256 random bits; stored hashed).
     pub id: String,
@@ -148,8 +147,8 @@ pub enum Step {
     ConfirmLogout(LogoutConfirmation),
 }
 
-/// The logout confirmation form's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The logout confirmation form's content. `Debug` leaves out the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct LogoutConfirmation {
     /// The `confirm` field: bound to the login session (CSRF).
     pub token: String,
@@ -161,8 +160,8 @@ pub struct LogoutConfirmation {
     pub state: Option<String>,
 }
 
-/// A step, and the login session it opened: the value of the new session cookie.
-#[derive(Debug)]
+/// A step, and the login session it opened: the value of the new session cookie. `Debug`
+/// leaves out the cookie.
 pub struct Outcome {
     /// What to show or where to go.
     pub step: Step,
@@ -248,5 +247,30 @@ impl From<StoreError> for PageError {
 impl From<OAuthError> for PageError {
     fn from(e: OAuthError) -> Self {
         PageError::Malformed(e.description)
+    }
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for LogoutConfirmation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogoutConfirmation")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcome")
+            .field("step", &self.step)
+            .field("new_session", &self.new_session.is_some())
+            .finish()
     }
 }
