@@ -9,7 +9,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
-use super::extract::{ClientIp, ClientRequest, Params};
+use super::extract::{proof_jkt, ClientIp, ClientRequest, Params, ProofRequest};
 use super::pages::{cookie_value, render, CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::OAuthError;
 use crate::signin::{
@@ -100,13 +100,17 @@ pub async fn authorize(
 
 /// `POST /oauth2/par` (RFC 9126 §2): the authenticated client pushes its authorization
 /// request; 201 with its `request_uri` and `expires_in` (§2.2), errors as at the token
-/// endpoint (§2.3).
+/// endpoint (§2.3). A `DPoP` proof on the request binds the code to its key (RFC 9449 §10.1).
 pub async fn par(
     state: web::Data<AppState>,
+    req: HttpRequest,
     request: ClientRequest,
 ) -> Result<HttpResponse, OAuthError> {
     let ClientRequest { params, client } = request;
-    let request_uri = signin::push(&state, &client, |name| params.get(name)).await?;
+    // Without a DPoP header no store call is made.
+    let jkt = proof_jkt(&state, ProofRequest::of(&state, &req)).await?;
+    let request_uri =
+        signin::push(&state, &client, |name| params.get(name), jkt.as_deref()).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({"request_uri": request_uri, "expires_in": signin::PAR_TTL})))

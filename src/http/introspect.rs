@@ -10,9 +10,11 @@ use crate::state::AppState;
 use crate::store::{Backend, TokenState};
 use crate::tokens::RefreshToken;
 
-/// Answers whether `token` is active, with its claims (RFC 7662 §2.2). Only authenticated
-/// confidential clients may ask (§2.1). Expired, malformed, forged, wrong-`typ` tokens and
-/// tokens of a revoked session are `{"active": false}`.
+/// Answers whether `token` is active, with its claims (RFC 7662 §2.2): `token_type` is `DPoP`
+/// for a DPoP-bound token and `Bearer` otherwise, and a bound token (access or refresh) has
+/// `cnf.jkt` (RFC 9449 §6.2). Only authenticated confidential clients may ask (§2.1). Expired,
+/// malformed, forged, wrong-`typ` tokens and tokens of a revoked session are
+/// `{"active": false}`. At most one store call (the session, or the refresh token's state).
 pub async fn introspect(
     state: web::Data<AppState>,
     ClientRequest { params, client }: ClientRequest,
@@ -46,12 +48,23 @@ async fn access_answer(state: &AppState, token: &str) -> Result<Value, OAuthErro
             return Ok(inactive());
         }
     }
+    let bound = claims.cnf.is_some();
     let mut answer = serde_json::to_value(&claims).unwrap_or_else(|_| inactive());
     if let Value::Object(map) = &mut answer {
         map.insert("active".into(), Value::Bool(true));
-        map.insert("token_type".into(), Value::from("access_token"));
+        map.insert("token_type".into(), Value::from(token_type(bound)));
     }
     Ok(answer)
+}
+
+/// RFC 7662 §2.2 `token_type`: the RFC 6749 §7.1 access token type the token is used with,
+/// `DPoP` for a DPoP-bound token (RFC 9449 §6.2), `Bearer` otherwise.
+fn token_type(dpop_bound: bool) -> &'static str {
+    if dpop_bound {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
 }
 
 async fn refresh_answer(state: &AppState, refresh: &RefreshToken) -> Result<Value, OAuthError> {
@@ -61,16 +74,23 @@ async fn refresh_answer(state: &AppState, refresh: &RefreshToken) -> Result<Valu
             .refresh_token_state(refresh.family_id(), &refresh.hash())
             .await?
         {
-            TokenState::Current(family) => json!({
-                "active": true,
-                "token_type": "refresh_token",
-                "iss": state.settings.issuer,
-                "sub": family.sub,
-                "client_id": family.client_id,
-                "scope": family.scope,
-                "auth_time": family.auth_time,
-                "sid": refresh.family_id(),
-            }),
+            TokenState::Current(family) => {
+                let mut answer = json!({
+                    "active": true,
+                    "token_type": token_type(family.jkt.is_some()),
+                    "iss": state.settings.issuer,
+                    "sub": family.sub,
+                    "client_id": family.client_id,
+                    "scope": family.scope,
+                    "auth_time": family.auth_time,
+                    "sid": refresh.family_id(),
+                });
+                // RFC 9449 §6.2 / RFC 7800 §3.1: the key a bound refresh token needs (§5).
+                if let Some(jkt) = family.jkt {
+                    answer["cnf"] = json!({ "jkt": jkt });
+                }
+                answer
+            }
             TokenState::Rotated(_) | TokenState::Unknown => inactive(),
         },
     )

@@ -6,6 +6,8 @@
 //!   authenticated clients, bearer tokens and their session users, client IPs. Their errors
 //!   are [`crate::error::OAuthError`]s, rendered in the RFC format.
 //! - [`with_request_id`]: request ids, request metrics and the access log.
+//! - `dpop_nonce`: the next RFC 9449 §8 `DPoP-Nonce` on every response of the endpoints that
+//!   take DPoP proofs (when nonces are required), wrapped around them by [`configure`].
 //! - One file per endpoint family: token, revoke, introspect, userinfo, discovery (JWKS and
 //!   metadata), authorize (with the hosted pages), device (RFC 8628: the device authorization
 //!   endpoint and the verification page), account, admin, cors, health, metrics.
@@ -17,6 +19,7 @@ mod authorize;
 mod cors;
 mod device;
 mod discovery;
+mod dpop_nonce;
 pub mod extract;
 mod health;
 mod introspect;

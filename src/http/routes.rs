@@ -5,8 +5,8 @@ use actix_web::http::Method;
 use actix_web::{web, Route};
 
 use super::{
-    account, admin, admin_users, authorize, cors, device, discovery, health, introspect, metrics,
-    pages, revoke, token, userinfo,
+    account, admin, admin_users, authorize, cors, device, discovery, dpop_nonce, health,
+    introspect, metrics, pages, revoke, token, userinfo,
 };
 
 /// Paths of the endpoints, relative to the issuer.
@@ -99,6 +99,9 @@ pub struct Resource {
     /// `cors::with_cors` (Fetch standard CORS for the origins public clients registered) and
     /// `OPTIONS` is answered by `cors::preflight`.
     pub cors: bool,
+    /// Whether it takes DPoP proofs (RFC 9449): with `dpop_nonce_required` on, its responses
+    /// carry the next `DPoP-Nonce` (§8.2, `dpop_nonce::with_dpop_nonce`).
+    pub dpop: bool,
     /// Its methods and their handlers.
     pub methods: &'static [Endpoint],
 }
@@ -111,14 +114,19 @@ pub struct Endpoint {
     route: fn() -> Route,
 }
 
-/// `resource!(NAME, cors, [METHOD => handler, ...])`: the resource at `paths::NAME`, so the
-/// listed name is always the constant's.
+/// `resource!(NAME, cors, [dpop: true,] [METHOD => handler, ...])`: the resource at
+/// `paths::NAME`, so the listed name is always the constant's; `dpop` defaults to false.
 macro_rules! resource {
     ($name:ident, cors: $cors:expr, [$($method:ident => $handler:path),+ $(,)?]) => {
+        resource!($name, cors: $cors, dpop: false, [$($method => $handler),+])
+    };
+    ($name:ident, cors: $cors:expr, dpop: $dpop:expr,
+     [$($method:ident => $handler:path),+ $(,)?]) => {
         Resource {
             name: stringify!($name),
             path: paths::$name,
             cors: $cors,
+            dpop: $dpop,
             methods: &[$(Endpoint {
                 method: Method::$method,
                 route: || web::route().to($handler),
@@ -131,14 +139,14 @@ macro_rules! resource {
 /// token, introspection) come first and the patterns with parameters (admin) last.
 pub const RESOURCES: &[Resource] = &[
     resource!(JWKS, cors: false, [GET => discovery::jwks]),
-    resource!(TOKEN, cors: true, [POST => token::token]),
+    resource!(TOKEN, cors: true, dpop: true, [POST => token::token]),
     resource!(INTROSPECT, cors: false, [POST => introspect::introspect]),
     resource!(REVOKE, cors: true, [POST => revoke::revoke]),
-    resource!(USERINFO, cors: true, [GET => userinfo::userinfo, POST => userinfo::userinfo]),
+    resource!(USERINFO, cors: true, dpop: true, [GET => userinfo::userinfo, POST => userinfo::userinfo]),
     resource!(OPENID_CONFIGURATION, cors: false, [GET => discovery::metadata]),
     resource!(OAUTH_METADATA, cors: false, [GET => discovery::metadata]),
     resource!(AUTHORIZE, cors: false, [GET => authorize::authorize]),
-    resource!(PAR, cors: false, [POST => authorize::par]),
+    resource!(PAR, cors: false, dpop: true, [POST => authorize::par]),
     resource!(AUTHORIZE_LOGIN, cors: false, [POST => authorize::login]),
     resource!(AUTHORIZE_MFA, cors: false, [POST => authorize::mfa]),
     resource!(AUTHORIZE_CONSENT, cors: false, [POST => authorize::consent]),
@@ -150,26 +158,26 @@ pub const RESOURCES: &[Resource] = &[
     resource!(DEVICE, cors: false, [GET => device::device_page, POST => device::device_code_form]),
     resource!(DEVICE_APPROVE, cors: false, [POST => device::approve]),
     resource!(STYLESHEET, cors: false, [GET => pages::stylesheet]),
-    resource!(LOGOUT_ALL, cors: false, [POST => account::logout_all]),
-    resource!(MFA_TOTP, cors: false, [
+    resource!(LOGOUT_ALL, cors: false, dpop: true, [POST => account::logout_all]),
+    resource!(MFA_TOTP, cors: false, dpop: true, [
         POST => account::start_totp,
         DELETE => account::disable_totp,
     ]),
-    resource!(MFA_TOTP_CONFIRM, cors: false, [POST => account::confirm_totp]),
+    resource!(MFA_TOTP_CONFIRM, cors: false, dpop: true, [POST => account::confirm_totp]),
     resource!(METRICS, cors: false, [GET => metrics::metrics]),
     resource!(HEALTHZ, cors: false, [GET => health::healthz]),
     resource!(READYZ, cors: false, [GET => health::readyz]),
-    resource!(ADMIN_CLIENTS, cors: false, [GET => admin::list, POST => admin::create]),
-    resource!(ADMIN_CLIENT, cors: false, [GET => admin::get, DELETE => admin::remove]),
-    resource!(ADMIN_CLIENT_SECRET, cors: false, [POST => admin::rotate_secret]),
-    resource!(ADMIN_USERS, cors: false, [GET => admin_users::list, POST => admin_users::create]),
-    resource!(ADMIN_USER, cors: false, [
+    resource!(ADMIN_CLIENTS, cors: false, dpop: true, [GET => admin::list, POST => admin::create]),
+    resource!(ADMIN_CLIENT, cors: false, dpop: true, [GET => admin::get, DELETE => admin::remove]),
+    resource!(ADMIN_CLIENT_SECRET, cors: false, dpop: true, [POST => admin::rotate_secret]),
+    resource!(ADMIN_USERS, cors: false, dpop: true, [GET => admin_users::list, POST => admin_users::create]),
+    resource!(ADMIN_USER, cors: false, dpop: true, [
         GET => admin_users::get,
         PATCH => admin_users::update,
         DELETE => admin_users::remove,
     ]),
-    resource!(ADMIN_USER_PASSWORD, cors: false, [PUT => admin_users::set_password]),
-    resource!(ADMIN_USER_FACTORS, cors: false, [DELETE => admin_users::reset_factors]),
+    resource!(ADMIN_USER_PASSWORD, cors: false, dpop: true, [PUT => admin_users::set_password]),
+    resource!(ADMIN_USER_FACTORS, cors: false, dpop: true, [DELETE => admin_users::reset_factors]),
 ];
 
 /// Registers every resource of [`RESOURCES`], in order.
@@ -179,15 +187,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         for endpoint in resource.methods {
             service = service.route((endpoint.route)().method(endpoint.method.clone()));
         }
-        if resource.cors {
-            cfg.service(
+        match (resource.cors, resource.dpop) {
+            (true, true) => cfg.service(
+                service
+                    .route(web::method(Method::OPTIONS).to(cors::preflight))
+                    .wrap_fn(cors::with_cors)
+                    .wrap_fn(dpop_nonce::with_dpop_nonce),
+            ),
+            (true, false) => cfg.service(
                 service
                     .route(web::method(Method::OPTIONS).to(cors::preflight))
                     .wrap_fn(cors::with_cors),
-            );
-        } else {
-            cfg.service(service);
-        }
+            ),
+            (false, true) => cfg.service(service.wrap_fn(dpop_nonce::with_dpop_nonce)),
+            (false, false) => cfg.service(service),
+        };
     }
 }
 

@@ -5,7 +5,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::extract::{client_ip, proof_jkt, GrantType, ProofRequest, TokenRequest};
-use crate::dpop::current_nonce;
 use crate::error::OAuthError;
 use crate::grants::{
     authorization_code_grant, client_credentials_grant, device_code_grant, mfa_otp_grant,
@@ -104,12 +103,9 @@ pub async fn token(
         .tokens_issued
         .with_label_values(&[grant_type.as_str()])
         .inc();
-    let mut ok = HttpResponse::Ok();
-    ok.insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"));
-    if state.settings.dpop_nonce_required {
-        // RFC 9449 §8.2: the next nonce rides on every response.
-        ok.insert_header(("DPoP-Nonce", current_nonce(&state)));
-    }
-    Ok(ok.json(response))
+    // RFC 9449 §8.2: the next DPoP-Nonce is added by `dpop_nonce::with_dpop_nonce`.
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
 }

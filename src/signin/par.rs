@@ -75,28 +75,48 @@ impl PushedRequest {
 }
 
 /// Checks the request `get` reads for the authenticated `client` as `/oauth2/authorize` would
-/// (RFC 9126 §2.1), stores it and returns its `request_uri`.
+/// (RFC 9126 §2.1), stores it and returns its `request_uri`. `proof_jkt` is the thumbprint of
+/// the PAR request's verified DPoP proof, if it had one: RFC 9449 §10.1, it binds the code to
+/// that key exactly as `dpop_jkt` does.
 ///
 /// # Errors
 /// `invalid_request` for a `request_uri` in the body (§2.1) or an unregistered redirect URI;
-/// the authorization endpoint's error codes otherwise (§2.3); 503 when the store is down.
+/// `invalid_dpop_proof` when a proof and `dpop_jkt` name different keys (RFC 9449 §10.1); the
+/// authorization endpoint's error codes otherwise (§2.3); 503 when the store is down.
 pub async fn push<'a>(
     state: &AppState,
     client: &Client,
     get: impl Fn(&str) -> Option<&'a str>,
+    proof_jkt: Option<&str>,
 ) -> Result<String, OAuthError> {
     if get("request_uri").is_some() {
         return Err(OAuthError::invalid_request(
             "request_uri must not be pushed (RFC 9126 §2.1)",
         ));
     }
+    let mut params: Vec<(String, String)> = NAMES
+        .iter()
+        .filter(|n| **n != "client_id")
+        .filter_map(|n| get(n).map(|v| ((*n).to_owned(), v.to_owned())))
+        .collect();
+    if let Some(jkt) = proof_jkt {
+        // RFC 9449 §10.1: both present must name one key; a proof alone acts as dpop_jkt.
+        match get("dpop_jkt").filter(|v| !v.is_empty()) {
+            Some(requested) if requested != jkt => {
+                return Err(OAuthError::invalid_dpop_proof(
+                    "the DPoP proof's key is not the dpop_jkt of the request",
+                ))
+            }
+            Some(_) => {}
+            None => {
+                params.retain(|(name, _)| name != "dpop_jkt");
+                params.push(("dpop_jkt".to_owned(), jkt.to_owned()));
+            }
+        }
+    }
     let pushed = PushedRequest {
         client_id: client.client_id.clone(),
-        params: NAMES
-            .iter()
-            .filter(|n| **n != "client_id")
-            .filter_map(|n| get(n).map(|v| ((*n).to_owned(), v.to_owned())))
-            .collect(),
+        params,
     };
     let req = pushed.as_request();
     let redirect_uri = trusted_redirect(client, &req).map_err(|_| {

@@ -177,6 +177,7 @@ async fn confidential_clients_get_bound_access_tokens_and_introspection_shows_cn
     let token = body["access_token"].as_str().unwrap();
     let answer = app.introspect(&svc.id, &svc.secret, token).await;
     assert_eq!(answer["active"], true);
+    assert_eq!(answer["token_type"], "DPoP");
     assert_eq!(answer["cnf"]["jkt"], key.jkt());
     // Without a proof: a plain bearer token.
     let res = app.post_token_dpop(&form, None).await;

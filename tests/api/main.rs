@@ -8,6 +8,7 @@ mod core_flow;
 mod device;
 mod discovery;
 mod dpop;
+mod dpop_resources;
 mod errors;
 mod helpers;
 mod logs;

@@ -107,10 +107,13 @@ async fn introspection_tells_live_tokens_from_dead_and_forged_ones() {
     assert_eq!(answer["active"], true);
     assert_eq!(answer["sub"], sub.as_str());
     assert_eq!(answer["client_id"], public.as_str());
-    assert_eq!(answer["token_type"], "access_token");
+    // RFC 7662 §2.2: the RFC 6749 §7.1 token type, not the kind of token.
+    assert_eq!(answer["token_type"], "Bearer");
+    assert!(answer.get("cnf").is_none(), "{answer}");
     let answer = introspect(refresh).await;
     assert_eq!(answer["active"], true);
-    assert_eq!(answer["token_type"], "refresh_token");
+    assert_eq!(answer["token_type"], "Bearer");
+    assert!(answer.get("cnf").is_none(), "{answer}");
 
     let inactive = json!({"active": false});
     let mut stale = claims(access);

@@ -1,10 +1,10 @@
 //! Pushed authorization requests (RFC 9126): pushed, checked as `/oauth2/authorize` checks,
 //! used once, by their own client only; required server-wide or per client.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::{
-    expect_error, pkce, Backend, NewClient, TestApp, AFTER_LOGOUT, ORIGIN, REDIRECT,
+    expect_error, pkce, Backend, DpopKey, NewClient, TestApp, AFTER_LOGOUT, ORIGIN, REDIRECT,
 };
 
 fn pushed_form<'a>(client: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -20,7 +20,12 @@ fn pushed_form<'a>(client: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str
 }
 
 async fn push(app: &TestApp, form: &[(&str, &str)]) -> String {
-    let res = app.post_par(form).await;
+    push_with(app, form, None).await
+}
+
+/// Pushes `form` with `DPoP: <proof>` when given; the `request_uri`.
+async fn push_with(app: &TestApp, form: &[(&str, &str)], proof: Option<&str>) -> String {
+    let res = app.post_par_dpop(form, proof).await;
     assert_eq!(res.status(), 201);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["expires_in"], 60);
@@ -144,4 +149,64 @@ async fn the_server_can_require_pushed_requests_for_every_client() {
     assert_plain_request_refused(&app, &client, &pkce.challenge).await;
     let doc = app.metadata().await;
     assert_eq!(doc["require_pushed_authorization_requests"], true);
+}
+
+/// A proof of `key` for the PAR endpoint.
+fn par_proof(app: &TestApp, key: &DpopKey) -> String {
+    key.proof("POST", &app.url("/oauth2/par"), json!({}))
+}
+
+/// RFC 9449 §10.1: a DPoP proof on the pushed request binds the code to its key, as
+/// `dpop_jkt` does: the exchange must prove that key.
+#[tokio::test]
+async fn a_proof_on_the_pushed_request_binds_the_code() {
+    let app = TestApp::spawn().await;
+    let key = DpopKey::generate();
+    let mut flow = app.spa_flow(false).await;
+    let (client, challenge) = (flow.client.clone(), flow.pkce.challenge.clone());
+    let form = pushed_form(&client, &challenge);
+    let uri = push_with(&app, &form, Some(&par_proof(&app, &key))).await;
+    flow.url = authorize_with(&app, &flow.client, &uri, "");
+    let page = flow.sign_in().await;
+    let code = page.query()["code"].clone();
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("client_id", flow.client.as_str()),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", flow.pkce.verifier.as_str()),
+    ];
+    let other = DpopKey::generate();
+    for proof in [None, Some(app.token_proof(&other))] {
+        let res = app.post_token_dpop(&exchange, proof.as_deref()).await;
+        expect_error(res, 400, "invalid_grant").await;
+    }
+    let res = app
+        .post_token_dpop(&exchange, Some(&app.token_proof(&key)))
+        .await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    // An invalid proof on the pushed request is refused, and nothing is pushed.
+    let stale = key.proof("POST", &app.url("/oauth2/par"), json!({"iat": 1}));
+    let res = app.post_par_dpop(&form, Some(&stale)).await;
+    expect_error(res, 400, "invalid_dpop_proof").await;
+}
+
+/// RFC 9449 §10.1: with both a proof and `dpop_jkt`, they must name the same key.
+#[tokio::test]
+async fn a_proof_and_dpop_jkt_on_the_pushed_request_must_agree() {
+    let app = TestApp::spawn().await;
+    let key = DpopKey::generate();
+    let client = app.spa_client(false).await;
+    let pkce = pkce();
+    let other = DpopKey::generate().jkt();
+    let mut form = pushed_form(&client, &pkce.challenge);
+    form.push(("dpop_jkt", &other));
+    let res = app.post_par_dpop(&form, Some(&par_proof(&app, &key))).await;
+    expect_error(res, 400, "invalid_dpop_proof").await;
+    let jkt = key.jkt();
+    let mut form = pushed_form(&client, &pkce.challenge);
+    form.push(("dpop_jkt", &jkt));
+    push_with(&app, &form, Some(&par_proof(&app, &key))).await;
 }

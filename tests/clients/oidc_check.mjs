@@ -254,20 +254,22 @@ async function main() {
   const introspect = (token, hint) =>
     client.tokenIntrospection(need(service, 'discovery'), need(token, 'the token'), hint ? { token_type_hint: hint } : undefined);
 
-  await check('introspection of the refreshed access token: active, token_type access_token, its claims', async () => {
+  // RFC 7662 §2.2: token_type is the RFC 6749 §7.1 type (Bearer here; DPoP for bound tokens).
+  await check('introspection of the refreshed access token: active, token_type Bearer, its claims', async () => {
     const r = await introspect(rt?.access_token, 'access_token');
     assertEq(r.active, true, 'active');
-    assertEq(r.token_type, 'access_token', 'token_type');
+    assertEq(r.token_type, 'Bearer', 'token_type');
+    assertEq(r.cnf, undefined, 'cnf');
     assertEq(r.client_id, publicClientId, 'client_id');
     assertEq(r.iss, issuer, 'iss');
     const first = need(pwAccess, 'the first access token check');
     assertEq(r.sub, first.sub, 'sub');
     assertEq(r.sid, first.sid, 'sid');
   });
-  await check('introspection of the current refresh token: active, token_type refresh_token', async () => {
+  await check('introspection of the current refresh token: active, token_type Bearer', async () => {
     const r = await introspect(rt?.refresh_token, 'refresh_token');
     assertEq(r.active, true, 'active');
-    assertEq(r.token_type, 'refresh_token', 'token_type');
+    assertEq(r.token_type, 'Bearer', 'token_type');
     assertEq(r.client_id, publicClientId, 'client_id');
     assertEq(r.sub, need(pwAccess, 'the first access token check').sub, 'sub');
   });

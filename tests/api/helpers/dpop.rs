@@ -96,9 +96,14 @@ impl DpopKey {
 
     /// A proof for a protected resource: `ath` of `token`.
     pub fn resource_proof(&self, htm: &str, htu: &str, token: &str) -> String {
-        let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
-        self.proof(htm, htu, json!({ "ath": ath }))
+        self.proof(htm, htu, json!({ "ath": ath(token) }))
     }
+}
+
+/// RFC 9449 §4.2 `ath`: base64url of the SHA-256 of the access token, computed here
+/// independently of the server.
+pub fn ath(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A confidential `client_credentials` client (`api:read`).
@@ -152,23 +157,48 @@ impl TestApp {
 
     /// `GET /oauth2/userinfo` with `Authorization: DPoP <token>` and `DPoP: <proof>`.
     pub async fn get_userinfo_dpop(&self, token: &str, proof: Option<&str>) -> reqwest::Response {
+        self.dpop_call(reqwest::Method::GET, "/oauth2/userinfo", token, proof, None)
+            .await
+    }
+
+    /// `<method> <path>` with `Authorization: DPoP <token>` (RFC 9449 §7.1), `DPoP: <proof>`
+    /// and a JSON body when given.
+    pub async fn dpop_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        proof: Option<&str>,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
         let mut req = self
             .http
-            .get(self.url("/oauth2/userinfo"))
+            .request(method, self.url(path))
             .header("authorization", format!("DPoP {token}"));
         if let Some(proof) = proof {
             req = req.header("DPoP", proof);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
         }
         req.send().await.unwrap()
     }
 
     /// `POST /oauth2/par` with `form`.
     pub async fn post_par(&self, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http
-            .post(self.url("/oauth2/par"))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        self.post_par_dpop(form, None).await
+    }
+
+    /// `POST /oauth2/par` with `form` and `DPoP: <proof>` when given (RFC 9449 §10.1).
+    pub async fn post_par_dpop(
+        &self,
+        form: &[(&str, &str)],
+        proof: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(self.url("/oauth2/par")).form(form);
+        if let Some(proof) = proof {
+            req = req.header("DPoP", proof);
+        }
+        req.send().await.unwrap()
     }
 }

@@ -34,7 +34,7 @@ pub use assertions::{
 };
 pub use browser::{pkce, AFTER_LOGOUT, ORIGIN, REDIRECT};
 pub use device::DEVICE_GRANT;
-pub use dpop::{DpopKey, Service};
+pub use dpop::{ath, DpopKey, Service};
 pub use mfa::{now, pyotp};
 pub use setup::{generate_key, generate_key_for, random_token, served_routes, NewClient, SCOPES};
 pub use tessera::config::RawSettings;
