@@ -3,7 +3,9 @@
 // playwright-core) loads a tiny SPA (spa/, served here on 127.0.0.1) that signs in to a running
 // tessera with oidc-client-ts: authorization code + PKCE S256 through tessera's hosted login
 // page (username/password, then the TOTP step), userinfo with the access token (CORS),
-// silent renewal with the refresh token, and RP-initiated logout. Versions are pinned in
+// silent renewal with the refresh token, and RP-initiated logout; all with DPoP (RFC 9449):
+// the browser's key binds the code (dpop_jkt), the tokens (token_type DPoP, cnf.jkt) and the
+// refresh family, and userinfo is called with the DPoP scheme. Versions are pinned in
 // package.json / package-lock.json.
 //
 // Environment:
@@ -28,6 +30,7 @@
 // Tokens, passwords, codes and secrets are never printed.
 
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -147,6 +150,22 @@ function jwtParts(token) {
   const [h, p] = String(token).split('.');
   const dec = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
   return { header: dec(h), payload: dec(p) };
+}
+// RFC 7638 thumbprint of an EC public JWK, computed here (not by oidc-client-ts or tessera).
+function ecThumbprint(jwk) {
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+// The checked DPoP proof a request carried (RFC 9449 §4.2): its header's key thumbprint and
+// its claims.
+async function dpopProofOf(req, htm, htu) {
+  const headers = await req.allHeaders();
+  const proof = headers.dpop;
+  expect(proof, `no DPoP header on ${htm} ${htu}`);
+  const { header, payload } = jwtParts(proof);
+  expect(header.typ === 'dpop+jwt' && header.alg === 'ES256', `proof typ ${header.typ}, alg ${header.alg}`);
+  expect(payload.htm === htm && payload.htu === htu, `proof htm ${payload.htm}, htu ${payload.htu}`);
+  return { jkt: ecThumbprint(header.jwk), payload, authorization: headers.authorization ?? '' };
 }
 
 // TOTP codes from pyotp (an implementation independent of tessera's). The otpauth URI goes in
@@ -348,6 +367,8 @@ async function run() {
     expect(q.get('redirect_uri') === redirectUri, `redirect_uri=${q.get('redirect_uri')}`);
     expect(q.get('code_challenge_method') === 'S256' && q.get('code_challenge'), 'no S256 code_challenge');
     expect(q.get('state') && q.get('nonce'), 'no state or nonce');
+    // RFC 9449 §10: oidc-client-ts (bind_authorization_code) binds the code to its key.
+    expect(/^[A-Za-z0-9_-]{43}$/.test(q.get('dpop_jkt') ?? ''), `dpop_jkt=${q.get('dpop_jkt')}`);
     expect(await page.locator('input[name="username"]').count() === 1, 'no input name="username"');
     expect(await page.locator('input[name="password"]').count() === 1, 'no input name="password"');
     expect(await page.getByRole('button', { name: 'Sign in', exact: true }).count() === 1, 'no "Sign in" button');
@@ -439,14 +460,42 @@ async function run() {
     return `scope ${at.payload.scope}`;
   });
 
-  await check('userinfo from the SPA (cross-origin fetch, Bearer)', async () => {
+  let jkt;
+  await check('DPoP: token_type DPoP, the access token\'s cnf.jkt is the browser key of the proof and of dpop_jkt', async () => {
+    expect(user.token_type === 'DPoP', `token_type ${user.token_type}`);
+    const exchange = requests.filter((r) => r.method === 'POST' && r.url === discovery.token_endpoint).pop();
+    expect(exchange && new URLSearchParams(exchange.req.postData() ?? '').get('grant_type') === 'authorization_code',
+      'no code exchange seen');
+    const proof = await dpopProofOf(exchange.req, 'POST', discovery.token_endpoint);
+    jkt = jwtParts(user.access_token).payload.cnf?.jkt;
+    expect(jkt && jkt === proof.jkt, `cnf.jkt ${jkt}, the proof's key ${proof.jkt}`);
+    expect(jkt === authorizeUrl.searchParams.get('dpop_jkt'), 'cnf.jkt is not the dpop_jkt of the request');
+    const spaJkt = await page.evaluate(() => window.tesseraSpa.mgr.generateDPoPJkt(window.tesseraSpa.mgr.settings.dpop));
+    expect(spaJkt === jkt, 'cnf.jkt is not the thumbprint oidc-client-ts reports for its key');
+    return 'cnf.jkt = thumbprint of the proof\'s jwk = dpop_jkt';
+  });
+
+  await check('userinfo from the SPA (cross-origin fetch, DPoP scheme and proof with ath)', async () => {
     await page.locator('#userinfo').click();
     await waitStatus(/^(signed in as |error)/);
     const info = await outJson();
     expect(info.sub === expectedSub, 'userinfo sub differs');
     expect(info.email === email, `userinfo email ${info.email}`);
     expect(info.preferred_username === username, `userinfo preferred_username ${info.preferred_username}`);
+    const call = requests.filter((r) => r.method === 'GET' && r.url === discovery.userinfo_endpoint).pop();
+    expect(call, 'no userinfo request seen');
+    const proof = await dpopProofOf(call.req, 'GET', discovery.userinfo_endpoint);
+    expect(proof.authorization === `DPoP ${user.access_token}`, 'the userinfo call did not use the DPoP scheme');
+    const ath = createHash('sha256').update(user.access_token).digest('base64url');
+    expect(proof.payload.ath === ath && proof.jkt === jkt, 'the proof\'s ath or key is not the token\'s');
     return 'sub, email, preferred_username';
+  });
+
+  await check('the DPoP-bound access token is refused as a Bearer token (RFC 9449 §7.1)', async () => {
+    const res = await http(discovery.userinfo_endpoint, { headers: { authorization: `Bearer ${user.access_token}` } });
+    const challenge = res.headers.get('www-authenticate') ?? '';
+    expect(res.status === 401 && challenge.startsWith('DPoP '), `HTTP ${res.status}, WWW-Authenticate: ${challenge}`);
+    return `HTTP 401, ${oauthError(res)}`;
   });
 
   let refreshed;
@@ -463,7 +512,20 @@ async function run() {
     const grant = requests.filter((r) => r.method === 'POST' && r.url === discovery.token_endpoint).pop();
     expect(grant && new URLSearchParams(grant.req.postData() ?? '').get('grant_type') === 'refresh_token',
       'the renewal did not use the refresh_token grant');
-    return 'new access token, rotated refresh token';
+    // RFC 9449 §5: the public client's refresh needs a proof of the same key; still bound.
+    const proof = await dpopProofOf(grant.req, 'POST', discovery.token_endpoint);
+    expect(proof.jkt === jkt, 'the refresh proof is of another key');
+    expect(refreshed.token_type === 'DPoP', `refreshed token_type ${refreshed.token_type}`);
+    expect(jwtParts(refreshed.access_token).payload.cnf?.jkt === jkt, 'the refreshed access token is not bound to the key');
+    return 'new access token (DPoP, same cnf.jkt), rotated refresh token';
+  });
+
+  await check('the bound refresh token is refused without the browser\'s key (invalid_grant)', async () => {
+    const res = await http(discovery.token_endpoint, form({
+      grant_type: 'refresh_token', refresh_token: refreshed.refresh_token, client_id: spaClientId,
+    }));
+    expect(res.status === 400 && res.json?.error === 'invalid_grant', oauthError(res));
+    return oauthError(res);
   });
 
   await check('CORS is refused to an origin that is not registered', async () => {
@@ -480,6 +542,18 @@ async function run() {
     const acao = res.headers.get('access-control-allow-origin');
     expect(acao !== '*' && acao !== 'http://127.0.0.1:9', `Access-Control-Allow-Origin: ${acao}`);
     return `preflight HTTP ${res.status}, no Access-Control-Allow-Origin`;
+  });
+
+  // A proof of the SPA's key for a refresh after logout, made now: oidc-client-ts forgets the
+  // (non-extractable) key when the user is removed. With it, a refresh of a live family would
+  // succeed, so the invalid_grant below can only mean the family is dead.
+  let lateProof;
+  await check('the SPA makes a token-endpoint proof of its key before logout', async () => {
+    lateProof = await page.evaluate((endpoint) => window.tesseraSpa.mgr.dpopProof(endpoint, undefined, 'POST'), discovery.token_endpoint);
+    expect(typeof lateProof === 'string', 'no proof');
+    keepSecret(lateProof);
+    expect(ecThumbprint(jwtParts(lateProof).header.jwk) === jkt, 'the proof is of another key');
+    return 'proof of the bound key';
   });
 
   await check('logout ends on the SPA, signed out', async () => {
@@ -504,10 +578,12 @@ async function run() {
     refreshed.refresh_token = lastRefreshToken;
   });
 
-  await check('the refresh token is dead after logout (invalid_grant)', async () => {
-    const res = await http(discovery.token_endpoint, form({
+  await check('the refresh token is dead after logout (invalid_grant, with a proof of the bound key)', async () => {
+    const request = form({
       grant_type: 'refresh_token', refresh_token: refreshed.refresh_token, client_id: spaClientId,
-    }));
+    });
+    request.headers.dpop = lateProof;
+    const res = await http(discovery.token_endpoint, request);
     expect(res.status === 400 && res.json?.error === 'invalid_grant', oauthError(res));
     return oauthError(res);
   });

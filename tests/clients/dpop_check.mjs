@@ -3,7 +3,8 @@
 // `openid-client` v6 pushes the request (buildAuthorizationUrlWithPAR), the hosted sign-in page
 // is driven like a person would (person.mjs: plain HTTP forms, a cookie jar), then the code is exchanged,
 // the tokens refreshed and userinfo fetched, all with a DPoP key (randomDPoPKeyPair,
-// getDPoPHandle); and a refresh without the key must fail.
+// getDPoPHandle); a refresh without the key must fail, and a code pushed with a proof is
+// bound to that key (RFC 9449 §10.1): another key cannot exchange it.
 //
 // Environment:
 //   TESSERA_BASE_URL        the server's base URL, which must also be its issuer
@@ -100,6 +101,32 @@ async function main() {
       'refresh without DPoP',
     ),
   );
+  await check('a code pushed with a proof: another key gets invalid_grant, the pushing key the tokens', async () => {
+    const verifier2 = client.randomPKCECodeVerifier();
+    const state2 = client.randomState();
+    const u = await client.buildAuthorizationUrlWithPAR(need(config, 'discovery'), {
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier2),
+      code_challenge_method: 'S256',
+      state: state2,
+    }, { DPoP });
+    const back = await new SigningInPerson(baseUrl, TIMEOUT_SECONDS).signIn(u.href);
+    keepSecret(back.searchParams.get('code'));
+    const other = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+    const exchange = (handle) => client.authorizationCodeGrant(config, back, {
+      pkceCodeVerifier: verifier2,
+      expectedState: state2,
+    }, undefined, { DPoP: handle });
+    await expectFailure(
+      () => exchange(other),
+      (err) => err instanceof client.ResponseBodyError && err.status === 400 && err.error === 'invalid_grant',
+      'the code exchange with another key',
+    );
+    const t = await exchange(DPoP);
+    keepSecret(t.access_token, t.refresh_token, t.id_token);
+    assertEq(t.token_type.toLowerCase(), 'dpop', 'token_type');
+  });
   await check('refreshTokenGrant with DPoP: rotated, still DPoP-bound', async () => {
     const t = await client.refreshTokenGrant(config, need(tokens, 'the tokens').refresh_token, undefined, { DPoP });
     keepSecret(t.access_token, t.refresh_token, t.id_token);

@@ -1,5 +1,7 @@
 // The test SPA: oidc-client-ts's UserManager against tessera (authorization code + PKCE S256,
-// refresh token for silent renewal, RP-initiated logout). Loaded by index.html and
+// refresh token for silent renewal, RP-initiated logout), with DPoP (RFC 9449: a
+// non-extractable P-256 key in IndexedDB; the code bound with dpop_jkt, every token request and
+// the userinfo call with a proof). Loaded by index.html and
 // callback.html; the static server provides window.TESSERA_SPA_CONFIG = {authority, client_id}
 // and oidc-client-ts's browser bundle (global `oidc`).
 //
@@ -32,6 +34,8 @@
     // token is dead afterwards, so the SPA does not revoke the tokens on its own.
     revokeTokensOnSignout: false,
     userStore: new oidc.WebStorageStateStore({ store: window.sessionStorage }),
+    // RFC 9449: tokens bound to the browser's key; bind_authorization_code sends dpop_jkt (§10).
+    dpop: { bind_authorization_code: true, store: new oidc.IndexedDbDPoPStore() },
   });
   window.tesseraSpa = { mgr };
 
@@ -104,9 +108,12 @@
       const user = await mgr.getUser();
       if (!user) throw new Error('not signed in');
       const meta = await mgr.metadataService.getMetadata();
-      // A plain cross-origin fetch with a Bearer header: needs tessera's CORS answer.
+      // A plain cross-origin fetch with the DPoP scheme and a proof of the key (RFC 9449 §7.1,
+      // `ath` of the token): needs tessera's CORS answer, preflight included (the DPoP header).
+      const proof = await mgr.dpopProof(meta.userinfo_endpoint, user, 'GET');
+      if (!proof) throw new Error('no DPoP key');
       const res = await fetch(meta.userinfo_endpoint, {
-        headers: { Authorization: 'Bearer ' + user.access_token },
+        headers: { Authorization: 'DPoP ' + user.access_token, DPoP: proof },
       });
       const body = await res.text();
       if (!res.ok) throw new Error('userinfo: HTTP ' + res.status + ' ' + body);
