@@ -13,7 +13,7 @@ use tessera::store::memory::MemoryStore;
 use tessera::store::redis::RedisStore;
 use tessera::store::{
     Backend, Backoff, Client, ClientPolicy, Family, Limit, LimitedBy, Presenter, Record,
-    Redemption, Rotation, Store, TokenState, User,
+    Redemption, Rotation, Store, Successor, TokenState, User,
 };
 
 use crate::helpers::{cluster_urls, redis_url, unique};
@@ -44,6 +44,11 @@ fn family(sub: &str, client_id: &str, scope: &str) -> Family {
         email: Some("someone@example.test".to_owned()),
         jkt: None,
     }
+}
+
+/// A successor without a grace window.
+pub fn next(hash: &SecretHash) -> Successor<'_> {
+    Successor { hash, grace: None }
 }
 
 /// The presenter of a rotation: `client_id`, the proof key's `jkt`, the requested `scope`.
@@ -113,6 +118,8 @@ async fn clients_contract(store: &Store) {
             id_token_signed_response_alg: None,
             dpop_bound_access_tokens: true,
             require_pushed_authorization_requests: true,
+            backchannel_logout_uri: Some("https://app.example.test/backchannel".into()),
+            backchannel_logout_session_required: true,
         },
     };
     assert!(store.put_client(&client, true).await.unwrap());
@@ -179,14 +186,14 @@ async fn rotation_contract(store: &Store) {
     // Unknown family, unknown hash: Invalid, nothing changes.
     assert_eq!(
         store
-            .rotate_refresh_token(&unique("fam"), &h0, &h1, by(&client, None, &[]))
+            .rotate_refresh_token(&unique("fam"), &h0, next(&h1), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &hash(), &h1, by(&client, None, &[]))
+            .rotate_refresh_token(&id, &hash(), next(&h1), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
@@ -194,7 +201,7 @@ async fn rotation_contract(store: &Store) {
     // Another client: Invalid, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, by(&unique("client"), None, &[]))
+            .rotate_refresh_token(&id, &h0, next(&h1), by(&unique("client"), None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
@@ -202,7 +209,7 @@ async fn rotation_contract(store: &Store) {
     // A scope beyond the grant: ScopeExceeded, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, by(&client, None, &["openid", "email"]))
+            .rotate_refresh_token(&id, &h0, next(&h1), by(&client, None, &["openid", "email"]))
             .await
             .unwrap(),
         Rotation::ScopeExceeded
@@ -220,7 +227,7 @@ async fn rotation_contract(store: &Store) {
     // Narrowing rotates; the family keeps its full scope.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, by(&client, None, &["profile"]))
+            .rotate_refresh_token(&id, &h0, next(&h1), by(&client, None, &["profile"]))
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -235,7 +242,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h1, &h2, by(&client, None, &[]))
+            .rotate_refresh_token(&id, &h1, next(&h2), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -244,7 +251,7 @@ async fn rotation_contract(store: &Store) {
     // RFC 9700 §4.14.2: a rotated token again is reuse; the family is gone.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), by(&client, None, &[]))
+            .rotate_refresh_token(&id, &h0, next(&hash()), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Reused {
@@ -261,7 +268,7 @@ async fn rotation_contract(store: &Store) {
     }
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h2, &hash(), by(&client, None, &[]))
+            .rotate_refresh_token(&id, &h2, next(&hash()), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -269,7 +276,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), by(&client, None, &[]))
+            .rotate_refresh_token(&id, &h0, next(&hash()), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -310,7 +317,7 @@ async fn revocation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&ids[0], &hashes[0], &hash(), by(&client, None, &[]))
+            .rotate_refresh_token(&ids[0], &hashes[0], next(&hash()), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
@@ -359,7 +366,7 @@ async fn refreshed_session_outlives_its_login_contract(store: &Store) {
         .unwrap();
     assert!(matches!(
         store
-            .rotate_refresh_token(&short, &h0, &h1, by(&client, None, &[]))
+            .rotate_refresh_token(&short, &h0, next(&h1), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Rotated(_)
