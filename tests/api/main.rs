@@ -2,6 +2,7 @@
 
 mod admin_users;
 mod algorithms;
+mod backchannel;
 mod browser;
 mod client_auth;
 mod core_flow;
@@ -18,6 +19,7 @@ mod operations;
 mod par;
 mod ratelimit;
 mod refresh;
+mod refresh_grace;
 mod revocation;
 mod step_up;
 mod store_contract;
