@@ -21,6 +21,7 @@ mod ratelimit;
 mod refresh;
 mod refresh_grace;
 mod revocation;
+mod session_list;
 mod step_up;
 mod store_contract;
 mod store_users_contract;

@@ -3,6 +3,7 @@
 
 mod device;
 mod dpop;
+mod sessions;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use tessera::store::{
 
 use crate::helpers::{cluster_urls, redis_url, unique};
 
-const TTL: u64 = 600;
+pub const TTL: u64 = 600;
 
 fn user(username: &str) -> User {
     User {
@@ -33,7 +34,7 @@ fn user(username: &str) -> User {
     }
 }
 
-fn family(sub: &str, client_id: &str, scope: &str) -> Family {
+pub fn family(sub: &str, client_id: &str, scope: &str) -> Family {
     Family {
         sub: sub.to_owned(),
         client_id: client_id.to_owned(),
@@ -565,6 +566,9 @@ async fn contract(store: Store) {
     crate::store_users_contract::user_removal_contract(&store).await;
     device::device_contract(&store).await;
     dpop::dpop_contract(&store).await;
+    sessions::session_list_contract(&store).await;
+    sessions::grace_contract(&store).await;
+    sessions::notice_contract(&store).await;
 }
 
 #[tokio::test]
@@ -578,7 +582,8 @@ async fn redis_cluster_store_meets_the_contract() {
     let nodes: Vec<&str> = urls.split(',').collect();
     let store = RedisStore::connect_cluster(&nodes, Duration::from_secs(2))
         .await
-        .unwrap();
+        .unwrap()
+        .for_issuer(&unique("issuer"));
     contract(Store::Redis(store)).await;
 }
 
@@ -586,6 +591,7 @@ async fn redis_cluster_store_meets_the_contract() {
 async fn redis_store_meets_the_contract() {
     let store = RedisStore::connect(&redis_url(), Duration::from_secs(2))
         .await
-        .unwrap();
+        .unwrap()
+        .for_issuer(&unique("issuer"));
     contract(Store::Redis(store)).await;
 }
