@@ -77,6 +77,7 @@ impl Delivery {
         let idle_ms = abandoned_after_ms(&self.state.settings.backchannel);
         let mut tasks = JoinSet::new();
         loop {
+            while tasks.try_join_next().is_some() {}
             let room = IN_FLIGHT - tasks.len();
             if room > 0 {
                 let store = &self.state.store;
