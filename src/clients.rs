@@ -168,12 +168,14 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
     ))
 }
 
-/// RFC 6749 §3.1.2: redirect URIs are absolute, without fragment; https, or http only for
-/// loopback (RFC 8252 §7.3, RFC 9700 §2.1). Origins are `scheme://host[:port]` exactly.
+/// RFC 6749 §3.1.2: redirect URIs (and the back-channel logout URI) are absolute, without
+/// fragment; https, or http only for loopback (RFC 8252 §7.3, RFC 9700 §2.1). Origins are
+/// `scheme://host[:port]` exactly.
 fn check_uris(policy: &ClientPolicy) -> Result<(), ClientError> {
     let bad = |what: &str, uri: &str, why: &str| {
         Err(ClientError::InvalidUri(format!("{what} `{uri}`: {why}")))
     };
+    let loopback = |u: &url::Url| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     for uri in policy
         .redirect_uris
         .iter()
@@ -185,10 +187,9 @@ fn check_uris(policy: &ClientPolicy) -> Result<(), ClientError> {
         if url.fragment().is_some() {
             return bad("redirect URI", uri, "must not contain a fragment");
         }
-        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
         let allowed = match url.scheme() {
             "https" => true,
-            "http" => loopback,
+            "http" => loopback(&url),
             "javascript" | "data" => false,
             // Private-use schemes of native apps (RFC 8252 §7.1).
             _ => true,
@@ -199,6 +200,17 @@ fn check_uris(policy: &ClientPolicy) -> Result<(), ClientError> {
                 uri,
                 "use https (http only for loopback addresses)",
             );
+        }
+    }
+    // OIDC Back-Channel Logout 1.0 §2.2: an absolute URL, no fragment.
+    if let Some(uri) = &policy.backchannel_logout_uri {
+        let ok = url::Url::parse(uri).ok().is_some_and(|u| {
+            u.fragment().is_none()
+                && (u.scheme() == "https" || u.scheme() == "http" && loopback(&u))
+        });
+        if !ok {
+            let why = "use an https URL without fragment (http only for loopback addresses)";
+            return bad("backchannel_logout_uri", uri, why);
         }
     }
     for origin in &policy.allowed_origins {

@@ -9,6 +9,7 @@
 )]
 
 pub mod acr;
+pub mod backchannel;
 pub mod clients;
 pub mod clock;
 pub mod config;
@@ -25,6 +26,7 @@ mod layers;
 pub mod mfa;
 pub mod ratelimit;
 pub mod secret;
+pub mod session_list;
 pub mod sessions;
 pub mod signin;
 pub mod state;
@@ -74,6 +76,9 @@ pub enum StartupError {
     /// The data key does not open what an earlier start sealed.
     #[error(transparent)]
     DataKey(#[from] datakey::DataKeyError),
+    /// The back-channel logout client could not be built.
+    #[error(transparent)]
+    Delivery(#[from] backchannel::DeliveryError),
     /// No Redis URL and not `--dev`.
     #[error("no Redis URL configured: set TESSERA_REDIS_URL (or `redis_url` in the config file), or run `tessera serve --dev` for the in-memory store")]
     NoRedis,
@@ -91,15 +96,12 @@ pub async fn open_store(settings: &Settings, dev: bool) -> Result<Store, Startup
         (Some(url), false) => {
             let timeout = Duration::from_millis(settings.store.timeout_ms);
             let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
-            Ok(Store::Redis(
-                match (&settings.store.sentinel_master, settings.store.cluster) {
-                    (Some(master), _) => {
-                        RedisStore::connect_sentinel(&nodes, master, timeout).await?
-                    }
-                    (None, true) => RedisStore::connect_cluster(&nodes, timeout).await?,
-                    (None, false) => RedisStore::connect(url, timeout).await?,
-                },
-            ))
+            let store = match (&settings.store.sentinel_master, settings.store.cluster) {
+                (Some(master), _) => RedisStore::connect_sentinel(&nodes, master, timeout).await?,
+                (None, true) => RedisStore::connect_cluster(&nodes, timeout).await?,
+                (None, false) => RedisStore::connect(url, timeout).await?,
+            };
+            Ok(Store::Redis(store.for_issuer(&settings.issuer)))
         }
         (None, false) => Err(StartupError::NoRedis),
     }
@@ -110,6 +112,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    delivery: backchannel::Delivery,
 }
 
 impl Application {
@@ -167,6 +170,7 @@ impl Application {
         let state = web::Data::new(AppState::new(
             settings, store, keys, hasher, data_key, metrics,
         ));
+        let delivery = backchannel::Delivery::new(state.clone().into_inner())?;
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -185,6 +189,7 @@ impl Application {
             port,
             server,
             state,
+            delivery,
         })
     }
 
@@ -203,11 +208,20 @@ impl Application {
         self.state.clone()
     }
 
-    /// Runs until stopped (SIGINT/SIGTERM finish in-flight requests first).
+    /// A handle that stops the HTTP server.
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until stopped (SIGINT/SIGTERM finish in-flight requests first), delivering
+    /// back-channel logout notices meanwhile ([`backchannel`]); the delivery loop ends with it.
     ///
     /// # Errors
     /// I/O errors of the server.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        tokio::select! {
+            result = self.server => result,
+            () = self.delivery.run() => Ok(()),
+        }
     }
 }

@@ -110,7 +110,7 @@ enum ClientCommand {
         #[arg(long)]
         public: bool,
         #[command(flatten)]
-        policy: ClientPolicy,
+        policy: Box<ClientPolicy>,
     },
     /// List registered clients (one JSON object per line, no secrets).
     List,
@@ -365,7 +365,7 @@ async fn client_command(
             let registration = clients::Registration {
                 client_id: client_id.clone(),
                 public,
-                policy,
+                policy: *policy,
                 ..clients::Registration::default()
             };
             let secret = clients::add_client(store, registration)

@@ -41,6 +41,9 @@ pub struct Metrics {
     pub hash_wait: Histogram,
     /// `tessera_signing_key_age_seconds`: how long the current key has signed (set at scrape).
     pub key_age: IntGauge,
+    /// `tessera_backchannel_logout_notices_total{outcome}`: back-channel logout notices `sent`,
+    /// `retried` (a failed attempt rescheduled) and `dropped` (given up after the retry window).
+    pub backchannel: IntCounterVec,
 }
 
 impl Metrics {
@@ -93,6 +96,14 @@ impl Metrics {
             "signing_key_age_seconds",
             "Seconds the current signing key has been signing",
         )?;
+        let backchannel = IntCounterVec::new(
+            Opts::new(
+                "backchannel_logout_notices_total",
+                "Back-channel logout notices by outcome (sent, retried, dropped)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(backchannel.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(tokens_issued.clone()))?;
@@ -114,6 +125,7 @@ impl Metrics {
             hash_in_flight,
             hash_wait,
             key_age,
+            backchannel,
         })
     }
 

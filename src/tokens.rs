@@ -100,6 +100,31 @@ pub struct IdClaims {
     pub nonce: Option<String>,
 }
 
+/// OpenID Connect Back-Channel Logout 1.0 §2.4 logout-token claims (`typ: logout+jwt`): no
+/// `nonce`, and the back-channel logout event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogoutClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The session's user.
+    pub sub: String,
+    /// The client (§2.4: the RP's client id).
+    pub aud: String,
+    /// Issued at, unix seconds.
+    pub iat: u64,
+    /// Expiry, unix seconds: [`LOGOUT_TOKEN_TTL`] after `iat`.
+    pub exp: u64,
+    /// Unique token id.
+    pub jti: String,
+    /// `{"http://schemas.openid.net/event/backchannel-logout": {}}`.
+    pub events: serde_json::Value,
+    /// The session that ended.
+    pub sid: String,
+}
+
+/// Lifetime of a logout token, seconds (short: it is sent at once, and again on retry).
+pub const LOGOUT_TOKEN_TTL: u64 = 120;
+
 /// What an `id_token_hint` names (RP-Initiated Logout 1.0 §2).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct IdTokenHint {
@@ -288,6 +313,37 @@ impl TokenIssuer {
             .load()
             .require(alg.unwrap_or(self.defaults.id))?
             .sign(TokenType::Id, &claims)
+    }
+
+    /// Signs a logout token (OIDC Back-Channel Logout 1.0 §2.4) telling `client_id` that
+    /// session `sid` of `sub` ended, with `alg` (the client's `id_token_signed_response_alg`:
+    /// §2.6 has the RP verify it as an ID token) else the server's ID-token default.
+    ///
+    /// # Errors
+    /// [`KeyError::Missing`] without a key of the algorithm, [`KeyError::Sign`] if signing
+    /// fails.
+    pub fn sign_logout_token(
+        &self,
+        client_id: &str,
+        sid: &str,
+        sub: &str,
+        alg: Option<SigningAlg>,
+    ) -> Result<String, KeyError> {
+        let now = now();
+        let claims = LogoutClaims {
+            iss: self.issuer.clone(),
+            sub: sub.to_owned(),
+            aud: client_id.to_owned(),
+            iat: now,
+            exp: now + LOGOUT_TOKEN_TTL,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+            events: serde_json::json!({"http://schemas.openid.net/event/backchannel-logout": {}}),
+            sid: sid.to_owned(),
+        };
+        self.keys
+            .load()
+            .require(alg.unwrap_or(self.defaults.id))?
+            .sign(TokenType::Logout, &claims)
     }
 
     /// The audience (client id) and subject of one of our ID tokens, used as an

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 mod settings;
 mod validate;
 
-pub use settings::{Argon2Params, HashingSettings, Settings, StoreSettings};
+pub use settings::{Argon2Params, BackchannelSettings, HashingSettings, Settings, StoreSettings};
 
 /// The file read when `--config` is not given (if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
@@ -105,6 +105,13 @@ pub struct RawSettings {
     pub dpop_nonce_required: bool,
     /// Whether every client must push its authorization requests (RFC 9126 §6; default off).
     pub require_pushed_authorization_requests: bool,
+    /// Refresh grace window, seconds (0..=60; default 0: strict reuse detection).
+    pub refresh_reuse_grace: u64,
+    /// Seconds a back-channel logout notice is retried after the session ended (1..=86400;
+    /// default 600).
+    pub backchannel_logout_retry_for: u64,
+    /// Timeout of one back-channel logout POST, seconds (1..=60; default 5).
+    pub backchannel_logout_timeout: u64,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -152,6 +159,9 @@ impl Default for RawSettings {
             dpop_iat_window: 60,
             dpop_nonce_required: false,
             require_pushed_authorization_requests: false,
+            refresh_reuse_grace: 0,
+            backchannel_logout_retry_for: 600,
+            backchannel_logout_timeout: 5,
             clients: Vec::new(),
         }
     }

@@ -38,6 +38,15 @@ pub struct HashingSettings {
     pub queue_limit: usize,
 }
 
+/// Back-channel logout delivery: how long a notice is retried, and the timeout of one POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackchannelSettings {
+    /// Seconds from the session's end during which a failed notice is retried.
+    pub retry_for: u64,
+    /// Seconds one POST may take.
+    pub timeout: u64,
+}
+
 /// Validated settings, the single source of configuration for the application, grouped by
 /// concern (the raw layers in [`super::RawSettings`] follow the file's order instead).
 #[derive(Clone)]
@@ -74,6 +83,10 @@ pub struct Settings {
     pub dpop_nonce_required: bool,
     /// Every client must push its authorization requests (RFC 9126 §6).
     pub require_pushed_authorization_requests: bool,
+    /// Refresh grace window, seconds (0: strict reuse detection).
+    pub refresh_reuse_grace: u64,
+    /// Back-channel logout delivery (OIDC Back-Channel Logout 1.0).
+    pub backchannel: BackchannelSettings,
     /// Browser login session lifetime, seconds.
     pub login_session_ttl: u64,
     /// `Secure` + `__Host-` cookies.

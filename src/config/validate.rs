@@ -282,6 +282,29 @@ impl RawSettings {
             5..=600,
             "seconds",
         )?;
+        let refresh_reuse_grace = in_range(
+            "refresh_reuse_grace",
+            "TESSERA_REFRESH_REUSE_GRACE",
+            self.refresh_reuse_grace,
+            0..=60,
+            "seconds",
+        )?;
+        let backchannel = crate::config::BackchannelSettings {
+            retry_for: in_range(
+                "backchannel_logout_retry_for",
+                "TESSERA_BACKCHANNEL_LOGOUT_RETRY_FOR",
+                self.backchannel_logout_retry_for,
+                1..=86_400,
+                "seconds",
+            )?,
+            timeout: in_range(
+                "backchannel_logout_timeout",
+                "TESSERA_BACKCHANNEL_LOGOUT_TIMEOUT",
+                self.backchannel_logout_timeout,
+                1..=60,
+                "seconds",
+            )?,
+        };
         let redis_sentinel_master = self.redis_sentinel_master.filter(|m| !m.is_empty());
         if self.redis_cluster && redis_sentinel_master.is_some() {
             return Err(invalid(
@@ -320,6 +343,8 @@ impl RawSettings {
             dpop_iat_window,
             dpop_nonce_required: self.dpop_nonce_required,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            refresh_reuse_grace,
+            backchannel,
             login_session_ttl,
             cookie_secure: self.cookie_secure,
             keys_dir: self.keys_dir,

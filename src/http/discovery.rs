@@ -74,6 +74,9 @@ pub fn metadata_document<'a>(
         // RFC 8628 §4.
         "device_authorization_endpoint": settings.endpoint(paths::DEVICE_AUTHORIZATION),
         "end_session_endpoint": settings.endpoint(paths::LOGOUT),
+        // OIDC Back-Channel Logout 1.0 §2.1: logout tokens always carry `sid`.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "revocation_endpoint": settings.endpoint(paths::REVOKE),
         "introspection_endpoint": settings.endpoint(paths::INTROSPECT),
         "userinfo_endpoint": settings.endpoint(paths::USERINFO),

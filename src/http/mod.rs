@@ -10,7 +10,8 @@
 //!   take DPoP proofs (when nonces are required), wrapped around them by [`configure`].
 //! - One file per endpoint family: token, revoke, introspect, userinfo, discovery (JWKS and
 //!   metadata), authorize (with the hosted pages), device (RFC 8628: the device authorization
-//!   endpoint and the verification page), account, admin, cors, health, metrics.
+//!   endpoint and the verification page), account, session_list (the account's and the admin
+//!   API's session lists), admin, cors, health, metrics.
 
 mod account;
 mod admin;
@@ -28,6 +29,7 @@ mod pages;
 mod request_id;
 mod revoke;
 pub mod routes;
+mod session_list;
 mod token;
 mod userinfo;
 

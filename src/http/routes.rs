@@ -6,7 +6,7 @@ use actix_web::{web, Route};
 
 use super::{
     account, admin, admin_users, authorize, cors, device, discovery, dpop_nonce, health,
-    introspect, metrics, pages, revoke, token, userinfo,
+    introspect, metrics, pages, revoke, session_list, token, userinfo,
 };
 
 /// Paths of the endpoints, relative to the issuer.
@@ -53,6 +53,10 @@ pub mod paths {
     pub const ADMIN_USER_PASSWORD: &str = "/admin/users/{sub}/password";
     /// Admin API: a user's second factors.
     pub const ADMIN_USER_FACTORS: &str = "/admin/users/{sub}/second-factors";
+    /// Admin API: a user's live sessions.
+    pub const ADMIN_USER_SESSIONS: &str = "/admin/users/{sub}/sessions";
+    /// Admin API: one session of a user.
+    pub const ADMIN_USER_SESSION: &str = "/admin/users/{sub}/sessions/{sid}";
     /// RFC 7517 JWK Set.
     pub const JWKS: &str = "/.well-known/jwks.json";
     /// OIDC Discovery 1.0 §4.
@@ -61,6 +65,10 @@ pub mod paths {
     pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
     /// Revokes every session of the bearer's user.
     pub const LOGOUT_ALL: &str = "/account/logout-all";
+    /// The bearer's user's live sessions.
+    pub const ACCOUNT_SESSIONS: &str = "/account/sessions";
+    /// One session of the bearer's user.
+    pub const ACCOUNT_SESSION: &str = "/account/sessions/{sid}";
     /// TOTP enrollment: start (POST) and disable (DELETE).
     pub const MFA_TOTP: &str = "/account/mfa/totp";
     /// TOTP enrollment: confirm.
@@ -164,6 +172,8 @@ pub const RESOURCES: &[Resource] = &[
         DELETE => account::disable_totp,
     ]),
     resource!(MFA_TOTP_CONFIRM, cors: false, dpop: true, [POST => account::confirm_totp]),
+    resource!(ACCOUNT_SESSIONS, cors: false, dpop: true, [GET => session_list::account_list]),
+    resource!(ACCOUNT_SESSION, cors: false, dpop: true, [DELETE => session_list::account_end]),
     resource!(METRICS, cors: false, [GET => metrics::metrics]),
     resource!(HEALTHZ, cors: false, [GET => health::healthz]),
     resource!(READYZ, cors: false, [GET => health::readyz]),
@@ -178,6 +188,8 @@ pub const RESOURCES: &[Resource] = &[
     ]),
     resource!(ADMIN_USER_PASSWORD, cors: false, dpop: true, [PUT => admin_users::set_password]),
     resource!(ADMIN_USER_FACTORS, cors: false, dpop: true, [DELETE => admin_users::reset_factors]),
+    resource!(ADMIN_USER_SESSIONS, cors: false, dpop: true, [GET => session_list::admin_list]),
+    resource!(ADMIN_USER_SESSION, cors: false, dpop: true, [DELETE => session_list::admin_end]),
 ];
 
 /// Registers every resource of [`RESOURCES`], in order.

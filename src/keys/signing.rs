@@ -43,9 +43,11 @@ pub struct SigningKey {
     public: PublicJwk,
     signer: Signer,
     decoding: DecodingKey,
-    /// base64url of the JWS header for access tokens (`typ: at+jwt`) and ID tokens (`typ: JWT`).
+    /// base64url of the JWS header for access tokens (`typ: at+jwt`), ID tokens (`typ: JWT`)
+    /// and logout tokens (`typ: logout+jwt`).
     at_header: String,
     id_header: String,
+    logout_header: String,
 }
 
 /// The JOSE `typ` of a token we sign.
@@ -55,6 +57,8 @@ pub enum TokenType {
     Access,
     /// OIDC Core §2: `JWT`.
     Id,
+    /// OIDC Back-Channel Logout 1.0 §2.4: `logout+jwt`.
+    Logout,
 }
 
 #[derive(Serialize)]
@@ -140,6 +144,7 @@ impl SigningKey {
         Ok(Self {
             at_header: header("at+jwt"),
             id_header: header("JWT"),
+            logout_header: header("logout+jwt"),
             kid,
             alg,
             bits,
@@ -174,6 +179,7 @@ impl SigningKey {
         let header = match typ {
             TokenType::Access => &self.at_header,
             TokenType::Id => &self.id_header,
+            TokenType::Logout => &self.logout_header,
         };
         let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
         let sig_len = match &self.signer {

@@ -10,7 +10,9 @@ use std::net::IpAddr;
 
 use super::device::{DevicePoll, NewDevice};
 use super::limits::{Backoff, Limit};
-use super::model::{Client, Family, KeyMeta, Presenter, Rotation, TokenState, User, UsersPage};
+use super::model::{
+    Client, Family, KeyMeta, Presenter, Rotation, Successor, TokenState, User, UsersPage,
+};
 use super::records::{Kind, Redemption};
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -72,15 +74,20 @@ pub trait Backend {
     ) -> Result<(), StoreError>;
 
     /// Atomically rotates the refresh token `presented` of `family_id` to `successor` for
-    /// `client_id`, checking `scope` (empty: no narrowing) is within the grant. The family keeps
-    /// its expiry: a session lives `refresh_token_ttl` from login. A rotated token presented
-    /// again revokes the family (RFC 9700 §4.14.2). A family bound to a DPoP key (`jkt`)
-    /// answers [`Rotation::KeyMismatch`], changing nothing, unless `jkt` is that key.
+    /// `client_id`, checking `scope` (empty: no narrowing) is within the grant, and records the
+    /// time as the session's last refresh. The family keeps its expiry: a session lives
+    /// `refresh_token_ttl` from login. A rotated token presented again revokes the family (RFC
+    /// 9700 §4.14.2) and queues its back-channel logout notice (a second round trip, only
+    /// then) — except, with a grace window ([`Successor::grace`]), the parent of the current
+    /// token presented within the window before the current one was used: that answers
+    /// [`Rotation::Repeated`] with the sealed current token, changing nothing. A family bound
+    /// to a DPoP key (`jkt`) answers [`Rotation::KeyMismatch`], changing nothing, unless `jkt`
+    /// is that key. One script; nothing more runs for a grace of 0.
     async fn rotate_refresh_token(
         &self,
         family_id: &str,
         presented: &SecretHash,
-        successor: &SecretHash,
+        successor: Successor<'_>,
         by: Presenter<'_>,
     ) -> Result<Rotation, StoreError>;
 
@@ -94,11 +101,14 @@ pub trait Backend {
     /// Whether session `family_id` is still alive (not revoked, not expired).
     async fn family_alive(&self, family_id: &str) -> Result<bool, StoreError>;
 
-    /// Revokes family `family_id`; `true` if it existed.
+    /// Revokes family `family_id` and queues its back-channel logout notice
+    /// ([`super::notices`]); `true` if it existed. Three round trips: the family is read, the
+    /// notice queued (another cluster slot), then the family deleted, so a crash in between
+    /// leaves a notice too many rather than a session ended silently.
     async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError>;
 
-    /// Revokes every family of user `sub`; returns how many were alive (one round trip per
-    /// family).
+    /// Revokes every family of user `sub`, as [`Backend::revoke_family`] each; returns how
+    /// many were alive.
     async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError>;
 
     /// Counts an attempt from client `ip` against `per_minute` attempts per minute (GCRA, one

@@ -3,6 +3,9 @@
 //! [`super::names`], so both backends share one layout.
 
 mod device;
+mod notices;
+mod rotation;
+mod sessions;
 mod state;
 
 use std::collections::{HashMap, HashSet};
@@ -13,7 +16,9 @@ use std::time::{Duration, Instant};
 use self::state::{Counter, FamilyRecord, State, StoredRecord};
 
 use super::limits::{backoff_ms, gcra, Backoff, Limit, LimitedBy};
-use super::model::{Client, Family, KeyMeta, Presenter, Rotation, TokenState, User, UsersPage};
+use super::model::{
+    Client, Family, KeyMeta, Presenter, Rotation, Successor, TokenState, User, UsersPage,
+};
 use super::names;
 use super::records::{Kind, Redemption};
 use super::Backend;
@@ -154,6 +159,9 @@ impl Backend for MemoryStore {
                 current: token_hash.clone(),
                 used: HashSet::new(),
                 expires: Instant::now() + Duration::from_secs(ttl),
+                created: crate::clock::now(),
+                refreshed: None,
+                grace: None,
             },
         );
         Ok(())
@@ -163,47 +171,10 @@ impl Backend for MemoryStore {
         &self,
         family_id: &str,
         presented: &SecretHash,
-        successor: &SecretHash,
+        successor: Successor<'_>,
         by: Presenter<'_>,
     ) -> Result<Rotation, StoreError> {
-        let mut state = self.lock();
-        let Some(record) = state.family(family_id) else {
-            return Ok(Rotation::Invalid);
-        };
-        // RFC 9449 §5: a family bound to a key rotates only with that key; without it nothing
-        // changes (not reuse, so the family is not revoked).
-        if record
-            .family
-            .jkt
-            .as_deref()
-            .is_some_and(|b| Some(b) != by.jkt)
-        {
-            return Ok(Rotation::KeyMismatch);
-        }
-        if record.current != *presented {
-            if record.used.contains(presented) {
-                let family = record.family.clone();
-                state.families.remove(family_id);
-                return Ok(Rotation::Reused {
-                    sub: family.sub,
-                    client_id: family.client_id,
-                });
-            }
-            return Ok(Rotation::Invalid);
-        }
-        if record.family.client_id != by.client_id {
-            return Ok(Rotation::Invalid);
-        }
-        if !by
-            .scope
-            .iter()
-            .all(|s| record.family.scope.split(' ').any(|g| g == *s))
-        {
-            return Ok(Rotation::ScopeExceeded);
-        }
-        let old = std::mem::replace(&mut record.current, successor.clone());
-        record.used.insert(old);
-        Ok(Rotation::Rotated(record.family.clone()))
+        Ok(self.lock().rotate(family_id, presented, successor, by))
     }
 
     async fn refresh_token_state(
@@ -224,23 +195,13 @@ impl Backend for MemoryStore {
     }
 
     async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError> {
-        let mut state = self.lock();
-        let alive = state.family(family_id).is_some();
-        state.families.remove(family_id);
-        Ok(alive)
+        Ok(self.lock().end_family(family_id))
     }
 
     async fn revoke_user_families(&self, sub: &str) -> Result<usize, StoreError> {
         let mut state = self.lock();
         let ids = state.user_families.remove(sub).unwrap_or_default();
-        let mut alive = 0;
-        for id in ids {
-            if state.family(&id).is_some() {
-                alive += 1;
-            }
-            state.families.remove(&id);
-        }
-        Ok(alive)
+        Ok(ids.iter().filter(|id| state.end_family(id)).count())
     }
 
     async fn ip_attempt(&self, ip: IpAddr, now: u64, per_minute: u32) -> Result<Limit, StoreError> {

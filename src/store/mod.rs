@@ -13,8 +13,10 @@ pub mod limits;
 pub mod memory;
 pub mod model;
 pub mod names;
+pub mod notices;
 pub mod records;
 pub mod redis;
+pub mod sessions;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,10 +25,12 @@ pub use backend::{Backend, DeviceBackend};
 pub use device::{DevicePoll, NewDevice};
 pub use limits::{Backoff, Limit, LimitedBy};
 pub use model::{
-    Client, ClientPolicy, Family, KeyMeta, Presenter, Rotation, SigningAlg, TokenState, User,
-    UsersPage,
+    Client, ClientPolicy, Family, KeyMeta, Presenter, Rotation, SessionInfo, SigningAlg, Successor,
+    TokenState, User, UsersPage,
 };
+pub use notices::{Claimed, Notice, NoticeBackend};
 pub use records::{Kind, Record, Redemption};
+pub use sessions::SessionBackend;
 
 use crate::error::StoreError;
 use crate::secret::SecretHash;
@@ -91,7 +95,7 @@ dispatch! { Backend {
         &self,
         family_id: &str,
         presented: &SecretHash,
-        successor: &SecretHash,
+        successor: Successor<'_>,
         by: Presenter<'_>
     ) -> Rotation;
     async fn refresh_token_state(&self, family_id: &str, token_hash: &SecretHash) -> TokenState;
@@ -129,4 +133,15 @@ dispatch! { DeviceBackend {
         -> bool;
     async fn device_poll(&self, id: &SecretHash, client_id: &str, now_ms: u64)
         -> DevicePoll<(String, String)>;
+} }
+
+dispatch! { NoticeBackend {
+    async fn claim_notices(&self, consumer: &str, count: usize, idle_ms: u64, now_ms: u64)
+        -> Vec<Claimed>;
+    async fn finish_notice(&self, entry: &str) -> ();
+    async fn retry_notice(&self, entry: &str, notice: &Notice, due_ms: u64) -> ();
+} }
+
+dispatch! { SessionBackend {
+    async fn user_sessions(&self, sub: &str) -> Vec<SessionInfo>;
 } }

@@ -108,6 +108,16 @@ pub struct ClientPolicy {
     #[serde(default)]
     #[arg(long = "require-par")]
     pub require_pushed_authorization_requests: bool,
+    /// OIDC Back-Channel Logout 1.0 §2.2 `backchannel_logout_uri`: where a logout token is
+    /// POSTed when a session of the client ends (https, or http on a loopback address).
+    #[serde(default)]
+    #[arg(long = "backchannel-logout-uri", value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
+    /// OIDC Back-Channel Logout 1.0 §2.2 `backchannel_logout_session_required`: the client
+    /// needs the `sid` claim in logout tokens (tessera always sends it).
+    #[serde(default)]
+    #[arg(long = "backchannel-logout-session-required")]
+    pub backchannel_logout_session_required: bool,
 }
 
 /// A JWS signing algorithm tessera signs with (RFC 7518 §3.1 / RFC 8037 §3.1 names); each has
@@ -219,6 +229,15 @@ pub struct Family {
 pub enum Rotation {
     /// The token was current: it is now dead and its successor's hash is stored.
     Rotated(Family),
+    /// The token is the parent of the current one, presented again within the refresh grace
+    /// window before the current one was used: nothing changed, and the answer is the same
+    /// successor, as it was sealed for the window ([`Successor::grace`]).
+    Repeated {
+        /// The family.
+        family: Family,
+        /// The successor refresh token, sealed with the data key by the rotation.
+        sealed: String,
+    },
     /// The token had already been rotated: the whole family is now revoked.
     Reused {
         /// The family's user.
@@ -233,6 +252,31 @@ pub enum Rotation {
     KeyMismatch,
     /// Unknown, expired, revoked, or bound to another client; nothing changed.
     Invalid,
+}
+
+/// The token a rotation moves to.
+#[derive(Debug, Clone, Copy)]
+pub struct Successor<'a> {
+    /// The hash of the new refresh token.
+    pub hash: &'a SecretHash,
+    /// With a refresh grace window: the new token sealed with the data key, and the window in
+    /// milliseconds; the sealed copy is kept only that long. `None` when the grace is 0.
+    pub grace: Option<(&'a str, u64)>,
+}
+
+/// One live session (refresh-token family) of a user, as session lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The session id (`sid`): the family id.
+    pub sid: String,
+    /// The client it belongs to.
+    pub client_id: String,
+    /// When it was opened, unix seconds.
+    pub created_at: u64,
+    /// When it last rotated its refresh token, unix seconds (`None`: never).
+    pub last_refreshed_at: Option<u64>,
+    /// RFC 8176 methods of its authentication, space-separated.
+    pub amr: String,
 }
 
 /// Who presents a refresh token for rotation, and what they ask for.

@@ -12,9 +12,13 @@
 //!   and is not seen by that listing. Users stored before the index existed enter it on their
 //!   next write.
 //! - `client:<client_id>` → JSON [`super::Client`]; `clients` → set of client ids
-//! - `fam:{<id>}` → hash `sub client_id scope auth_time amr username email current`
-//!   (TTL = refresh-token TTL); `fam:{<id>}:used` → set of rotated-away token hashes (same TTL).
-//!   The hash tag `{<id>}` keeps a family in one Redis Cluster slot.
+//! - `fam:{<id>}` → hash `sub client_id scope auth_time amr username email jkt current created
+//!   refreshed` (TTL = refresh-token TTL; `created` and `refreshed` are unix seconds);
+//!   `fam:{<id>}:used` → set of rotated-away token hashes (same TTL); `fam:{<id>}:grace` →
+//!   hash `parent successor sealed` of the last rotation, kept only for the refresh grace
+//!   window (PX = `refresh_reuse_grace`): the parent's hash, the successor's hash, and the
+//!   successor sealed with the data key. The hash tag `{<id>}` keeps a family in one Redis
+//!   Cluster slot.
 //! - `user-fams:<sub>` → set of the user's family ids (TTL = refresh-token TTL, renewed at each
 //!   login; families never outlive it because rotation does not extend a family's life)
 //! - `session-fams:<hash>` → families opened by a browser login session
@@ -39,6 +43,12 @@
 //! - `dpop-jti:<hash>` → `1`, a DPoP proof seen (RFC 9449 §11.1): the hash is SHA-256 of
 //!   `<jkt>:<jti>`; PX = twice the `dpop_iat_window`, so a proof is refused for as long as its
 //!   `iat` could be accepted. Set with one `SET NX PX` ([`dpop_proof`])
+//! - `{bcl:<scope>}` → stream of back-channel logout notices (OIDC Back-Channel Logout 1.0),
+//!   read by the consumer group `tessera` that every instance joins, each entry one field `n`
+//!   (JSON [`super::Notice`]); `{bcl:<scope>}:retry` → sorted set of notices waiting for their
+//!   next attempt, scored by when it is due (unix ms). `<scope>` is the start of the SHA-256 of
+//!   the issuer ([`notices`]), so servers of different issuers sharing one Redis never deliver
+//!   each other's notices; the one hash tag keeps both keys in one slot for one script.
 //! - `data-key-check` → a constant sealed with the data key
 //! - `keys` → hash kid → JSON [`super::KeyMeta`]; `lock:<name>` → short locks
 
@@ -82,6 +92,24 @@ pub fn family(id: &str) -> (String, String) {
         format!("tessera:fam:{{{id}}}:used"),
     )
 }
+
+/// A family's refresh grace record (same hash tag as [`family`]).
+pub fn family_grace(id: &str) -> String {
+    format!("tessera:fam:{{{id}}}:grace")
+}
+
+/// The back-channel logout queue of `issuer`: its stream and its retry schedule (one hash tag).
+pub fn notices(issuer: &str) -> (String, String) {
+    let hash = SecretHash::of(issuer);
+    let scope = &hash.as_str()[..16];
+    (
+        format!("tessera:{{bcl:{scope}}}"),
+        format!("tessera:{{bcl:{scope}}}:retry"),
+    )
+}
+
+/// The consumer group of the back-channel logout stream, joined by every instance.
+pub const NOTICE_GROUP: &str = "tessera";
 
 /// The set of a user's family ids.
 pub fn user_families(sub: &str) -> String {

@@ -2,6 +2,7 @@
 
 mod admin_users;
 mod algorithms;
+mod backchannel;
 mod browser;
 mod client_auth;
 mod core_flow;
@@ -19,7 +20,9 @@ mod operations;
 mod par;
 mod ratelimit;
 mod refresh;
+mod refresh_grace;
 mod revocation;
+mod session_list;
 mod step_up;
 mod store_contract;
 mod store_users_contract;

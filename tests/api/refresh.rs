@@ -75,25 +75,9 @@ async fn refresh_race(backend: Backend) {
     let login = app.login(&client, &username, &password).await;
     let rt0 = refresh_token(&login);
 
-    let mut tasks = Vec::new();
-    for _ in 0..50 {
-        let http = app.http.clone();
-        let url = app.url("/oauth2/token");
-        let form = [
-            ("grant_type", "refresh_token".to_owned()),
-            ("client_id", client.clone()),
-            ("refresh_token", rt0.clone()),
-        ];
-        tasks.push(tokio::spawn(async move {
-            let res = http.post(url).form(&form).send().await.unwrap();
-            let status = res.status().as_u16();
-            let body: serde_json::Value = res.json().await.unwrap();
-            (status, body)
-        }));
-    }
+    let answers = app.parallel_refreshes(&client, &rt0, 50).await;
     let mut winners = Vec::new();
-    for task in tasks {
-        let (status, body) = task.await.unwrap();
+    for (status, body) in answers {
         assert!(
             status < 500,
             "never 5xx under a refresh race: {status} {body}"

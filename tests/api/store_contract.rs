@@ -3,6 +3,7 @@
 
 mod device;
 mod dpop;
+mod sessions;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -13,12 +14,12 @@ use tessera::store::memory::MemoryStore;
 use tessera::store::redis::RedisStore;
 use tessera::store::{
     Backend, Backoff, Client, ClientPolicy, Family, Limit, LimitedBy, Presenter, Record,
-    Redemption, Rotation, Store, TokenState, User,
+    Redemption, Rotation, Store, Successor, TokenState, User,
 };
 
 use crate::helpers::{cluster_urls, redis_url, unique};
 
-const TTL: u64 = 600;
+pub const TTL: u64 = 600;
 
 fn user(username: &str) -> User {
     User {
@@ -33,7 +34,7 @@ fn user(username: &str) -> User {
     }
 }
 
-fn family(sub: &str, client_id: &str, scope: &str) -> Family {
+pub fn family(sub: &str, client_id: &str, scope: &str) -> Family {
     Family {
         sub: sub.to_owned(),
         client_id: client_id.to_owned(),
@@ -44,6 +45,11 @@ fn family(sub: &str, client_id: &str, scope: &str) -> Family {
         email: Some("someone@example.test".to_owned()),
         jkt: None,
     }
+}
+
+/// A successor without a grace window.
+pub fn next(hash: &SecretHash) -> Successor<'_> {
+    Successor { hash, grace: None }
 }
 
 /// The presenter of a rotation: `client_id`, the proof key's `jkt`, the requested `scope`.
@@ -113,6 +119,8 @@ async fn clients_contract(store: &Store) {
             id_token_signed_response_alg: None,
             dpop_bound_access_tokens: true,
             require_pushed_authorization_requests: true,
+            backchannel_logout_uri: Some("https://app.example.test/backchannel".into()),
+            backchannel_logout_session_required: true,
         },
     };
     assert!(store.put_client(&client, true).await.unwrap());
@@ -179,14 +187,14 @@ async fn rotation_contract(store: &Store) {
     // Unknown family, unknown hash: Invalid, nothing changes.
     assert_eq!(
         store
-            .rotate_refresh_token(&unique("fam"), &h0, &h1, by(&client, None, &[]))
+            .rotate_refresh_token(&unique("fam"), &h0, next(&h1), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &hash(), &h1, by(&client, None, &[]))
+            .rotate_refresh_token(&id, &hash(), next(&h1), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
@@ -194,7 +202,7 @@ async fn rotation_contract(store: &Store) {
     // Another client: Invalid, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, by(&unique("client"), None, &[]))
+            .rotate_refresh_token(&id, &h0, next(&h1), by(&unique("client"), None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
@@ -202,7 +210,7 @@ async fn rotation_contract(store: &Store) {
     // A scope beyond the grant: ScopeExceeded, unchanged.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, by(&client, None, &["openid", "email"]))
+            .rotate_refresh_token(&id, &h0, next(&h1), by(&client, None, &["openid", "email"]))
             .await
             .unwrap(),
         Rotation::ScopeExceeded
@@ -220,7 +228,7 @@ async fn rotation_contract(store: &Store) {
     // Narrowing rotates; the family keeps its full scope.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &h1, by(&client, None, &["profile"]))
+            .rotate_refresh_token(&id, &h0, next(&h1), by(&client, None, &["profile"]))
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -235,7 +243,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h1, &h2, by(&client, None, &[]))
+            .rotate_refresh_token(&id, &h1, next(&h2), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Rotated(fam.clone())
@@ -244,7 +252,7 @@ async fn rotation_contract(store: &Store) {
     // RFC 9700 §4.14.2: a rotated token again is reuse; the family is gone.
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), by(&client, None, &[]))
+            .rotate_refresh_token(&id, &h0, next(&hash()), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Reused {
@@ -261,7 +269,7 @@ async fn rotation_contract(store: &Store) {
     }
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h2, &hash(), by(&client, None, &[]))
+            .rotate_refresh_token(&id, &h2, next(&hash()), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -269,7 +277,7 @@ async fn rotation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&id, &h0, &hash(), by(&client, None, &[]))
+            .rotate_refresh_token(&id, &h0, next(&hash()), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid,
@@ -310,7 +318,7 @@ async fn revocation_contract(store: &Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&ids[0], &hashes[0], &hash(), by(&client, None, &[]))
+            .rotate_refresh_token(&ids[0], &hashes[0], next(&hash()), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Invalid
@@ -359,7 +367,7 @@ async fn refreshed_session_outlives_its_login_contract(store: &Store) {
         .unwrap();
     assert!(matches!(
         store
-            .rotate_refresh_token(&short, &h0, &h1, by(&client, None, &[]))
+            .rotate_refresh_token(&short, &h0, next(&h1), by(&client, None, &[]))
             .await
             .unwrap(),
         Rotation::Rotated(_)
@@ -558,6 +566,9 @@ async fn contract(store: Store) {
     crate::store_users_contract::user_removal_contract(&store).await;
     device::device_contract(&store).await;
     dpop::dpop_contract(&store).await;
+    sessions::session_list_contract(&store).await;
+    sessions::grace_contract(&store).await;
+    sessions::notice_contract(&store).await;
 }
 
 #[tokio::test]
@@ -571,7 +582,8 @@ async fn redis_cluster_store_meets_the_contract() {
     let nodes: Vec<&str> = urls.split(',').collect();
     let store = RedisStore::connect_cluster(&nodes, Duration::from_secs(2))
         .await
-        .unwrap();
+        .unwrap()
+        .for_issuer(&unique("issuer"));
     contract(Store::Redis(store)).await;
 }
 
@@ -579,6 +591,7 @@ async fn redis_cluster_store_meets_the_contract() {
 async fn redis_store_meets_the_contract() {
     let store = RedisStore::connect(&redis_url(), Duration::from_secs(2))
         .await
-        .unwrap();
+        .unwrap()
+        .for_issuer(&unique("issuer"));
     contract(Store::Redis(store)).await;
 }

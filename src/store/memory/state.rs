@@ -20,6 +20,11 @@ pub(super) struct FamilyRecord {
     pub(super) current: SecretHash,
     pub(super) used: HashSet<SecretHash>,
     pub(super) expires: Instant,
+    /// Unix seconds of its creation and last rotation.
+    pub(super) created: u64,
+    pub(super) refreshed: Option<u64>,
+    /// The refresh grace record of the last rotation: (parent, sealed successor, end).
+    pub(super) grace: Option<(SecretHash, String, Instant)>,
 }
 
 /// A typed record: its JSON, failures counted, the family that redeemed it, and its expiry.
@@ -50,6 +55,8 @@ pub(super) struct State {
     pub(super) session_families: HashMap<SecretHash, HashSet<String>>,
     /// Device authorizations (RFC 8628).
     pub(super) devices: super::device::Devices,
+    /// The back-channel logout queue.
+    pub(super) notices: super::notices::Notices,
 }
 
 impl State {

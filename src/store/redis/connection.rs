@@ -230,7 +230,11 @@ impl super::RedisStore {
             "Store (Redis) commands that failed or timed out",
         )
         .map_err(|e| StoreError(e.to_string()))?;
-        Ok(Self { conn, errors })
+        Ok(Self {
+            conn,
+            errors,
+            notices: std::sync::Arc::new(crate::store::names::notices("")),
+        })
     }
 
     /// `SET key json [NX]`; `false` when `create_only` and the key exists.

@@ -7,7 +7,10 @@
 mod codec;
 mod connection;
 mod device;
+mod notices;
+mod rotation;
 mod scripts;
+mod sessions;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -16,12 +19,13 @@ use redis::AsyncCommands;
 
 use self::codec::{decode_family, from_json, limit, seconds, to_json};
 use self::connection::Conn;
-use self::scripts::{
-    ACCOUNT_ATTEMPT, IP_ATTEMPT, RECORD_FAILED, REDEEM, ROTATE, TOKEN_STATE, TOTP_STEP,
-};
+use self::scripts::{ACCOUNT_ATTEMPT, IP_ATTEMPT, RECORD_FAILED, REDEEM, TOKEN_STATE, TOTP_STEP};
 use super::limits::{Backoff, Limit};
-use super::model::{Client, Family, KeyMeta, Presenter, Rotation, TokenState, User, UsersPage};
+use super::model::{
+    Client, Family, KeyMeta, Presenter, Rotation, Successor, TokenState, User, UsersPage,
+};
 use super::names;
+use super::notices::Notice;
 use super::records::{Kind, Redemption};
 use super::Backend;
 use crate::error::StoreError;
@@ -33,6 +37,8 @@ pub struct RedisStore {
     conn: Conn,
     /// Failed commands (`tessera_store_errors_total`).
     pub(super) errors: prometheus::IntCounter,
+    /// The back-channel logout stream and retry set ([`names::notices`]).
+    notices: std::sync::Arc<(String, String)>,
 }
 
 impl Backend for RedisStore {
@@ -178,6 +184,7 @@ impl Backend for RedisStore {
                     ("email", family.email.as_deref().unwrap_or("")),
                     ("jkt", family.jkt.as_deref().unwrap_or("")),
                     ("current", token_hash.as_str()),
+                    ("created", &crate::clock::now().to_string()),
                 ],
             )
             .ignore()
@@ -192,32 +199,10 @@ impl Backend for RedisStore {
         &self,
         family_id: &str,
         presented: &SecretHash,
-        successor: &SecretHash,
+        successor: Successor<'_>,
         by: Presenter<'_>,
     ) -> Result<Rotation, StoreError> {
-        let (key, used) = names::family(family_id);
-        let mut invocation = ROTATE.key(key);
-        invocation
-            .key(used)
-            .arg(presented.as_str())
-            .arg(successor.as_str())
-            .arg(by.client_id)
-            .arg(by.jkt.unwrap_or(""));
-        for s in by.scope {
-            invocation.arg(*s);
-        }
-        let reply: Vec<Option<String>> = invocation.invoke_async(&mut self.conn.clone()).await?;
-        let reply: Vec<String> = reply.into_iter().map(Option::unwrap_or_default).collect();
-        Ok(match reply.split_first() {
-            Some((status, rest)) if status == "rotated" => Rotation::Rotated(decode_family(rest)?),
-            Some((status, [sub, client_id, ..])) if status == "reused" => Rotation::Reused {
-                sub: sub.clone(),
-                client_id: client_id.clone(),
-            },
-            Some((status, _)) if status == "scope" => Rotation::ScopeExceeded,
-            Some((status, _)) if status == "dpop" => Rotation::KeyMismatch,
-            _ => Rotation::Invalid,
-        })
+        self.rotate(family_id, presented, successor, by).await
     }
 
     async fn refresh_token_state(
@@ -247,7 +232,15 @@ impl Backend for RedisStore {
 
     async fn revoke_family(&self, family_id: &str) -> Result<bool, StoreError> {
         let (key, used) = names::family(family_id);
-        let removed: usize = self.conn.clone().del(&[key, used]).await?;
+        let mut conn = self.conn.clone();
+        let (sub, client_id): (Option<String>, Option<String>) =
+            conn.hget(&key, &["sub", "client_id"]).await?;
+        if let (Some(sub), Some(client_id)) = (sub, client_id) {
+            self.enqueue_notice(&Notice::new(family_id, &sub, &client_id))
+                .await?;
+        }
+        let grace = names::family_grace(family_id);
+        let removed: usize = conn.del(&[key, used, grace]).await?;
         Ok(removed > 0)
     }
 

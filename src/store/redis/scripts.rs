@@ -40,3 +40,7 @@ pub(super) static DEVICE_POLL: LazyLock<Script> =
 /// The user's decision on a device authorization.
 pub(super) static DEVICE_DECIDE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/device_decide.lua")));
+
+/// Claims back-channel logout notices: due retries, abandoned claims, new entries.
+pub(super) static CLAIM_NOTICES: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/claim_notices.lua")));

@@ -235,6 +235,35 @@ impl TestApp {
         self.post_token(&form).await
     }
 
+    /// `n` refreshes of `refresh_token` sent at once; their (status, body) in no order.
+    pub async fn parallel_refreshes(
+        &self,
+        client_id: &str,
+        refresh_token: &str,
+        n: usize,
+    ) -> Vec<(u16, Value)> {
+        let mut tasks = Vec::new();
+        for _ in 0..n {
+            let http = self.http.clone();
+            let url = self.url("/oauth2/token");
+            let form = [
+                ("grant_type", "refresh_token".to_owned()),
+                ("client_id", client_id.to_owned()),
+                ("refresh_token", refresh_token.to_owned()),
+            ];
+            tasks.push(tokio::spawn(async move {
+                let res = http.post(url).form(&form).send().await.unwrap();
+                let status = res.status().as_u16();
+                (status, res.json().await.unwrap())
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    }
+
     /// Refreshes and asserts 200; returns the body.
     pub async fn refresh_ok(&self, client_id: &str, refresh_token: &str) -> Value {
         let res = self.refresh(client_id, refresh_token, None).await;

@@ -8,6 +8,7 @@
 
 mod admin_users;
 mod assertions;
+mod backchannel;
 mod browser;
 mod device;
 mod dpop;
@@ -32,6 +33,7 @@ pub use assertions::{
     access_token, assert_bearer_challenge, assert_no_store, assert_rate_limited, basic, basic_raw,
     claims, expect_error, header, kid_of, password_form, refresh_token,
 };
+pub use backchannel::{Answer, Receiver};
 pub use browser::{pkce, AFTER_LOGOUT, ORIGIN, REDIRECT};
 pub use device::DEVICE_GRANT;
 pub use dpop::{ath, DpopKey, Service};
@@ -157,6 +159,9 @@ pub struct TestApp {
     pub settings: Settings,
     state: actix_web::web::Data<AppState>,
     pub http: reqwest::Client,
+    /// The task running the server and its back-channel delivery loop, and the server.
+    task: tokio::task::AbortHandle,
+    server: actix_web::dev::ServerHandle,
 }
 
 impl TestApp {
@@ -193,12 +198,19 @@ impl TestApp {
             Backend::Memory => Store::Memory(MemoryStore::new()),
             _ => tessera::open_store(&settings, false).await.unwrap(),
         };
+        Self::start(settings, store, listener).await
+    }
+
+    /// Starts a server on `settings` and `store`, listening on `listener`.
+    async fn start(settings: Settings, store: Store, listener: TcpListener) -> Self {
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let keys = Arc::new(KeySet::load(&settings.keys_dir).unwrap());
         let app = Application::build_with_listener(settings.clone(), store, keys, listener)
             .await
             .unwrap();
         let state = app.state_handle();
-        tokio::spawn(app.run());
+        let server = app.server_handle();
+        let task = tokio::spawn(app.run()).abort_handle();
         Self {
             base,
             settings,
@@ -207,7 +219,22 @@ impl TestApp {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            task,
+            server,
         }
+    }
+
+    /// Another instance of this server: its settings (so its issuer) and store, another port.
+    pub async fn sibling(&self) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start(self.settings.clone(), self.state.store.clone(), listener).await
+    }
+
+    /// Kills this instance: its task (server and back-channel delivery, mid-request or not)
+    /// is aborted and its listener closed, as a crash would.
+    pub async fn kill(&self) {
+        self.task.abort();
+        self.server.stop(false).await;
     }
 
     /// A second server on this one's settings and store, but with a freshly generated data

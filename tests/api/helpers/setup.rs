@@ -84,6 +84,13 @@ impl NewClient {
         self
     }
 
+    /// OIDC Back-Channel Logout 1.0 `backchannel_logout_uri` (session required).
+    pub fn backchannel(mut self, uri: &str) -> Self {
+        self.registration.policy.backchannel_logout_uri = Some(uri.into());
+        self.registration.policy.backchannel_logout_session_required = true;
+        self
+    }
+
     /// RFC 9449 `dpop_bound_access_tokens` and RFC 9126 `require_pushed_authorization_requests`.
     pub fn require(mut self, dpop: bool, par: bool) -> Self {
         self.registration.policy.dpop_bound_access_tokens = dpop;

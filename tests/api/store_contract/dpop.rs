@@ -6,7 +6,7 @@ use std::time::Duration;
 use tessera::secret::SecretHash;
 use tessera::store::{Backend, Family, Rotation, Store, TokenState};
 
-use super::by;
+use super::{by, next};
 
 use crate::helpers::unique;
 
@@ -42,7 +42,7 @@ pub async fn dpop_contract(store: &Store) {
     store.create_family(&id, &family, &h0, 600).await.unwrap();
     for jkt in [None, Some("key-two")] {
         let r = store
-            .rotate_refresh_token(&id, &h0, &h1, by(&client, jkt, &[]))
+            .rotate_refresh_token(&id, &h0, next(&h1), by(&client, jkt, &[]))
             .await
             .unwrap();
         assert_eq!(r, Rotation::KeyMismatch);
@@ -52,13 +52,13 @@ pub async fn dpop_contract(store: &Store) {
         TokenState::Current(f) if f.jkt.as_deref() == Some("key-one")
     ));
     let r = store
-        .rotate_refresh_token(&id, &h0, &h1, by(&client, Some("key-one"), &[]))
+        .rotate_refresh_token(&id, &h0, next(&h1), by(&client, Some("key-one"), &[]))
         .await
         .unwrap();
     assert_eq!(r, Rotation::Rotated(family));
     // A rotated token without the key is refused without revoking the family.
     let r = store
-        .rotate_refresh_token(&id, &h0, &h1, by(&client, None, &[]))
+        .rotate_refresh_token(&id, &h0, next(&h1), by(&client, None, &[]))
         .await
         .unwrap();
     assert_eq!(r, Rotation::KeyMismatch);
