@@ -3,6 +3,7 @@
 mod admin_users;
 mod algorithms;
 mod browser;
+mod cli;
 mod client_auth;
 mod core_flow;
 mod device;

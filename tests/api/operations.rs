@@ -225,6 +225,17 @@ async fn a_redis_outage_gives_503_not_500_and_heals_by_itself() {
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     assert!(ready.headers().contains_key("retry-after"));
+    // No metrics token is configured: operators see which store failed and why.
+    let body: Value = ready.json().await.unwrap();
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!("Redis at redis://127.0.0.1:{port}")),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("refused") || detail.contains("timed out after"),
+        "{detail}"
+    );
 
     // Redis returns (empty: it keeps nothing); the service recovers with no restart.
     let _redis = PrivateRedis::start_on(port, dir);
