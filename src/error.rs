@@ -79,6 +79,9 @@ pub struct OAuthError {
     dpop: bool,
     /// RFC 9449 §8: the nonce to send in a `DPoP-Nonce` header.
     pub dpop_nonce: Option<String>,
+    /// RFC 6750 §3.1: the request carried no credentials at all, so the challenge names no
+    /// error.
+    no_credentials: bool,
 }
 
 impl OAuthError {
@@ -91,6 +94,7 @@ impl OAuthError {
             status: None,
             dpop: false,
             dpop_nonce: None,
+            no_credentials: false,
         }
     }
 
@@ -132,6 +136,16 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidToken, description)
     }
 
+    /// `invalid_token` for a request to a protected resource without any credentials: 401 with
+    /// a bare `WWW-Authenticate: Bearer realm="tessera"` challenge (RFC 6750 §3.1: "SHOULD NOT
+    /// include an error code or other error information"); the JSON body still names it.
+    pub fn no_credentials() -> Self {
+        Self {
+            no_credentials: true,
+            ..Self::invalid_token("a bearer access token is required")
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         self.status_code()
@@ -151,6 +165,7 @@ impl OAuthError {
             status: Some(status),
             dpop: false,
             dpop_nonce: None,
+            no_credentials: false,
         }
     }
 }
@@ -235,6 +250,10 @@ impl ResponseError for OAuthError {
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
                     response.insert_header((header::WWW_AUTHENTICATE, value));
                 }
+            }
+            // RFC 6750 §3.1: no credentials, no error in the challenge.
+            ErrorCode::InvalidToken if self.no_credentials => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tessera\""));
             }
             // RFC 6750 §3: the Bearer challenge names the error.
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {

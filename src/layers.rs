@@ -1,4 +1,4 @@
-//! The layering rules of the README's Architecture section, checked against the source: the
+//! The layering rules of docs/architecture.md, checked against the source: the
 //! modules' `crate::` references form no cycle, the ground floor and the leaves import nothing
 //! above them, only the application root reaches `http`, the sign-in domain knows nothing of the
 //! web framework, and no source file passes 500 lines.

@@ -57,7 +57,7 @@ pub enum StartupError {
     #[error(transparent)]
     Keys(#[from] keys::KeyError),
     /// The store could not be reached.
-    #[error("redis: {0}")]
+    #[error("{0}")]
     Store(#[from] error::StoreError),
     /// Hashing parameters are invalid.
     #[error(transparent)]

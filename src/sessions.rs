@@ -58,6 +58,10 @@ pub struct CodeRequest {
     /// RFC 9449 §10 `dpop_jkt`: the key the code will be bound to.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// OIDC Core §3.1.2.1 `prompt=consent`: ask for consent even when the session already
+    /// consented (or the client is first-party); cleared once the user has answered.
+    #[serde(default)]
+    pub prompt_consent: bool,
 }
 
 impl AuthRequest {

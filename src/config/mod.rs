@@ -10,8 +10,11 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+mod diagnose;
 mod settings;
 mod validate;
+
+pub use diagnose::{env_warnings, environment_help};
 
 pub use settings::{Argon2Params, BackchannelSettings, HashingSettings, Settings, StoreSettings};
 
@@ -173,6 +176,10 @@ pub enum ConfigError {
     /// A layer could not be read or a value has the wrong type.
     #[error("configuration: {0}")]
     Load(Box<figment::Error>),
+    /// An operator mistake found while reading the layers (unknown key, wrong type), told in
+    /// one line with where it is and the fix.
+    #[error("configuration: {0}")]
+    Mistake(String),
     /// A value is outside what is accepted.
     #[error("configuration key `{key}` (env {env}): {problem}")]
     Invalid {
@@ -227,29 +234,21 @@ impl RawSettings {
     /// [`ConfigError::Load`] when the explicit file is missing or a value has the wrong type.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(RawSettings::default()));
-        match file {
-            Some(path) => {
-                if !path.exists() {
-                    return Err(ConfigError::Load(Box::new(figment::Error::from(format!(
-                        "config file {} does not exist",
-                        path.display()
-                    )))));
-                }
-                figment = figment.merge(Toml::file(path));
-            }
-            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        let path = file.unwrap_or(Path::new(DEFAULT_CONFIG_FILE));
+        if file.is_some() && !path.exists() {
+            return Err(ConfigError::Mistake(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
         }
+        figment = figment.merge(Toml::file(path));
         // Only `TESSERA_<KEY>` for our keys: other TESSERA_* variables (test harness, scripts) are
-        // not configuration, while unknown keys in the file are still refused.
-        let known: Vec<String> = match serde_json::to_value(RawSettings::default()) {
-            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
-            _ => Vec::new(),
-        };
+        // not configuration (near misses get a warning, [`env_warnings`]), while unknown keys in
+        // the file are refused.
+        let known = diagnose::keys();
         figment = figment.merge(
             Env::prefixed("TESSERA_").filter(move |k| known.iter().any(|name| k == name.as_str())),
         );
-        figment
-            .extract()
-            .map_err(|e| ConfigError::Load(Box::new(e)))
+        figment.extract().map_err(|e| diagnose::describe(e, path))
     }
 }

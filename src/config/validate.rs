@@ -313,6 +313,7 @@ impl RawSettings {
                 "cannot be combined with redis_cluster",
             ));
         }
+        super::diagnose::check_log_level(&self.log_level)?;
         Ok(Settings {
             issuer,
             listen,

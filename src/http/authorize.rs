@@ -1,4 +1,4 @@
-//! Browser sign-in over HTTP: the authorization endpoint (`GET /oauth2/authorize`), the hosted
+//! Browser sign-in over HTTP: the authorization endpoint (`GET`/`POST /oauth2/authorize`), the hosted
 //! form posts (login, second factor, consent) and RP-initiated logout. Each handler parses the
 //! request into the typed input of [`crate::signin`] and renders its answer ([`super::pages`]);
 //! the decisions are made there.
@@ -72,12 +72,30 @@ impl FromRequest for PageForm {
     }
 }
 
-/// `GET /oauth2/authorize` (OIDC Core §3.1.2.1).
+/// `GET /oauth2/authorize` (OIDC Core §3.1.2.1): the parameters in the query.
 pub async fn authorize(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::from_query(&req)?;
+    authorization_request(&state, &req, &params).await
+}
+
+/// `POST /oauth2/authorize` (OIDC Core §3.1.2.1: the server MUST support POST too): the
+/// parameters form-encoded in the body, answered exactly as [`authorize`].
+pub async fn authorize_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: Result<Params, OAuthError>,
+) -> Result<HttpResponse, PageError> {
+    authorization_request(&state, &req, &params?).await
+}
+
+async fn authorization_request(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<HttpResponse, PageError> {
     let request = AuthorizationRequest {
         client_id: params.get("client_id"),
         redirect_uri: params.get("redirect_uri"),
@@ -92,10 +110,12 @@ pub async fn authorize(
         acr_values: params.get("acr_values"),
         dpop_jkt: params.get("dpop_jkt"),
         request_uri: params.get("request_uri"),
+        request: params.get("request"),
+        response_mode: params.get("response_mode"),
     };
-    let session = cookie_value(&state, &req, SESSION_COOKIE);
-    let outcome = signin::authorize(&state, request, session.as_deref()).await?;
-    Ok(render(&state, outcome))
+    let session = cookie_value(state, req, SESSION_COOKIE);
+    let outcome = signin::authorize(state, request, session.as_deref()).await?;
+    Ok(render(state, outcome))
 }
 
 /// `POST /oauth2/par` (RFC 9126 §2): the authenticated client pushes its authorization

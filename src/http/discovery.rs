@@ -44,6 +44,19 @@ pub async fn jwks(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     }
 }
 
+/// `GET /`: a small JSON document naming the issuer and where its metadata and keys are, so a
+/// person or tool that opens the issuer URL finds the discovery document.
+pub async fn root(state: web::Data<AppState>) -> HttpResponse {
+    let settings = &state.settings;
+    HttpResponse::Ok().json(json!({
+        "service": "tessera",
+        "issuer": settings.issuer,
+        "openid_configuration": settings.endpoint(paths::OPENID_CONFIGURATION),
+        "oauth_authorization_server": settings.endpoint(paths::OAUTH_METADATA),
+        "jwks_uri": settings.endpoint(paths::JWKS),
+    }))
+}
+
 /// The discovery document; it advertises only what works.
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
@@ -87,7 +100,12 @@ pub fn metadata_document<'a>(
         "response_modes_supported": ["query"],
         // RFC 7636: PKCE with S256 only, required for every client.
         "code_challenge_methods_supported": ["S256"],
-        "prompt_values_supported": ["none", "login"],
+        // OIDC Core §3.1.2.1; `select_account` shows the sign-in form (one account per browser).
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        // OIDC Discovery §3: both default to true when omitted; request objects (OIDC Core §6)
+        // are not supported, only PAR's `request_uri` (RFC 9126 §4).
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
         // RFC 9207: the authorization response carries `iss`.
         "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -9,16 +9,26 @@ use super::extract::authorization;
 use crate::clock::now;
 use crate::state::AppState;
 
+/// Whether `req` comes from an operator: it presents `metrics_token` as a bearer token
+/// (compared in constant time), or none is configured (then `/metrics` is open too).
+pub(super) fn operator(state: &AppState, req: &HttpRequest) -> bool {
+    state
+        .settings
+        .metrics_token
+        .as_ref()
+        .is_none_or(|expected| {
+            let presented = authorization::credentials(req, "Bearer").unwrap_or("");
+            bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+        })
+}
+
 /// Renders every metric; refreshes the gauges read at scrape time first. With `metrics_token`
 /// configured, a request without `Authorization: Bearer <that token>` gets 401.
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    if let Some(expected) = &state.settings.metrics_token {
-        let presented = authorization::credentials(&req, "Bearer").unwrap_or("");
-        if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
-            return HttpResponse::Unauthorized()
-                .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tessera-metrics\""))
-                .finish();
-        }
+    if !operator(&state, &req) {
+        return HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tessera-metrics\""))
+            .finish();
     }
     let metrics = &state.metrics;
     metrics

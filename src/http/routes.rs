@@ -79,11 +79,14 @@ pub mod paths {
     pub const HEALTHZ: &str = "/healthz";
     /// Readiness (store reachable).
     pub const READYZ: &str = "/readyz";
+    /// The issuer's root: where the discovery document and the other endpoints are.
+    pub const ROOT: &str = "/";
 
     /// Every route the app serves, as (constant name, method, path) — e.g. `("TOKEN", "POST",
     /// "/oauth2/token")` — read from [`super::RESOURCES`], the table [`super::configure`]
     /// registers; a CORS resource lists its `OPTIONS` preflight after its methods. The
-    /// integration tests check these against `openapi.yaml`.
+    /// integration tests check these against `openapi.yaml`. `HEAD`, served wherever `GET` is
+    /// (RFC 9110 §9.3.2), is not listed.
     pub fn all() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
         super::RESOURCES.iter().flat_map(|resource| {
             resource
@@ -153,7 +156,10 @@ pub const RESOURCES: &[Resource] = &[
     resource!(USERINFO, cors: true, dpop: true, [GET => userinfo::userinfo, POST => userinfo::userinfo]),
     resource!(OPENID_CONFIGURATION, cors: false, [GET => discovery::metadata]),
     resource!(OAUTH_METADATA, cors: false, [GET => discovery::metadata]),
-    resource!(AUTHORIZE, cors: false, [GET => authorize::authorize]),
+    resource!(AUTHORIZE, cors: false, [
+        GET => authorize::authorize,
+        POST => authorize::authorize_form,
+    ]),
     resource!(PAR, cors: false, dpop: true, [POST => authorize::par]),
     resource!(AUTHORIZE_LOGIN, cors: false, [POST => authorize::login]),
     resource!(AUTHORIZE_MFA, cors: false, [POST => authorize::mfa]),
@@ -177,6 +183,7 @@ pub const RESOURCES: &[Resource] = &[
     resource!(METRICS, cors: false, [GET => metrics::metrics]),
     resource!(HEALTHZ, cors: false, [GET => health::healthz]),
     resource!(READYZ, cors: false, [GET => health::readyz]),
+    resource!(ROOT, cors: false, [GET => discovery::root]),
     resource!(ADMIN_CLIENTS, cors: false, dpop: true, [GET => admin::list, POST => admin::create]),
     resource!(ADMIN_CLIENT, cors: false, dpop: true, [GET => admin::get, DELETE => admin::remove]),
     resource!(ADMIN_CLIENT_SECRET, cors: false, dpop: true, [POST => admin::rotate_secret]),
@@ -192,12 +199,16 @@ pub const RESOURCES: &[Resource] = &[
     resource!(ADMIN_USER_SESSION, cors: false, dpop: true, [DELETE => session_list::admin_end]),
 ];
 
-/// Registers every resource of [`RESOURCES`], in order.
+/// Registers every resource of [`RESOURCES`], in order; a `GET` handler answers `HEAD` too
+/// (RFC 9110 §9.3.2: the same header fields; actix sends no body for `HEAD`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for resource in RESOURCES {
         let mut service = web::resource(resource.path);
         for endpoint in resource.methods {
             service = service.route((endpoint.route)().method(endpoint.method.clone()));
+            if endpoint.method == Method::GET {
+                service = service.route((endpoint.route)().method(Method::HEAD));
+            }
         }
         match (resource.cors, resource.dpop) {
             (true, true) => cfg.service(
@@ -264,6 +275,20 @@ mod tests {
             assert!(
                 status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
                 "{method} {path} ({name}) -> {status}"
+            );
+        }
+        for (name, _, path) in paths::all().filter(|(_, method, _)| *method == "GET") {
+            let uri = path
+                .replace("{client_id}", "example")
+                .replace("{sub}", "example");
+            let request = TestRequest::default()
+                .method(Method::HEAD)
+                .uri(&uri)
+                .to_request();
+            let status = call_service(&app, request).await.status();
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "HEAD {path} ({name}) -> {status}"
             );
         }
         let request = TestRequest::get().uri(paths::TOKEN).to_request();

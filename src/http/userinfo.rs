@@ -3,17 +3,18 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::extract::{Bearer, SessionUser};
+use super::extract::{FormBearer, SessionUser};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
 /// Returns the claims the access token's scopes allow: `sub`, and `email`/`email_verified`
 /// (scope `email`) and `preferred_username` (scope `profile`). The token must carry `openid`
 /// (OIDC Core §5.3.1), belong to a live session and a user that is not disabled; failures are
-/// RFC 6750 §3.1 errors with a `WWW-Authenticate: Bearer` challenge.
+/// RFC 6750 §3.1 errors with a `WWW-Authenticate: Bearer` challenge. A `POST` may carry the
+/// token as the form parameter `access_token` instead of the header (RFC 6750 §2.2).
 pub async fn userinfo(
     state: web::Data<AppState>,
-    bearer: Bearer,
+    FormBearer(bearer): FormBearer,
 ) -> Result<HttpResponse, OAuthError> {
     // The scope is checked before the session: a token without `openid` costs no store call.
     if !bearer.has_scope("openid") {

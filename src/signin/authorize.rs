@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::par::take_pushed;
+use super::par::{take_pushed, REQUEST_URI_PREFIX};
 use super::step::{Outcome, PageError, Pending, Redirect, Step};
 use crate::acr::Level;
 use crate::clock::now;
@@ -44,8 +44,13 @@ pub struct AuthorizationRequest<'a> {
     pub acr_values: Option<&'a str>,
     /// RFC 9449 §10 `dpop_jkt`: binds the code to a DPoP key.
     pub dpop_jkt: Option<&'a str>,
-    /// RFC 9126 §4 `request_uri` of a pushed request.
+    /// RFC 9126 §4 `request_uri` of a pushed request; any other `request_uri` (OIDC Core §6.2)
+    /// is refused with `request_uri_not_supported`.
     pub request_uri: Option<&'a str>,
+    /// OIDC Core §6.1 `request` object: refused with `request_not_supported`.
+    pub request: Option<&'a str>,
+    /// OAuth 2.0 Multiple Response Type Encoding Practices `response_mode`: only `query`.
+    pub response_mode: Option<&'a str>,
 }
 
 /// An authorization request that passed [`check_request`]: what the sign-in needs of it.
@@ -94,6 +99,19 @@ pub fn check_request<'a>(
             "unsupported_response_type",
             "only response_type=code is supported",
         );
+    }
+    // OIDC Core §6.1: the request object is optional; discovery says
+    // `request_parameter_supported: false`.
+    if req.request.is_some() {
+        return fail(
+            "request_not_supported",
+            "request objects (the request parameter) are not supported",
+        );
+    }
+    // Discovery lists `response_modes_supported: ["query"]`: another mode is refused rather
+    // than answered in a form the client does not expect.
+    if req.response_mode.is_some_and(|mode| mode != "query") {
+        return fail("invalid_request", "only response_mode=query is supported");
     }
     if let Err(e) = require_grant(client, "authorization_code") {
         return Err(("unauthorized_client", e.description));
@@ -200,7 +218,22 @@ pub async fn authorize(
         .await?
         .ok_or(PageError::UnknownClient)?;
     let pushed = match req.request_uri {
-        Some(uri) => Some(take_pushed(state, &client, uri).await?),
+        Some(uri) if uri.starts_with(REQUEST_URI_PREFIX) => {
+            Some(take_pushed(state, &client, uri).await?)
+        }
+        // OIDC Core §6.2 request objects by reference are not supported (discovery:
+        // `request_uri_parameter_supported: false`); the error goes to a trusted redirect URI.
+        Some(_) => {
+            let redirect_uri = trusted_redirect(&client, &req)?;
+            return Ok(Step::Redirect(Redirect::error(
+                redirect_uri,
+                req.state,
+                "request_uri_not_supported",
+                "only request_uri values from the pushed authorization request endpoint are supported",
+                false,
+            ))
+            .into());
+        }
         None => None,
     };
     // RFC 9126 §4: the pushed request's parameters, and no others, make the request.
@@ -253,6 +286,7 @@ pub async fn authorize(
             nonce: req.nonce.map(str::to_owned),
             code_challenge: code_challenge.to_owned(),
             dpop_jkt: req.dpop_jkt.map(str::to_owned),
+            prompt_consent: prompt.contains(&"consent"),
         }),
     };
     let session = match session_cookie {
@@ -262,10 +296,14 @@ pub async fn authorize(
         },
         None => None,
     };
-    // OIDC Core §3.1.2.1: prompt=login and max_age force re-authentication.
+    // OIDC Core §3.1.2.1: prompt=login and max_age force re-authentication. A browser holds
+    // one login session, so `select_account` is answered with the sign-in form too, where the
+    // person signs in with the account of their choice (§3.1.2.1 allows any way of
+    // obtaining the choice).
     if let Some((cookie, session)) = session {
         let fresh = max_age.is_none_or(|age| now().saturating_sub(session.auth_time) <= age);
-        if !prompt.contains(&"login") && fresh {
+        let reauthenticate = prompt.contains(&"login") || prompt.contains(&"select_account");
+        if !reauthenticate && fresh {
             match missing(state, &session, required).await? {
                 Missing::Nothing => {
                     // OIDC Core §3.1.2.6: consent cannot be asked for silently.
@@ -346,9 +384,10 @@ pub(super) async fn continue_signed_in(
     session: LoginSession,
     after_post: bool,
 ) -> Result<Step, PageError> {
-    let consented = !needs_consent(&client, &session);
     let code = match request.then.clone() {
-        Continuation::Code(code) if consented => code,
+        Continuation::Code(code) if !code.prompt_consent && !needs_consent(&client, &session) => {
+            code
+        }
         then => {
             // A page first, whose form needs the request stored.
             let id = match request_id {

@@ -251,7 +251,11 @@ pub async fn consent(
     let ttl = state.settings.login_session_ttl;
     save_login_session(&state.store, cookie, &session, ttl).await?;
     tracing::info!(target: "audit", event = "consent_granted", sub = %session.sub, client_id = %client.client_id);
-    let Pending { id, request } = pending;
+    let Pending { id, mut request } = pending;
+    // The consent `prompt=consent` asked for is given: continue to the code.
+    if let Continuation::Code(code) = &mut request.then {
+        code.prompt_consent = false;
+    }
     continue_signed_in(state, client, request, Some(id), cookie, session, true)
         .await
         .map(Outcome::from)

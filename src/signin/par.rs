@@ -30,7 +30,7 @@ impl Record for PushedRequest {
 }
 
 /// The parameters an authorization request reads, in [`AuthorizationRequest`] order.
-const NAMES: [&str; 12] = [
+const NAMES: [&str; 14] = [
     "redirect_uri",
     "response_type",
     "scope",
@@ -42,6 +42,8 @@ const NAMES: [&str; 12] = [
     "max_age",
     "acr_values",
     "dpop_jkt",
+    "request",
+    "response_mode",
     "client_id",
 ];
 
@@ -70,6 +72,8 @@ impl PushedRequest {
             acr_values: self.get("acr_values"),
             dpop_jkt: self.get("dpop_jkt"),
             request_uri: None,
+            request: self.get("request"),
+            response_mode: self.get("response_mode"),
         }
     }
 }

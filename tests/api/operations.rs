@@ -225,6 +225,17 @@ async fn a_redis_outage_gives_503_not_500_and_heals_by_itself() {
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     assert!(ready.headers().contains_key("retry-after"));
+    // No metrics token is configured: operators see which store failed and why.
+    let body: Value = ready.json().await.unwrap();
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!("Redis at redis://127.0.0.1:{port}")),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("refused") || detail.contains("timed out after"),
+        "{detail}"
+    );
 
     // Redis returns (empty: it keeps nothing); the service recovers with no restart.
     let _redis = PrivateRedis::start_on(port, dir);
@@ -243,6 +254,32 @@ async fn a_redis_outage_gives_503_not_500_and_heals_by_itself() {
         .parse()
         .unwrap();
     assert!(errors > 0.0, "store errors are counted");
+}
+
+#[tokio::test]
+async fn readyz_details_are_for_the_metrics_token_only_when_one_is_set() {
+    let redis = PrivateRedis::start();
+    let url = format!("redis://127.0.0.1:{}/0", redis.port);
+    let app = TestApp::spawn_with(Backend::Redis, |raw| {
+        raw.redis_url = Some(url.clone());
+        raw.redis_timeout_ms = 300;
+        raw.metrics_token = Some("scrape-secret".into());
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let (port, _dir) = redis.stop();
+    let anonymous: Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(anonymous["status"], "unavailable");
+    assert!(anonymous.get("detail").is_none(), "{anonymous}");
+    let res = app.get_metrics(Some("scrape-secret")).await;
+    assert_eq!(res.status(), 200, "the same token opens /metrics");
+    let req = app
+        .http
+        .get(app.url("/readyz"))
+        .bearer_auth("scrape-secret");
+    let operator: Value = req.send().await.unwrap().json().await.unwrap();
+    let detail = operator["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("127.0.0.1:{port}")), "{detail}");
 }
 
 #[tokio::test]

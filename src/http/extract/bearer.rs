@@ -1,10 +1,11 @@
 //! Bearer access tokens (RFC 6750 §2.1) and the users behind them.
 
 use actix_web::dev::Payload;
+use actix_web::http::{header, Method};
 use actix_web::{FromRequest, HttpRequest};
 
 use super::dpop::ProofRequest;
-use super::{app_state, authorization, Extracting};
+use super::{app_state, authorization, Extracting, Params};
 use crate::error::OAuthError;
 use crate::state::AppState;
 use crate::store::{Backend, User};
@@ -95,8 +96,13 @@ fn presented(state: &AppState, req: &HttpRequest) -> Result<Presented, OAuthErro
             proof: Some(proof),
         });
     }
-    let token = authorization::credentials(req, "Bearer")
-        .ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?;
+    let token = authorization::credentials(req, "Bearer").ok_or_else(|| {
+        if req.headers().contains_key(header::AUTHORIZATION) {
+            OAuthError::invalid_token("a bearer access token is required")
+        } else {
+            OAuthError::no_credentials()
+        }
+    })?;
     Ok(Presented {
         token: token.to_owned(),
         proof: None,
@@ -109,6 +115,58 @@ impl FromRequest for Bearer {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         Self::verified(req)
+    }
+}
+
+/// A [`Bearer`] token sent in the `Authorization` header or, RFC 6750 §2.2, as the
+/// `access_token` parameter of an `application/x-www-form-urlencoded` body of a request other
+/// than `GET` (the UserInfo endpoint, where relying-party libraries do this).
+///
+/// # Errors
+/// As [`Bearer`]; `invalid_request` (400, RFC 6750 §3.1) when the token is sent both ways
+/// (§2: "MUST NOT use more than one method") or the body cannot be read.
+#[derive(Debug)]
+pub struct FormBearer(pub Bearer);
+
+impl FromRequest for FormBearer {
+    type Error = OAuthError;
+    type Future = Extracting<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = req.method() != Method::GET
+            && req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|v| {
+                    v.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                });
+        if !form {
+            return Box::pin(futures_util::FutureExt::map(Bearer::verified(req), |b| {
+                b.map(Self)
+            }));
+        }
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let params = Params::read(&req, &mut payload).await?;
+            let Some(token) = params.get("access_token") else {
+                return Bearer::verified(&req).await.map(Self);
+            };
+            if req.headers().contains_key(header::AUTHORIZATION) {
+                return Err(OAuthError::invalid_request(
+                    "the access token is sent both in the Authorization header and in the body",
+                ));
+            }
+            let state = app_state(&req)?.clone();
+            let presented = Presented {
+                token: token.to_owned(),
+                proof: None,
+            };
+            Bearer::verify(&state, presented).await.map(Self)
+        })
     }
 }
 

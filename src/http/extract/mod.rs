@@ -7,8 +7,9 @@
 //! - [`ClientRequest`] and [`TokenRequest`]: the body and the client it authenticates (RFC 6749
 //!   §2.3). The body is read once, inside the extractor, and handed to the handler with the
 //!   client, so a handler never reads the payload again.
-//! - [`Bearer`] (verified RFC 6750 access-token claims) and [`SessionUser`] (the user of a live
-//!   session behind such a token).
+//! - [`Bearer`] (verified RFC 6750 access-token claims), [`FormBearer`] (the same, also from a
+//!   form body, RFC 6750 §2.2) and [`SessionUser`] (the user of a live session behind such a
+//!   token).
 //! - [`ClientIp`]: the client's address, through trusted proxies.
 //!
 //! actix polls all of a handler's extractors together, so a handler takes at most one extractor
@@ -22,7 +23,7 @@ mod dpop;
 mod params;
 mod token_request;
 
-pub use bearer::{Bearer, SessionUser};
+pub use bearer::{Bearer, FormBearer, SessionUser};
 pub use client::ClientRequest;
 pub use client_ip::{client_ip, ClientIp};
 pub use dpop::{proof_jkt, ProofRequest};

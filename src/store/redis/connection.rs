@@ -12,6 +12,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelServerType};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
+use super::diagnose::Target;
 use crate::error::StoreError;
 
 /// The shared connection: a standalone server, a Redis Cluster, or the master named by Redis
@@ -140,7 +141,7 @@ impl Conn {
     ///
     /// # Errors
     /// [`StoreError`] when the URL is invalid or the first connection fails.
-    pub(super) async fn single(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+    pub(super) async fn single(url: &str, timeout: Duration) -> redis::RedisResult<Self> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(timeout)
@@ -157,7 +158,7 @@ impl Conn {
     ///
     /// # Errors
     /// [`StoreError`] when no seed node answers.
-    pub(super) async fn cluster(nodes: &[&str], timeout: Duration) -> Result<Self, StoreError> {
+    pub(super) async fn cluster(nodes: &[&str], timeout: Duration) -> redis::RedisResult<Self> {
         let client = redis::cluster::ClusterClient::builder(nodes.to_vec())
             .connection_timeout(timeout)
             .response_timeout(timeout)
@@ -175,7 +176,7 @@ impl Conn {
         sentinels: &[&str],
         master: &str,
         timeout: Duration,
-    ) -> Result<Self, StoreError> {
+    ) -> redis::RedisResult<Self> {
         let client = SentinelClient::build(
             sentinels.to_vec(),
             master.to_owned(),
@@ -197,34 +198,49 @@ impl super::RedisStore {
     /// Connects to `url`, bounding connection attempts and every command by `timeout`.
     ///
     /// # Errors
-    /// [`StoreError`] when the URL is invalid or the first connection fails.
+    /// [`StoreError`] naming the URL (without its password) and the cause when the URL is
+    /// invalid or the first connection fails.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        Self::with(Conn::single(url, timeout).await?)
+        let target = Target::new(&[url], timeout);
+        let conn = Conn::single(url, timeout).await;
+        Self::with(conn.map_err(|e| target.error(&e))?, target)
     }
 
     /// Connects to a Redis Cluster through the seed node URLs `nodes`, bounding connection
     /// attempts and every command by `timeout`.
     ///
     /// # Errors
-    /// [`StoreError`] when no seed node answers.
+    /// [`StoreError`] naming the nodes and the cause when no seed node answers.
     pub async fn connect_cluster(nodes: &[&str], timeout: Duration) -> Result<Self, StoreError> {
-        Self::with(Conn::cluster(nodes, timeout).await?)
+        let target = Target::new(nodes, timeout);
+        let conn = Conn::cluster(nodes, timeout).await;
+        Self::with(conn.map_err(|e| target.error(&e))?, target)
     }
 
     /// Connects to the master named `master` by the Sentinels at `sentinels`, bounding every
     /// connection attempt and command by `timeout`; follows failovers.
     ///
     /// # Errors
-    /// [`StoreError`] when no Sentinel names a reachable master.
+    /// [`StoreError`] naming the Sentinels and the cause when no Sentinel names a reachable
+    /// master.
     pub async fn connect_sentinel(
         sentinels: &[&str],
         master: &str,
         timeout: Duration,
     ) -> Result<Self, StoreError> {
-        Self::with(Conn::sentinel(sentinels, master, timeout).await?)
+        let target = Target::new(sentinels, timeout);
+        let conn = Conn::sentinel(sentinels, master, timeout).await;
+        Self::with(conn.map_err(|e| target.error(&e))?, target)
     }
 
-    fn with(conn: Conn) -> Result<Self, StoreError> {
+    /// `PING`; a failure names the servers and the cause (for `/readyz` and start-up).
+    pub(super) async fn ping_described(&self) -> Result<(), StoreError> {
+        let pong: redis::RedisResult<String> =
+            redis::cmd("PING").query_async(&mut self.conn.clone()).await;
+        pong.map(drop).map_err(|e| self.target.error(&e))
+    }
+
+    fn with(conn: Conn, target: Target) -> Result<Self, StoreError> {
         let errors = prometheus::IntCounter::new(
             "store_errors_total",
             "Store (Redis) commands that failed or timed out",
@@ -232,6 +248,7 @@ impl super::RedisStore {
         .map_err(|e| StoreError(e.to_string()))?;
         Ok(Self {
             conn,
+            target,
             errors,
             notices: std::sync::Arc::new(crate::store::names::notices("")),
         })

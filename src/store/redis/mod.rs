@@ -7,6 +7,7 @@
 mod codec;
 mod connection;
 mod device;
+mod diagnose;
 mod notices;
 mod rotation;
 mod scripts;
@@ -35,6 +36,8 @@ use crate::secret::SecretHash;
 #[derive(Clone)]
 pub struct RedisStore {
     conn: Conn,
+    /// The servers and timeout, for error messages.
+    target: diagnose::Target,
     /// Failed commands (`tessera_store_errors_total`).
     pub(super) errors: prometheus::IntCounter,
     /// The back-channel logout stream and retry set ([`names::notices`]).
@@ -43,10 +46,7 @@ pub struct RedisStore {
 
 impl Backend for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        let _: String = redis::cmd("PING")
-            .query_async(&mut self.conn.clone())
-            .await?;
-        Ok(())
+        self.ping_described().await
     }
 
     async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
