@@ -23,6 +23,7 @@ pub mod keys;
 #[cfg(test)]
 mod layers;
 pub mod mfa;
+pub mod passkeys;
 pub mod ratelimit;
 pub mod secret;
 pub mod sessions;

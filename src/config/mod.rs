@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 mod settings;
 mod validate;
+mod webauthn;
 
 pub use settings::{Argon2Params, HashingSettings, Settings, StoreSettings};
+pub use webauthn::RelyingParty;
 
 /// The file read when `--config` is not given (if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
@@ -105,6 +107,15 @@ pub struct RawSettings {
     pub dpop_nonce_required: bool,
     /// Whether every client must push its authorization requests (RFC 9126 §6; default off).
     pub require_pushed_authorization_requests: bool,
+    /// WebAuthn RP ID (a domain); default: the issuer's host (passkeys are off for an issuer
+    /// on an IP address unless this is set).
+    pub webauthn_rp_id: Option<String>,
+    /// Comma-separated origins allowed for passkeys; default: the issuer's origin.
+    pub webauthn_origins: String,
+    /// The relying party's name shown by authenticators.
+    pub webauthn_rp_name: String,
+    /// Seconds since sign-in within which a user may change their factors (add a passkey, ...).
+    pub passkey_reauth_max_age: u64,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -152,6 +163,10 @@ impl Default for RawSettings {
             dpop_iat_window: 60,
             dpop_nonce_required: false,
             require_pushed_authorization_requests: false,
+            webauthn_rp_id: None,
+            webauthn_origins: String::new(),
+            webauthn_rp_name: "tessera".into(),
+            passkey_reauth_max_age: 300,
             clients: Vec::new(),
         }
     }

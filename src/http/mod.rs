@@ -22,6 +22,8 @@ mod health;
 mod introspect;
 mod metrics;
 mod pages;
+mod passkey_login;
+mod passkeys;
 mod request_id;
 mod revoke;
 pub mod routes;

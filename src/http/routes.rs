@@ -6,7 +6,7 @@ use actix_web::{web, Route};
 
 use super::{
     account, admin, admin_users, authorize, cors, device, discovery, health, introspect, metrics,
-    pages, revoke, token, userinfo,
+    pages, passkey_login, passkeys, revoke, token, userinfo,
 };
 
 /// Paths of the endpoints, relative to the issuer.
@@ -17,12 +17,18 @@ pub mod paths {
     pub const AUTHORIZE_LOGIN: &str = "/oauth2/authorize/login";
     /// Hosted login page: the second-factor step.
     pub const AUTHORIZE_MFA: &str = "/oauth2/authorize/mfa";
+    /// Hosted login page: a passkey challenge for the page's script (JSON).
+    pub const AUTHORIZE_PASSKEY_OPTIONS: &str = "/oauth2/authorize/passkey/options";
+    /// Hosted login page: the passkey step (login or second step).
+    pub const AUTHORIZE_PASSKEY: &str = "/oauth2/authorize/passkey";
     /// Hosted consent page.
     pub const AUTHORIZE_CONSENT: &str = "/oauth2/authorize/consent";
     /// RP-Initiated Logout 1.0 end-session endpoint.
     pub const LOGOUT: &str = "/oauth2/logout";
     /// Stylesheet of the hosted pages.
     pub const STYLESHEET: &str = "/assets/tessera.css";
+    /// The hosted pages' WebAuthn script (passkey sign-in and registration).
+    pub const PASSKEY_SCRIPT: &str = "/assets/passkey.js";
     /// RFC 6749 §3.2 token endpoint.
     pub const TOKEN: &str = "/oauth2/token";
     /// RFC 9126 §2 pushed authorization request endpoint.
@@ -65,6 +71,14 @@ pub mod paths {
     pub const MFA_TOTP: &str = "/account/mfa/totp";
     /// TOTP enrollment: confirm.
     pub const MFA_TOTP_CONFIRM: &str = "/account/mfa/totp/confirm";
+    /// Passkey registration: start (WebAuthn `PublicKeyCredentialCreationOptions`).
+    pub const PASSKEYS_REGISTER_START: &str = "/account/passkeys/register/start";
+    /// Passkey registration: finish.
+    pub const PASSKEYS_REGISTER_FINISH: &str = "/account/passkeys/register/finish";
+    /// The bearer's passkeys.
+    pub const PASSKEYS: &str = "/account/passkeys";
+    /// One passkey: rename (PATCH), remove (DELETE).
+    pub const PASSKEY: &str = "/account/passkeys/{id}";
     /// Prometheus metrics.
     pub const METRICS: &str = "/metrics";
     /// Liveness.
@@ -142,6 +156,8 @@ pub const RESOURCES: &[Resource] = &[
     resource!(AUTHORIZE_LOGIN, cors: false, [POST => authorize::login]),
     resource!(AUTHORIZE_MFA, cors: false, [POST => authorize::mfa]),
     resource!(AUTHORIZE_CONSENT, cors: false, [POST => authorize::consent]),
+    resource!(AUTHORIZE_PASSKEY_OPTIONS, cors: false, [POST => passkey_login::options]),
+    resource!(AUTHORIZE_PASSKEY, cors: false, [POST => passkey_login::login]),
     resource!(LOGOUT, cors: false, [
         GET => authorize::logout_query,
         POST => authorize::logout_form,
@@ -150,12 +166,20 @@ pub const RESOURCES: &[Resource] = &[
     resource!(DEVICE, cors: false, [GET => device::device_page, POST => device::device_code_form]),
     resource!(DEVICE_APPROVE, cors: false, [POST => device::approve]),
     resource!(STYLESHEET, cors: false, [GET => pages::stylesheet]),
+    resource!(PASSKEY_SCRIPT, cors: false, [GET => pages::passkey_script]),
     resource!(LOGOUT_ALL, cors: false, [POST => account::logout_all]),
     resource!(MFA_TOTP, cors: false, [
         POST => account::start_totp,
         DELETE => account::disable_totp,
     ]),
     resource!(MFA_TOTP_CONFIRM, cors: false, [POST => account::confirm_totp]),
+    resource!(PASSKEYS_REGISTER_START, cors: false, [POST => passkeys::register_start]),
+    resource!(PASSKEYS_REGISTER_FINISH, cors: false, [POST => passkeys::register_finish]),
+    resource!(PASSKEYS, cors: false, [GET => passkeys::list]),
+    resource!(PASSKEY, cors: false, [
+        PATCH => passkeys::rename,
+        DELETE => passkeys::remove,
+    ]),
     resource!(METRICS, cors: false, [GET => metrics::metrics]),
     resource!(HEALTHZ, cors: false, [GET => health::healthz]),
     resource!(READYZ, cors: false, [GET => health::readyz]),
@@ -228,7 +252,8 @@ mod tests {
         for (name, method, path) in paths::all() {
             let uri = path
                 .replace("{client_id}", "example")
-                .replace("{sub}", "example");
+                .replace("{sub}", "example")
+                .replace("{id}", "example");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let request = TestRequest::default()
                 .method(method.clone())

@@ -20,6 +20,7 @@ mod device;
 mod forms;
 mod logout;
 mod par;
+mod passkey;
 mod step;
 
 pub use authorize::{authorize, check_request, AuthorizationRequest, CheckedRequest};
@@ -27,4 +28,7 @@ pub use device::{decide_device, device_form, enter_user_code};
 pub use forms::{consent, login, second_factor, Credentials, FormContext, SecondFactorInput};
 pub use logout::{logout, LogoutRequest};
 pub use par::{push, PushedRequest, PAR_TTL, REQUEST_URI_PREFIX};
-pub use step::{LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step};
+pub use passkey::{passkey_login, passkey_options};
+pub use step::{
+    Factors, LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step,
+};

@@ -3,6 +3,7 @@
 //! [`super::names`], so both backends share one layout.
 
 mod device;
+mod passkey;
 mod state;
 
 use std::collections::{HashMap, HashSet};

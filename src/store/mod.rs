@@ -13,19 +13,21 @@ pub mod limits;
 pub mod memory;
 pub mod model;
 pub mod names;
+pub mod passkeys;
 pub mod records;
 pub mod redis;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-pub use backend::{Backend, DeviceBackend};
+pub use backend::{Backend, DeviceBackend, PasskeyBackend};
 pub use device::{DevicePoll, NewDevice};
 pub use limits::{Backoff, Limit, LimitedBy};
 pub use model::{
     Client, ClientPolicy, Family, KeyMeta, Presenter, Rotation, SigningAlg, TokenState, User,
     UsersPage,
 };
+pub use passkeys::{Added, StoredPasskey};
 pub use records::{Kind, Record, Redemption};
 
 use crate::error::StoreError;
@@ -129,4 +131,13 @@ dispatch! { DeviceBackend {
         -> bool;
     async fn device_poll(&self, id: &SecretHash, client_id: &str, now_ms: u64)
         -> DevicePoll<(String, String)>;
+} }
+
+dispatch! { PasskeyBackend {
+    async fn passkeys(&self, sub: &str) -> Vec<String>;
+    async fn passkey_count(&self, sub: &str) -> usize;
+    async fn add_passkey(&self, sub: &str, id: &str, json: &str, max: usize) -> Added;
+    async fn replace_passkey(&self, sub: &str, id: &str, json: &str) -> bool;
+    async fn remove_passkey(&self, sub: &str, id: &str) -> bool;
+    async fn remove_passkeys(&self, sub: &str) -> usize;
 } }

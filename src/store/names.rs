@@ -39,6 +39,8 @@
 //! - `dpop-jti:<hash>` → `1`, a DPoP proof seen (RFC 9449 §11.1): the hash is SHA-256 of
 //!   `<jkt>:<jti>`; PX = twice the `dpop_iat_window`, so a proof is refused for as long as its
 //!   `iat` could be accepted. Set with one `SET NX PX` ([`dpop_proof`])
+//! - `passkeys:<sub>` → hash credential id (base64url) → JSON
+//!   [`super::passkeys::StoredPasskey`]: a user's passkeys (WebAuthn), at most 20
 //! - `data-key-check` → a constant sealed with the data key
 //! - `keys` → hash kid → JSON [`super::KeyMeta`]; `lock:<name>` → short locks
 
@@ -139,4 +141,9 @@ pub fn user_code(code: &SecretHash) -> String {
 /// A seen DPoP proof (see the module docs).
 pub fn dpop_proof(proof: &SecretHash) -> String {
     format!("tessera:dpop-jti:{}", proof.as_str())
+}
+
+/// The hash of a user's passkeys.
+pub fn passkeys(sub: &str) -> String {
+    format!("tessera:passkeys:{sub}")
 }

@@ -50,6 +50,8 @@ pub(super) struct State {
     pub(super) session_families: HashMap<SecretHash, HashSet<String>>,
     /// Device authorizations (RFC 8628).
     pub(super) devices: super::device::Devices,
+    /// Passkeys: by `sub`, credential id → record JSON.
+    pub(super) passkeys: HashMap<String, HashMap<String, String>>,
 }
 
 impl State {

@@ -7,6 +7,7 @@
 mod codec;
 mod connection;
 mod device;
+mod passkey;
 mod scripts;
 
 use std::collections::HashMap;

@@ -40,3 +40,11 @@ pub(super) static DEVICE_POLL: LazyLock<Script> =
 /// The user's decision on a device authorization.
 pub(super) static DEVICE_DECIDE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/device_decide.lua")));
+
+/// Adding a passkey under the per-user limit.
+pub(super) static PASSKEY_ADD: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/passkey_add.lua")));
+
+/// Replacing a still-registered passkey.
+pub(super) static PASSKEY_REPLACE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/passkey_replace.lua")));
