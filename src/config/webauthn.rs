@@ -97,7 +97,11 @@ impl RawSettings {
             },
         };
         let (first, rest) = origins.split_first().ok_or_else(|| {
-            invalid(ORIGINS.0, ORIGINS.1, "no origin: set the issuer or this key")
+            invalid(
+                ORIGINS.0,
+                ORIGINS.1,
+                "no origin: set the issuer or this key",
+            )
         })?;
         let suffix = format!("RP ID `{rp_id}` must be a domain that is each origin's host or a suffix of it (WebAuthn L3 §5.1.3)");
         let mut builder =
@@ -146,7 +150,11 @@ mod tests {
         assert_eq!(rp.rp_id, "id.example.com");
         assert_eq!(rp.origins, ["https://id.example.com"]);
         assert_eq!(age, 300);
-        assert!(raw("http://127.0.0.1:8080").relying_party().unwrap().0.is_none());
+        assert!(raw("http://127.0.0.1:8080")
+            .relying_party()
+            .unwrap()
+            .0
+            .is_none());
     }
 
     #[test]

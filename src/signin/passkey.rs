@@ -24,8 +24,8 @@ use crate::store::{Backend, PasskeyBackend, User};
 /// # Errors
 /// Store failures.
 pub(super) async fn factors_of(state: &AppState, user: &User) -> Result<Factors, StoreError> {
-    let passkey = state.settings.relying_party.is_some()
-        && state.store.passkey_count(&user.sub).await? > 0;
+    let passkey =
+        state.settings.relying_party.is_some() && state.store.passkey_count(&user.sub).await? > 0;
     Ok(Factors {
         totp: user.totp.is_some(),
         passkey,

@@ -16,6 +16,7 @@ mod oidc;
 mod openapi;
 mod operations;
 mod par;
+mod passkeys;
 mod ratelimit;
 mod refresh;
 mod revocation;

@@ -3,6 +3,7 @@
 
 mod device;
 mod dpop;
+mod passkeys;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -558,6 +559,7 @@ async fn contract(store: Store) {
     crate::store_users_contract::user_removal_contract(&store).await;
     device::device_contract(&store).await;
     dpop::dpop_contract(&store).await;
+    passkeys::passkey_contract(&store).await;
 }
 
 #[tokio::test]

@@ -41,7 +41,11 @@ impl PasskeyBackend for MemoryStore {
 
     async fn replace_passkey(&self, sub: &str, id: &str, json: &str) -> Result<bool, StoreError> {
         let mut state = self.lock();
-        match state.passkeys.get_mut(sub).and_then(|keys| keys.get_mut(id)) {
+        match state
+            .passkeys
+            .get_mut(sub)
+            .and_then(|keys| keys.get_mut(id))
+        {
             Some(stored) => {
                 json.clone_into(stored);
                 Ok(true)
@@ -59,6 +63,10 @@ impl PasskeyBackend for MemoryStore {
     }
 
     async fn remove_passkeys(&self, sub: &str) -> Result<usize, StoreError> {
-        Ok(self.lock().passkeys.remove(sub).map_or(0, |keys| keys.len()))
+        Ok(self
+            .lock()
+            .passkeys
+            .remove(sub)
+            .map_or(0, |keys| keys.len()))
     }
 }

@@ -13,6 +13,7 @@ mod device;
 mod dpop;
 mod endpoints;
 mod mfa;
+mod passkeys;
 mod setup;
 
 use std::io::Write;
@@ -32,10 +33,11 @@ pub use assertions::{
     access_token, assert_bearer_challenge, assert_no_store, assert_rate_limited, basic, basic_raw,
     claims, expect_error, header, kid_of, password_form, refresh_token,
 };
-pub use browser::{pkce, AFTER_LOGOUT, ORIGIN, REDIRECT};
+pub use browser::{pkce, Page, SpaFlow, AFTER_LOGOUT, ORIGIN, REDIRECT};
 pub use device::DEVICE_GRANT;
 pub use dpop::{DpopKey, Service};
 pub use mfa::{now, pyotp};
+pub use passkeys::Authenticator;
 pub use setup::{generate_key, generate_key_for, random_token, served_routes, NewClient, SCOPES};
 pub use tessera::config::RawSettings;
 pub use tessera::keys::TokenType;
