@@ -54,7 +54,14 @@ impl AppState {
             clients: ClientRegistry::new(
                 store.clone(),
                 Duration::from_secs(settings.client_cache_ttl),
-                settings.clients.clone(),
+                settings
+                    .clients
+                    .iter()
+                    .cloned()
+                    .chain(crate::clients::account_client(
+                        settings.endpoint(crate::clients::ACCOUNT_CALLBACK_PATH),
+                    ))
+                    .collect(),
             ),
             tokens: TokenIssuer::new(
                 keys,

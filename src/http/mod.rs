@@ -11,6 +11,8 @@
 //!   endpoint and the verification page), account, admin, cors, health, metrics.
 
 mod account;
+mod account_forms;
+mod account_page;
 mod admin;
 mod admin_users;
 mod authorize;

@@ -103,6 +103,11 @@ pub async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../assets/tessera.css"))
 }
 
+/// A page with a heading and a message.
+pub(super) fn message(status: StatusCode, heading: &str, message: &str) -> HttpResponse {
+    page(status, None, MessagePage { heading, message }.render())
+}
+
 /// The hosted pages' WebAuthn script (served from `/assets/`: the CSP allows no inline script).
 pub async fn passkey_script() -> HttpResponse {
     HttpResponse::Ok()
@@ -113,7 +118,7 @@ pub async fn passkey_script() -> HttpResponse {
 
 /// An HTML response with the security headers every page carries. `form_target` is the origin
 /// a form on this page may end up redirecting to (CSP `form-action` also governs redirects).
-fn page(
+pub(super) fn page(
     status: StatusCode,
     form_target: Option<&str>,
     body: Result<String, askama::Error>,
@@ -163,7 +168,7 @@ fn cookie_name(state: &AppState, base: &'static str) -> String {
     }
 }
 
-fn cookie<'c>(
+pub(super) fn cookie<'c>(
     state: &AppState,
     base: &'static str,
     value: String,

@@ -5,8 +5,8 @@ use actix_web::http::Method;
 use actix_web::{web, Route};
 
 use super::{
-    account, admin, admin_users, authorize, cors, device, discovery, health, introspect, metrics,
-    pages, passkey_login, passkeys, revoke, token, userinfo,
+    account, account_forms, account_page, admin, admin_users, authorize, cors, device, discovery,
+    health, introspect, metrics, pages, passkey_login, passkeys, revoke, token, userinfo,
 };
 
 /// Paths of the endpoints, relative to the issuer.
@@ -79,6 +79,32 @@ pub mod paths {
     pub const PASSKEYS: &str = "/account/passkeys";
     /// One passkey: rename (PATCH), remove (DELETE).
     pub const PASSKEY: &str = "/account/passkeys/{id}";
+    /// The hosted account page.
+    pub const ACCOUNT: &str = "/account";
+    /// The account page's sign-in returns here (its client's redirect URI).
+    pub const ACCOUNT_CALLBACK: &str = "/account/callback";
+    /// The account page: sign in again for a change that needs a recent sign-in.
+    pub const ACCOUNT_REAUTH: &str = "/account/reauth";
+    /// The account page's script: passkey creation options (JSON).
+    pub const ACCOUNT_PASSKEY_OPTIONS: &str = "/account/passkey/options";
+    /// The account page: add a passkey.
+    pub const ACCOUNT_PASSKEY_ADD: &str = "/account/passkey/add";
+    /// The account page: rename a passkey.
+    pub const ACCOUNT_PASSKEY_RENAME: &str = "/account/passkey/rename";
+    /// The account page: remove a passkey.
+    pub const ACCOUNT_PASSKEY_REMOVE: &str = "/account/passkey/remove";
+    /// The account page: start TOTP set-up.
+    pub const ACCOUNT_TOTP_START: &str = "/account/totp/start";
+    /// The account page: confirm TOTP set-up.
+    pub const ACCOUNT_TOTP_CONFIRM: &str = "/account/totp/confirm";
+    /// The account page: remove TOTP.
+    pub const ACCOUNT_TOTP_REMOVE: &str = "/account/totp/remove";
+    /// The account page: new recovery codes.
+    pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
+    /// The account page: change the password.
+    pub const ACCOUNT_PASSWORD: &str = "/account/password";
+    /// The account page: sign out.
+    pub const ACCOUNT_SIGN_OUT: &str = "/account/sign-out";
     /// Prometheus metrics.
     pub const METRICS: &str = "/metrics";
     /// Liveness.
@@ -180,6 +206,19 @@ pub const RESOURCES: &[Resource] = &[
         PATCH => passkeys::rename,
         DELETE => passkeys::remove,
     ]),
+    resource!(ACCOUNT, cors: false, [GET => account_page::account_page]),
+    resource!(ACCOUNT_CALLBACK, cors: false, [GET => account_page::callback]),
+    resource!(ACCOUNT_REAUTH, cors: false, [GET => account_page::reauth]),
+    resource!(ACCOUNT_PASSKEY_OPTIONS, cors: false, [POST => account_forms::passkey_options]),
+    resource!(ACCOUNT_PASSKEY_ADD, cors: false, [POST => account_forms::passkey_add]),
+    resource!(ACCOUNT_PASSKEY_RENAME, cors: false, [POST => account_forms::passkey_rename]),
+    resource!(ACCOUNT_PASSKEY_REMOVE, cors: false, [POST => account_forms::passkey_remove]),
+    resource!(ACCOUNT_TOTP_START, cors: false, [POST => account_forms::totp_start]),
+    resource!(ACCOUNT_TOTP_CONFIRM, cors: false, [POST => account_forms::totp_confirm]),
+    resource!(ACCOUNT_TOTP_REMOVE, cors: false, [POST => account_forms::totp_remove]),
+    resource!(ACCOUNT_RECOVERY_CODES, cors: false, [POST => account_forms::recovery_codes]),
+    resource!(ACCOUNT_PASSWORD, cors: false, [POST => account_forms::password]),
+    resource!(ACCOUNT_SIGN_OUT, cors: false, [POST => account_forms::sign_out]),
     resource!(METRICS, cors: false, [GET => metrics::metrics]),
     resource!(HEALTHZ, cors: false, [GET => health::healthz]),
     resource!(READYZ, cors: false, [GET => health::readyz]),

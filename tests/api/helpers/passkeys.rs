@@ -55,7 +55,7 @@ impl Authenticator {
         if options.public_key.allow_credentials.is_empty() {
             options.public_key.allow_credentials = vec![AllowCredentials {
                 type_: "public-key".into(),
-                id: self.credentials[index].clone().into(),
+                id: self.credentials[index].clone(),
                 transports: None,
             }];
         }
@@ -64,7 +64,7 @@ impl Authenticator {
             .do_authentication(Url::parse(origin).unwrap(), options)
             .unwrap();
         let handle = uuid::Uuid::parse_str(user_handle).unwrap();
-        credential.response.user_handle = Some(handle.as_bytes().to_vec().into());
+        credential.response.user_handle = Some(handle.as_bytes().to_vec());
         serde_json::to_value(credential).unwrap()
     }
 }
