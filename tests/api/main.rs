@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area. They talk HTTP to a real server.
 
+mod account_page;
 mod admin_users;
 mod algorithms;
 mod browser;

@@ -33,7 +33,7 @@ pub use assertions::{
     access_token, assert_bearer_challenge, assert_no_store, assert_rate_limited, basic, basic_raw,
     claims, expect_error, header, kid_of, password_form, refresh_token,
 };
-pub use browser::{pkce, Page, SpaFlow, AFTER_LOGOUT, ORIGIN, REDIRECT};
+pub use browser::{pkce, Browser, Page, SpaFlow, AFTER_LOGOUT, ORIGIN, REDIRECT};
 pub use device::DEVICE_GRANT;
 pub use dpop::{DpopKey, Service};
 pub use mfa::{now, pyotp};
