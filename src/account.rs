@@ -17,7 +17,31 @@ use crate::sessions::{code_grant, login_session, redeem_code, LoginSession};
 use crate::state::AppState;
 use crate::store::{Backend, Redemption, User};
 
-pub use crate::clients::{ACCOUNT_CALLBACK_PATH as CALLBACK_PATH, ACCOUNT_CLIENT};
+use crate::clients::{build_client, Registration};
+use crate::store::{Client, ClientPolicy};
+
+/// The account page's own client id.
+pub const ACCOUNT_CLIENT: &str = "tessera-account";
+/// Where the page's sign-in returns to (the client's one redirect URI), relative to the issuer.
+pub const CALLBACK_PATH: &str = "/account/callback";
+
+/// The account page's client, declared by the server itself (added to the declared clients at
+/// start-up): public, authorization code with PKCE only, `openid`, first party (no consent),
+/// redirecting to [`CALLBACK_PATH`]. `None` when the issuer makes no acceptable URI.
+pub fn client(settings: &Settings) -> Option<Client> {
+    let registration = Registration {
+        client_id: ACCOUNT_CLIENT.into(),
+        public: true,
+        policy: ClientPolicy {
+            grant_types: vec!["authorization_code".into()],
+            scopes: vec!["openid".into()],
+            redirect_uris: vec![settings.endpoint(CALLBACK_PATH)],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    build_client(registration).ok().map(|(client, _)| client)
+}
 
 /// A sign-in the page starts: where to send the browser, and the value of the cookie that
 /// carries the `state` and PKCE verifier until the callback (the "flow cookie").

@@ -24,29 +24,6 @@ pub const GRANT_TYPES: &[&str] = &[
     crate::device::DEVICE_CODE_GRANT,
 ];
 
-/// The hosted account page's own client id (see `crate::account`).
-pub const ACCOUNT_CLIENT: &str = "tessera-account";
-/// Where the account page's sign-in returns to, relative to the issuer.
-pub const ACCOUNT_CALLBACK_PATH: &str = "/account/callback";
-
-/// The account page's client, declared by the server itself: public, authorization code with
-/// PKCE only, `openid`, first party (no consent), redirecting to `callback_uri` (the issuer +
-/// [`ACCOUNT_CALLBACK_PATH`]). `None` when that URI is not acceptable.
-pub fn account_client(callback_uri: String) -> Option<Client> {
-    let registration = Registration {
-        client_id: ACCOUNT_CLIENT.into(),
-        public: true,
-        policy: ClientPolicy {
-            grant_types: vec!["authorization_code".into()],
-            scopes: vec!["openid".into()],
-            redirect_uris: vec![callback_uri],
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    build_client(registration).ok().map(|(client, _)| client)
-}
-
 /// Errors registering or changing a client.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

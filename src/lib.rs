@@ -166,6 +166,9 @@ impl Application {
         );
         let metrics = telemetry::Metrics::new(store.error_counter())
             .map_err(|e| StartupError::Store(error::StoreError(e.to_string())))?;
+        let mut settings = settings;
+        // The account page is tessera's own client (see `account`).
+        settings.clients.extend(account::client(&settings));
         let state = web::Data::new(AppState::new(
             settings, store, keys, hasher, data_key, metrics,
         ));

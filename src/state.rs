@@ -54,14 +54,7 @@ impl AppState {
             clients: ClientRegistry::new(
                 store.clone(),
                 Duration::from_secs(settings.client_cache_ttl),
-                settings
-                    .clients
-                    .iter()
-                    .cloned()
-                    .chain(crate::clients::account_client(
-                        settings.endpoint(crate::clients::ACCOUNT_CALLBACK_PATH),
-                    ))
-                    .collect(),
+                settings.clients.clone(),
             ),
             tokens: TokenIssuer::new(
                 keys,
