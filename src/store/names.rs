@@ -25,8 +25,10 @@
 //!   account and its pairs share a hash tag: one slot, one script)
 //! - `<kind>:<hash>` → hash `data failures family` of a typed short-lived record (see
 //!   [`super::Record`]): the kinds are `authreq` (authorization request waiting for sign-in),
-//!   `session` (browser login session), `code` (authorization code) and `mfa` (password step
-//!   waiting for its second factor); each kind is a constant of its own type
+//!   `session` (browser login session), `code` (authorization code), `mfa` (password step
+//!   waiting for its second factor), `pkreg` (a passkey registration in progress, keyed by the
+//!   hash of the user's `sub`) and `pkauth` (a passkey sign-in challenge, keyed like the
+//!   authorization request it belongs to); each kind is a constant of its own type
 //! - `device:<hash>` → hash `client data status expires interval step last approval` of a
 //!   device authorization (RFC 8628), keyed by the SHA-256 of its device code: `status` is
 //!   `pending`, `approved`, `denied` or `redeemed`; `expires` (ms) is its `expires_in`, while
