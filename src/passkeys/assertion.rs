@@ -14,7 +14,7 @@ use crate::clock::now;
 use crate::error::StoreError;
 use crate::secret::SecretHash;
 use crate::state::AppState;
-use crate::store::{Backend, PasskeyBackend, Record, User};
+use crate::store::{Backend, Record, User};
 
 /// An open sign-in challenge.
 #[derive(Serialize, Deserialize)]
@@ -215,12 +215,4 @@ async fn check(
         methods: methods(&stored.passkey),
         user,
     })
-}
-
-/// Whether `user` has a passkey (one store call).
-///
-/// # Errors
-/// Store failures.
-pub async fn has_passkey(state: &AppState, user: &User) -> Result<bool, StoreError> {
-    Ok(state.store.passkey_count(&user.sub).await? > 0)
 }
