@@ -14,7 +14,8 @@
 # ---- build ----------------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
 WORKDIR /src
-# aws-lc-sys (non-FIPS) needs only the C compiler the rust image already has.
+# aws-lc-sys (non-FIPS) needs only the C compiler the rust image already has; webauthn-rs
+# needs OpenSSL (the rust image ships libssl-dev and pkg-config).
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
@@ -24,7 +25,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # ---- runtime --------------------------------------------------------------------------
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl ca-certificates \
+    && apt-get install -y --no-install-recommends curl ca-certificates libssl3 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tessera \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/tessera \

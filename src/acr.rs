@@ -5,9 +5,9 @@
 //! - [`SINGLE_FACTOR`] `urn:tessera:acr:1fa`: one factor (a password).
 //! - [`TWO_FACTOR`] `urn:tessera:acr:2fa`: a password and a second factor (`otp`).
 //! - [`PHISHING_RESISTANT`] `urn:tessera:acr:phr`: a passkey (`hwk`/`swk` with user
-//!   verification). Reserved: tessera has no passkeys yet, so no session reaches it, and a
-//!   request for it is answered with the strongest class the user can reach (`acr_values` is
-//!   voluntary, OIDC Core §3.1.2.1; the token's `acr` says what was achieved).
+//!   verification, see `crate::passkeys`). A request for it from a user without a passkey is
+//!   answered with the strongest class the user can reach (`acr_values` is voluntary, OIDC
+//!   Core §3.1.2.1; the token's `acr` says what was achieved).
 //!
 //! A class is satisfied by itself or a stronger one. Essential `acr` through the `claims`
 //! parameter (OIDC Core §5.5.1.1) is not supported.
@@ -16,7 +16,7 @@
 pub const SINGLE_FACTOR: &str = "urn:tessera:acr:1fa";
 /// Two factors: a password and a one-time password (TOTP or recovery code).
 pub const TWO_FACTOR: &str = "urn:tessera:acr:2fa";
-/// Phishing-resistant: a passkey (reserved, see the module docs).
+/// Phishing-resistant: a passkey with user verification.
 pub const PHISHING_RESISTANT: &str = "urn:tessera:acr:phr";
 /// Every class, weakest first: discovery's `acr_values_supported`.
 pub const SUPPORTED: [&str; 3] = [SINGLE_FACTOR, TWO_FACTOR, PHISHING_RESISTANT];

@@ -57,6 +57,9 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// RFC 9449 §8: the proof must carry the server's nonce, sent in `DPoP-Nonce`.
     UseDpopNonce,
+    /// RFC 9470 §3: the user's authentication is too old for this action (401; the challenge
+    /// carries `max_age`): sign in again.
+    InsufficientUserAuthentication,
 }
 
 /// The DPoP proof algorithms accepted (RFC 9449 §5.1 `dpop_signing_alg_values_supported`).
@@ -82,6 +85,8 @@ pub struct OAuthError {
     /// RFC 6750 §3.1: the request carried no credentials at all, so the challenge names no
     /// error.
     no_credentials: bool,
+    /// RFC 9470 §3: the `max_age` (seconds) of an `insufficient_user_authentication` challenge.
+    max_age: Option<u64>,
 }
 
 impl OAuthError {
@@ -95,7 +100,19 @@ impl OAuthError {
             dpop: false,
             dpop_nonce: None,
             no_credentials: false,
+            max_age: None,
         }
+    }
+
+    /// RFC 9470 §3 `insufficient_user_authentication` (401): the authentication must be at
+    /// most `max_age` seconds old.
+    pub fn insufficient_user_authentication(max_age: u64) -> Self {
+        let mut e = Self::new(
+            ErrorCode::InsufficientUserAuthentication,
+            format!("sign in again: this needs an authentication at most {max_age} seconds old"),
+        );
+        e.max_age = Some(max_age);
+        e
     }
 
     /// `invalid_dpop_proof` (400 at the token endpoint, RFC 9449 §5).
@@ -146,6 +163,13 @@ impl OAuthError {
         }
     }
 
+    /// This error answered with `status` instead of the code's default (e.g. 404 for an unknown
+    /// item of a collection).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         self.status_code()
@@ -166,6 +190,7 @@ impl OAuthError {
             dpop: false,
             dpop_nonce: None,
             no_credentials: false,
+            max_age: None,
         }
     }
 }
@@ -201,6 +226,7 @@ impl ErrorCode {
             Self::ExpiredToken => "expired_token",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
         }
     }
 }
@@ -217,7 +243,9 @@ impl ResponseError for OAuthError {
             return status;
         }
         match self.code {
-            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidClient
+            | ErrorCode::InvalidToken
+            | ErrorCode::InsufficientUserAuthentication => StatusCode::UNAUTHORIZED,
             ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
@@ -254,6 +282,17 @@ impl ResponseError for OAuthError {
             // RFC 6750 §3.1: no credentials, no error in the challenge.
             ErrorCode::InvalidToken if self.no_credentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tessera\""));
+            }
+            // RFC 9470 §3: the challenge names the error and the `max_age` to meet.
+            ErrorCode::InsufficientUserAuthentication => {
+                let challenge = format!(
+                    "Bearer realm=\"tessera\", error=\"insufficient_user_authentication\", error_description=\"{}\", max_age={}",
+                    self.description.replace('"', "'"),
+                    self.max_age.unwrap_or(0)
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.insert_header((header::WWW_AUTHENTICATE, value));
+                }
             }
             // RFC 6750 §3: the Bearer challenge names the error.
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {

@@ -8,6 +8,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod account;
 pub mod acr;
 pub mod backchannel;
 pub mod clients;
@@ -24,6 +25,7 @@ pub mod keys;
 #[cfg(test)]
 mod layers;
 pub mod mfa;
+pub mod passkeys;
 pub mod ratelimit;
 pub mod secret;
 pub mod session_list;
@@ -167,6 +169,9 @@ impl Application {
         );
         let metrics = telemetry::Metrics::new(store.error_counter())
             .map_err(|e| StartupError::Store(error::StoreError(e.to_string())))?;
+        let mut settings = settings;
+        // The account page is tessera's own client (see `account`).
+        settings.clients.extend(account::client(&settings));
         let state = web::Data::new(AppState::new(
             settings, store, keys, hasher, data_key, metrics,
         ));

@@ -149,13 +149,36 @@ pub async fn confirm_enrollment(
 ) -> Result<Vec<String>, MfaError> {
     let pending = user.totp_pending.clone().ok_or(MfaError::Invalid)?;
     check_code(store, key, &user.sub, &pending, code).await?;
-    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-    let hashes: Vec<SecretHash> = codes.iter().map(|c| hash_recovery_code(c)).collect();
-    store.set_recovery_codes(&user.sub, &hashes).await?;
+    let codes = new_recovery_codes(store, &user.sub).await?;
     user.totp = Some(pending);
     user.totp_pending = None;
     store.put_user(&user, false).await?;
     tracing::info!(target: "audit", event = "mfa_enabled", sub = %user.sub);
+    Ok(codes)
+}
+
+/// Replaces the recovery codes of `sub` with [`RECOVERY_CODES`] new ones, returned to be shown
+/// once (stored hashed).
+async fn new_recovery_codes(store: &Store, sub: &str) -> Result<Vec<String>, MfaError> {
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
+    let hashes: Vec<SecretHash> = codes.iter().map(|c| hash_recovery_code(c)).collect();
+    store.set_recovery_codes(sub, &hashes).await?;
+    Ok(codes)
+}
+
+/// Regenerates the recovery codes of `user`, who has TOTP active: the old ones stop working.
+///
+/// # Errors
+/// [`MfaError::Invalid`] without active TOTP; store failures.
+pub async fn regenerate_recovery_codes(
+    store: &Store,
+    user: &User,
+) -> Result<Vec<String>, MfaError> {
+    if user.totp.is_none() {
+        return Err(MfaError::Invalid);
+    }
+    let codes = new_recovery_codes(store, &user.sub).await?;
+    tracing::info!(target: "audit", event = "recovery_codes_regenerated", sub = %user.sub);
     Ok(codes)
 }
 

@@ -9,7 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::credentials::{HashError, PasswordHasher, Verification};
 use crate::error::StoreError;
-use crate::store::{Backend, Store, User, UsersPage};
+use crate::store::{Backend, PasskeyBackend, Store, User, UsersPage};
 
 /// Longest accepted password, in bytes (UTF-8), checked before any hashing.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -195,13 +195,15 @@ pub async fn set_password(
     save_and_sign_out(store, user, "user_password_changed", actor).await
 }
 
-/// Disables the user (no more logins) and revokes every refresh-token family.
+/// Disables the user (no more logins), removes their passkeys and revokes every refresh-token
+/// family.
 ///
 /// # Errors
 /// [`UserError::NotFound`] or store failures.
 pub async fn disable(store: &Store, username: &str) -> Result<User, UserError> {
     let mut user = existing(store, username).await?;
     user.disabled = true;
+    store.remove_passkeys(&user.sub).await?;
     save_and_sign_out(store, user, "user_disabled", "cli").await
 }
 
@@ -256,7 +258,7 @@ pub struct SecondFactors {
     pub totp: bool,
     /// Unused recovery codes.
     pub recovery_codes_left: usize,
-    /// Registered passkeys (always 0: tessera has no passkeys yet).
+    /// Registered passkeys (WebAuthn).
     pub passkeys: usize,
 }
 
@@ -277,7 +279,7 @@ pub struct UserView {
     pub second_factors: SecondFactors,
 }
 
-/// The [`UserView`] of `user` (one store round trip for the recovery codes).
+/// The [`UserView`] of `user` (two store round trips: recovery codes, passkeys).
 ///
 /// # Errors
 /// Store failures.
@@ -291,7 +293,7 @@ pub async fn describe(store: &Store, user: &User) -> Result<UserView, StoreError
         second_factors: SecondFactors {
             totp: user.totp.is_some(),
             recovery_codes_left: store.recovery_codes_left(&user.sub).await?,
-            passkeys: 0,
+            passkeys: store.passkey_count(&user.sub).await?,
         },
     })
 }
@@ -354,6 +356,9 @@ pub async fn update(
         user.email = email;
     }
     if let Some(disabled) = disabled {
+        if disabled && !user.disabled {
+            store.remove_passkeys(&user.sub).await?;
+        }
         moved |= disabled && !user.disabled;
         user.disabled = disabled;
     }
@@ -365,8 +370,8 @@ pub async fn update(
     Ok(user)
 }
 
-/// Removes every second factor of `user` (TOTP, pending TOTP, recovery codes; passkeys once
-/// they exist) and signs out every session, on behalf of `actor`.
+/// Removes every second factor of `user` (TOTP, pending TOTP, recovery codes, passkeys) and
+/// signs out every session, on behalf of `actor`.
 ///
 /// # Errors
 /// Store failures.
@@ -374,6 +379,7 @@ pub async fn reset_factors(store: &Store, mut user: User, actor: &str) -> Result
     user.totp = None;
     user.totp_pending = None;
     store.set_recovery_codes(&user.sub, &[]).await?;
+    store.remove_passkeys(&user.sub).await?;
     save_and_sign_out(store, user, "user_factors_reset", actor).await
 }
 
@@ -385,6 +391,7 @@ pub async fn remove(store: &Store, user: &User, actor: &str) -> Result<(), UserE
     if !store.remove_user(user).await? {
         return Err(UserError::NotFound);
     }
+    store.remove_passkeys(&user.sub).await?;
     tracing::info!(target: "audit", event = "user_deleted", sub = %user.sub, actor);
     Ok(())
 }

@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 mod diagnose;
 mod settings;
 mod validate;
+mod webauthn;
 
 pub use diagnose::{env_warnings, environment_help};
 
 pub use settings::{Argon2Params, BackchannelSettings, HashingSettings, Settings, StoreSettings};
+pub use webauthn::RelyingParty;
 
 /// The file read when `--config` is not given (if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
@@ -115,6 +117,15 @@ pub struct RawSettings {
     pub backchannel_logout_retry_for: u64,
     /// Timeout of one back-channel logout POST, seconds (1..=60; default 5).
     pub backchannel_logout_timeout: u64,
+    /// WebAuthn RP ID (a domain); default: the issuer's host (passkeys are off for an issuer
+    /// on an IP address unless this is set).
+    pub webauthn_rp_id: Option<String>,
+    /// Comma-separated origins allowed for passkeys; default: the issuer's origin.
+    pub webauthn_origins: String,
+    /// The relying party's name shown by authenticators.
+    pub webauthn_rp_name: String,
+    /// Seconds since sign-in within which a user may change their factors (add a passkey, ...).
+    pub passkey_reauth_max_age: u64,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -165,6 +176,10 @@ impl Default for RawSettings {
             refresh_reuse_grace: 0,
             backchannel_logout_retry_for: 600,
             backchannel_logout_timeout: 5,
+            webauthn_rp_id: None,
+            webauthn_origins: String::new(),
+            webauthn_rp_name: "tessera".into(),
+            passkey_reauth_max_age: 300,
             clients: Vec::new(),
         }
     }

@@ -101,6 +101,10 @@ pub struct Settings {
     pub data_key: Option<std::sync::Arc<crate::datakey::DataKey>>,
     /// TOTP issuer label.
     pub totp_issuer: String,
+    /// The WebAuthn relying party; `None`: passkeys are off.
+    pub relying_party: Option<super::RelyingParty>,
+    /// Seconds since sign-in within which a user may change their factors.
+    pub passkey_reauth_max_age: u64,
     /// Clients declared in the config file.
     pub clients: Vec<crate::store::Client>,
     /// In-process client cache lifetime, seconds.

@@ -11,6 +11,7 @@ impl RawSettings {
     /// # Errors
     /// [`ConfigError::Invalid`] naming the key, its environment variable and the accepted range.
     pub fn validate(self) -> Result<Settings, ConfigError> {
+        let (relying_party, passkey_reauth_max_age) = self.relying_party()?;
         let issuer = self.issuer;
         let parsed = url::Url::parse(&issuer)
             .map_err(|e| invalid("issuer", "TESSERA_ISSUER", format!("not a URL: {e}")))?;
@@ -353,6 +354,8 @@ impl RawSettings {
             jwks_max_age,
             data_key,
             totp_issuer: self.totp_issuer,
+            relying_party,
+            passkey_reauth_max_age,
             clients,
             client_cache_ttl,
             metrics_token: self.metrics_token.filter(|t| !t.is_empty()),

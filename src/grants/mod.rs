@@ -2,7 +2,7 @@
 //! first half of its grant): each takes an authenticated client and typed parameters and
 //! returns a [`TokenResponse`] or an [`OAuthError`] (RFC 6749 §5.1/§5.2).
 
-mod authorization_code;
+pub mod authorization_code;
 mod client_credentials;
 mod device_code;
 mod mfa_otp;

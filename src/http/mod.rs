@@ -14,6 +14,8 @@
 //!   API's session lists), admin, cors, health, metrics.
 
 mod account;
+mod account_forms;
+mod account_page;
 mod admin;
 mod admin_users;
 mod authorize;
@@ -26,6 +28,8 @@ mod health;
 mod introspect;
 mod metrics;
 mod pages;
+mod passkey_login;
+mod passkeys;
 mod request_id;
 mod revoke;
 pub mod routes;

@@ -9,7 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
 use askama::Template;
 
 use crate::sessions::AUTH_REQUEST_TTL;
-use crate::signin::{LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step};
+use crate::signin::{
+    Factors, LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step,
+};
 use crate::state::AppState;
 use crate::store::Client;
 
@@ -26,6 +28,7 @@ struct LoginPage<'a> {
     csrf: &'a str,
     username: &'a str,
     error: Option<&'a str>,
+    passkeys: bool,
 }
 
 #[derive(Template)]
@@ -34,6 +37,7 @@ struct MfaPage<'a> {
     request_id: &'a str,
     csrf: &'a str,
     error: Option<&'a str>,
+    factors: Factors,
 }
 
 /// What a page asking the user to grant a client access shows and posts: the consent page and
@@ -99,9 +103,22 @@ pub async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../assets/tessera.css"))
 }
 
+/// A page with a heading and a message.
+pub(super) fn message(status: StatusCode, heading: &str, message: &str) -> HttpResponse {
+    page(status, None, MessagePage { heading, message }.render())
+}
+
+/// The hosted pages' WebAuthn script (served from `/assets/`: the CSP allows no inline script).
+pub async fn passkey_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../assets/passkey.js"))
+}
+
 /// An HTML response with the security headers every page carries. `form_target` is the origin
 /// a form on this page may end up redirecting to (CSP `form-action` also governs redirects).
-fn page(
+pub(super) fn page(
     status: StatusCode,
     form_target: Option<&str>,
     body: Result<String, askama::Error>,
@@ -126,7 +143,7 @@ fn secure_headers(response: &mut HttpResponseBuilder, form_action: &str) {
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             format!(
-                "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
             ),
         ))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
@@ -151,7 +168,7 @@ fn cookie_name(state: &AppState, base: &'static str) -> String {
     }
 }
 
-fn cookie<'c>(
+pub(super) fn cookie<'c>(
     state: &AppState,
     base: &'static str,
     value: String,
@@ -197,6 +214,10 @@ fn notice_text(notice: Notice) -> (StatusCode, &'static str) {
         Notice::InvalidUserCode => (
             StatusCode::BAD_REQUEST,
             "That code is not valid or has expired. Check the code on your device and try again.",
+        ),
+        Notice::PasskeyRefused => (
+            StatusCode::BAD_REQUEST,
+            "That passkey could not be used to sign in. Try again, or use another way to sign in.",
         ),
     }
 }
@@ -278,14 +299,20 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
                 csrf: &pending.request.csrf,
                 username: &username,
                 error,
+                passkeys: state.settings.relying_party.is_some(),
             }
             .render()
         }),
-        Step::SecondFactor { pending, notice } => form_page(state, &pending, notice, |error| {
+        Step::SecondFactor {
+            pending,
+            factors,
+            notice,
+        } => form_page(state, &pending, notice, |error| {
             MfaPage {
                 request_id: &pending.id,
                 csrf: &pending.request.csrf,
                 error,
+                factors,
             }
             .render()
         }),
@@ -414,6 +441,7 @@ impl ResponseError for PageError {
                 "This code has expired or was already answered. Please start again on your device."
             }
             PageError::LogoutNeedsClient => "Name the application (client_id or id_token_hint).",
+            PageError::PasskeysOff => "Passkeys are not available here.",
             PageError::Unavailable => "Please try again shortly.",
         };
         let mut response = page(

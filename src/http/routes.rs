@@ -5,8 +5,9 @@ use actix_web::http::Method;
 use actix_web::{web, Route};
 
 use super::{
-    account, admin, admin_users, authorize, cors, device, discovery, dpop_nonce, health,
-    introspect, metrics, pages, revoke, session_list, token, userinfo,
+    account, account_forms, account_page, admin, admin_users, authorize, cors, device, discovery,
+    dpop_nonce, health, introspect, metrics, pages, passkey_login, passkeys, revoke, session_list,
+    token, userinfo,
 };
 
 /// Paths of the endpoints, relative to the issuer.
@@ -17,12 +18,18 @@ pub mod paths {
     pub const AUTHORIZE_LOGIN: &str = "/oauth2/authorize/login";
     /// Hosted login page: the second-factor step.
     pub const AUTHORIZE_MFA: &str = "/oauth2/authorize/mfa";
+    /// Hosted login page: a passkey challenge for the page's script (JSON).
+    pub const AUTHORIZE_PASSKEY_OPTIONS: &str = "/oauth2/authorize/passkey/options";
+    /// Hosted login page: the passkey step (login or second step).
+    pub const AUTHORIZE_PASSKEY: &str = "/oauth2/authorize/passkey";
     /// Hosted consent page.
     pub const AUTHORIZE_CONSENT: &str = "/oauth2/authorize/consent";
     /// RP-Initiated Logout 1.0 end-session endpoint.
     pub const LOGOUT: &str = "/oauth2/logout";
     /// Stylesheet of the hosted pages.
     pub const STYLESHEET: &str = "/assets/tessera.css";
+    /// The hosted pages' WebAuthn script (passkey sign-in and registration).
+    pub const PASSKEY_SCRIPT: &str = "/assets/passkey.js";
     /// RFC 6749 §3.2 token endpoint.
     pub const TOKEN: &str = "/oauth2/token";
     /// RFC 9126 §2 pushed authorization request endpoint.
@@ -73,6 +80,40 @@ pub mod paths {
     pub const MFA_TOTP: &str = "/account/mfa/totp";
     /// TOTP enrollment: confirm.
     pub const MFA_TOTP_CONFIRM: &str = "/account/mfa/totp/confirm";
+    /// Passkey registration: start (WebAuthn `PublicKeyCredentialCreationOptions`).
+    pub const PASSKEYS_REGISTER_START: &str = "/account/passkeys/register/start";
+    /// Passkey registration: finish.
+    pub const PASSKEYS_REGISTER_FINISH: &str = "/account/passkeys/register/finish";
+    /// The bearer's passkeys.
+    pub const PASSKEYS: &str = "/account/passkeys";
+    /// One passkey: rename (PATCH), remove (DELETE).
+    pub const PASSKEY: &str = "/account/passkeys/{id}";
+    /// The hosted account page.
+    pub const ACCOUNT: &str = "/account";
+    /// The account page's sign-in returns here (its client's redirect URI).
+    pub const ACCOUNT_CALLBACK: &str = "/account/callback";
+    /// The account page: sign in again for a change that needs a recent sign-in.
+    pub const ACCOUNT_REAUTH: &str = "/account/reauth";
+    /// The account page's script: passkey creation options (JSON).
+    pub const ACCOUNT_PASSKEY_OPTIONS: &str = "/account/passkey/options";
+    /// The account page: add a passkey.
+    pub const ACCOUNT_PASSKEY_ADD: &str = "/account/passkey/add";
+    /// The account page: rename a passkey.
+    pub const ACCOUNT_PASSKEY_RENAME: &str = "/account/passkey/rename";
+    /// The account page: remove a passkey.
+    pub const ACCOUNT_PASSKEY_REMOVE: &str = "/account/passkey/remove";
+    /// The account page: start TOTP set-up.
+    pub const ACCOUNT_TOTP_START: &str = "/account/totp/start";
+    /// The account page: confirm TOTP set-up.
+    pub const ACCOUNT_TOTP_CONFIRM: &str = "/account/totp/confirm";
+    /// The account page: remove TOTP.
+    pub const ACCOUNT_TOTP_REMOVE: &str = "/account/totp/remove";
+    /// The account page: new recovery codes.
+    pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
+    /// The account page: change the password.
+    pub const ACCOUNT_PASSWORD: &str = "/account/password";
+    /// The account page: sign out.
+    pub const ACCOUNT_SIGN_OUT: &str = "/account/sign-out";
     /// Prometheus metrics.
     pub const METRICS: &str = "/metrics";
     /// Liveness.
@@ -164,6 +205,8 @@ pub const RESOURCES: &[Resource] = &[
     resource!(AUTHORIZE_LOGIN, cors: false, [POST => authorize::login]),
     resource!(AUTHORIZE_MFA, cors: false, [POST => authorize::mfa]),
     resource!(AUTHORIZE_CONSENT, cors: false, [POST => authorize::consent]),
+    resource!(AUTHORIZE_PASSKEY_OPTIONS, cors: false, [POST => passkey_login::options]),
+    resource!(AUTHORIZE_PASSKEY, cors: false, [POST => passkey_login::login]),
     resource!(LOGOUT, cors: false, [
         GET => authorize::logout_query,
         POST => authorize::logout_form,
@@ -172,6 +215,7 @@ pub const RESOURCES: &[Resource] = &[
     resource!(DEVICE, cors: false, [GET => device::device_page, POST => device::device_code_form]),
     resource!(DEVICE_APPROVE, cors: false, [POST => device::approve]),
     resource!(STYLESHEET, cors: false, [GET => pages::stylesheet]),
+    resource!(PASSKEY_SCRIPT, cors: false, [GET => pages::passkey_script]),
     resource!(LOGOUT_ALL, cors: false, dpop: true, [POST => account::logout_all]),
     resource!(MFA_TOTP, cors: false, dpop: true, [
         POST => account::start_totp,
@@ -180,6 +224,26 @@ pub const RESOURCES: &[Resource] = &[
     resource!(MFA_TOTP_CONFIRM, cors: false, dpop: true, [POST => account::confirm_totp]),
     resource!(ACCOUNT_SESSIONS, cors: false, dpop: true, [GET => session_list::account_list]),
     resource!(ACCOUNT_SESSION, cors: false, dpop: true, [DELETE => session_list::account_end]),
+    resource!(PASSKEYS_REGISTER_START, cors: false, dpop: true, [POST => passkeys::register_start]),
+    resource!(PASSKEYS_REGISTER_FINISH, cors: false, dpop: true, [POST => passkeys::register_finish]),
+    resource!(PASSKEYS, cors: false, dpop: true, [GET => passkeys::list]),
+    resource!(PASSKEY, cors: false, dpop: true, [
+        PATCH => passkeys::rename,
+        DELETE => passkeys::remove,
+    ]),
+    resource!(ACCOUNT, cors: false, [GET => account_page::account_page]),
+    resource!(ACCOUNT_CALLBACK, cors: false, [GET => account_page::callback]),
+    resource!(ACCOUNT_REAUTH, cors: false, [GET => account_page::reauth]),
+    resource!(ACCOUNT_PASSKEY_OPTIONS, cors: false, [POST => account_forms::passkey_options]),
+    resource!(ACCOUNT_PASSKEY_ADD, cors: false, [POST => account_forms::passkey_add]),
+    resource!(ACCOUNT_PASSKEY_RENAME, cors: false, [POST => account_forms::passkey_rename]),
+    resource!(ACCOUNT_PASSKEY_REMOVE, cors: false, [POST => account_forms::passkey_remove]),
+    resource!(ACCOUNT_TOTP_START, cors: false, [POST => account_forms::totp_start]),
+    resource!(ACCOUNT_TOTP_CONFIRM, cors: false, [POST => account_forms::totp_confirm]),
+    resource!(ACCOUNT_TOTP_REMOVE, cors: false, [POST => account_forms::totp_remove]),
+    resource!(ACCOUNT_RECOVERY_CODES, cors: false, [POST => account_forms::recovery_codes]),
+    resource!(ACCOUNT_PASSWORD, cors: false, [POST => account_forms::password]),
+    resource!(ACCOUNT_SIGN_OUT, cors: false, [POST => account_forms::sign_out]),
     resource!(METRICS, cors: false, [GET => metrics::metrics]),
     resource!(HEALTHZ, cors: false, [GET => health::healthz]),
     resource!(READYZ, cors: false, [GET => health::readyz]),
@@ -265,7 +329,8 @@ mod tests {
         for (name, method, path) in paths::all() {
             let uri = path
                 .replace("{client_id}", "example")
-                .replace("{sub}", "example");
+                .replace("{sub}", "example")
+                .replace("{id}", "example");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let request = TestRequest::default()
                 .method(method.clone())

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::par::{take_pushed, REQUEST_URI_PREFIX};
-use super::step::{Outcome, PageError, Pending, Redirect, Step};
+use super::passkey::factors_of;
+use super::step::{Factors, Outcome, PageError, Pending, Redirect, Step};
 use crate::acr::Level;
 use crate::clock::now;
 use crate::grants::{grant_scope, require_grant};
@@ -172,7 +173,7 @@ enum Missing {
     /// Nothing: the session is reused.
     Nothing,
     /// A second factor the user has (the session is password-only): ask for it.
-    SecondFactor,
+    SecondFactor(Factors),
     /// The user is gone or disabled: sign in again.
     SignIn,
 }
@@ -191,8 +192,10 @@ async fn missing(
     }
     Ok(match state.store.user(&session.username).await? {
         Some(user) if user.disabled || user.sub != session.sub => Missing::SignIn,
-        Some(user) if user.totp.is_some() => Missing::SecondFactor,
-        Some(_) => Missing::Nothing,
+        Some(user) => match factors_of(state, &user).await? {
+            factors if factors.any() => Missing::SecondFactor(factors),
+            _ => Missing::Nothing,
+        },
         None => Missing::SignIn,
     })
 }
@@ -314,16 +317,17 @@ pub async fn authorize(
                         continue_signed_in(state, client, request, None, cookie, session, false);
                     return step.await.map(Outcome::from);
                 }
-                Missing::SecondFactor if silent => {
+                Missing::SecondFactor(_) if silent => {
                     return fail("interaction_required", "a second factor is required");
                 }
-                Missing::SecondFactor => {
+                Missing::SecondFactor(factors) => {
                     // Step-up: the password is fresh, only the second factor is asked for.
                     request.mfa_user = Some(session.username);
                     let id = save_auth_request(&state.store, &request).await?;
                     let pending = Pending { id, request };
                     return Ok(Step::SecondFactor {
                         pending,
+                        factors,
                         notice: None,
                     }
                     .into());

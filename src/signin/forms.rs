@@ -8,7 +8,8 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use super::authorize::{client_of, continue_signed_in};
-use super::step::{Notice, Outcome, PageError, Pending, Redirect, Step};
+use super::passkey::factors_of;
+use super::step::{Factors, Notice, Outcome, PageError, Pending, Redirect, Step};
 use crate::clock::now;
 use crate::mfa::{verify_second_factor, MFA_TOKEN_ATTEMPTS};
 use crate::sessions::{
@@ -115,7 +116,10 @@ pub async fn login(
     if state.limiter.login_succeeded(&username, ip).await.is_err() {
         return retry(pending, client, Notice::Unavailable);
     }
-    if user.totp.is_some() {
+    let Ok(factors) = factors_of(state, &user).await else {
+        return retry(pending, client, Notice::Unavailable);
+    };
+    if factors.any() {
         pending.request.mfa_user = Some(user.username.clone());
         if update_auth_request(&state.store, &pending.id, &pending.request)
             .await
@@ -125,6 +129,7 @@ pub async fn login(
         }
         return Ok(Step::SecondFactor {
             pending,
+            factors,
             notice: None,
         }
         .into());
@@ -153,9 +158,16 @@ pub async fn second_factor(
         .mfa_user
         .clone()
         .ok_or(PageError::StartAgain)?;
+    let user = match state.store.user(&username).await {
+        Ok(Some(user)) if !user.disabled => user,
+        Ok(_) => return Err(PageError::StartAgain),
+        Err(_) => return Err(PageError::Unavailable),
+    };
+    let factors = factors_of(state, &user).await?;
     let again = |pending, notice| {
         Ok(Step::SecondFactor {
             pending,
+            factors,
             notice: Some(notice),
         }
         .into())
@@ -163,11 +175,6 @@ pub async fn second_factor(
     if let Err(e) = state.limiter.check_ip(ip).await {
         return again(pending, Notice::of(&e));
     }
-    let user = match state.store.user(&username).await {
-        Ok(Some(user)) if !user.disabled => user,
-        Ok(_) => return Err(PageError::StartAgain),
-        Err(_) => return again(pending, Notice::Unavailable),
-    };
     let store = &state.store;
     match verify_second_factor(
         store,
@@ -181,39 +188,69 @@ pub async fn second_factor(
         // RFC 8176 §2: password plus one-time password.
         Ok(method) => {
             let amr = format!("pwd {method}");
-            if let Some(cookie) = session_cookie {
-                if let Some(mut session) = login_session(store, cookie).await? {
-                    if session.sub == user.sub {
-                        session.amr = amr;
-                        session.auth_time = now();
-                        let ttl = state.settings.login_session_ttl;
-                        save_login_session(store, cookie, &session, ttl).await?;
-                        tracing::info!(target: "audit", event = "browser_login", sub = %user.sub, client_id = %client.client_id, amr = %session.amr);
-                        let Pending { id, request } = pending;
-                        let step = continue_signed_in(
-                            state,
-                            client,
-                            request,
-                            Some(id),
-                            cookie,
-                            session,
-                            true,
-                        );
-                        return step.await.map(Outcome::from);
-                    }
-                }
-            }
-            signed_in(state, client, pending, &user, &amr).await
+            second_step_passed(state, client, pending, &user, &amr, session_cookie).await
         }
         Err(_) => {
             tracing::info!(target: "audit", event = "mfa_failure", sub = %user.sub, %ip);
-            match auth_request_failed(store, &pending.id, MFA_TOKEN_ATTEMPTS).await? {
-                0 => Err(PageError::Expired),
-                n if n >= MFA_TOKEN_ATTEMPTS => Err(PageError::TooManyCodes),
-                _ => again(pending, Notice::InvalidCode),
+            wrong_second_factor(state, pending, factors, Notice::InvalidCode).await
+        }
+    }
+}
+
+/// Counts a wrong second factor against `pending` (atomic; the request ends at
+/// [`MFA_TOKEN_ATTEMPTS`]) and shows the step again with `notice`.
+///
+/// # Errors
+/// [`PageError::TooManyCodes`] at the limit, [`PageError::Expired`] when the request is gone.
+pub(super) async fn wrong_second_factor(
+    state: &AppState,
+    pending: Pending,
+    factors: Factors,
+    notice: Notice,
+) -> Result<Outcome, PageError> {
+    match auth_request_failed(&state.store, &pending.id, MFA_TOKEN_ATTEMPTS).await? {
+        0 => Err(PageError::Expired),
+        n if n >= MFA_TOKEN_ATTEMPTS => Err(PageError::TooManyCodes),
+        _ => Ok(Step::SecondFactor {
+            pending,
+            factors,
+            notice: Some(notice),
+        }
+        .into()),
+    }
+}
+
+/// The second step of `user` succeeded with `amr` (RFC 8176). When the browser's login session
+/// (`session_cookie`) is the same user's (a step-up), that session is upgraded in place,
+/// keeping its families and consents; otherwise a new one opens.
+///
+/// # Errors
+/// [`PageError::Unavailable`].
+pub(super) async fn second_step_passed(
+    state: &AppState,
+    client: Arc<Client>,
+    pending: Pending,
+    user: &User,
+    amr: &str,
+    session_cookie: Option<&str>,
+) -> Result<Outcome, PageError> {
+    let store = &state.store;
+    if let Some(cookie) = session_cookie {
+        if let Some(mut session) = login_session(store, cookie).await? {
+            if session.sub == user.sub {
+                amr.clone_into(&mut session.amr);
+                session.auth_time = now();
+                let ttl = state.settings.login_session_ttl;
+                save_login_session(store, cookie, &session, ttl).await?;
+                tracing::info!(target: "audit", event = "browser_login", sub = %user.sub, client_id = %client.client_id, amr = %session.amr);
+                let Pending { id, request } = pending;
+                let step =
+                    continue_signed_in(state, client, request, Some(id), cookie, session, true);
+                return step.await.map(Outcome::from);
             }
         }
     }
+    signed_in(state, client, pending, user, amr).await
 }
 
 /// The user allows (`allow`) or denies a third-party client; consent is remembered for the
@@ -262,7 +299,7 @@ pub async fn consent(
 }
 
 /// The user has authenticated with `amr` (RFC 8176): open a login session and continue.
-async fn signed_in(
+pub(super) async fn signed_in(
     state: &AppState,
     client: Arc<Client>,
     pending: Pending,

@@ -29,6 +29,24 @@ pub enum Notice {
     InvalidCode,
     /// The user code is malformed, unknown, expired or already answered (400).
     InvalidUserCode,
+    /// The passkey was refused: not registered, not verified, or its challenge expired (400).
+    PasskeyRefused,
+}
+
+/// The second factors a user can answer the second step with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Factors {
+    /// A TOTP code (RFC 6238) or a recovery code.
+    pub totp: bool,
+    /// One of the user's passkeys (WebAuthn).
+    pub passkey: bool,
+}
+
+impl Factors {
+    /// Whether the user has any second factor.
+    pub fn any(self) -> bool {
+        self.totp || self.passkey
+    }
 }
 
 impl Notice {
@@ -99,6 +117,8 @@ pub enum Step {
     SecondFactor {
         /// The pending request.
         pending: Pending,
+        /// The factors the user can answer with.
+        factors: Factors,
         /// Why the form is shown again.
         notice: Option<Notice>,
     },
@@ -231,6 +251,9 @@ pub enum PageError {
     /// The device authorization expired or was answered while the approval page was open.
     #[error("the device code expired or was already answered")]
     DeviceCodeGone,
+    /// Passkeys are off on this server, or the user has none.
+    #[error("passkeys are not available")]
+    PasskeysOff,
     /// The store is unavailable (503).
     #[error("the store is unavailable")]
     Unavailable,

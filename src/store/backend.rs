@@ -255,3 +255,36 @@ pub trait DeviceBackend {
         now_ms: u64,
     ) -> Result<DevicePoll<(String, String)>, StoreError>;
 }
+
+/// The passkey part of the store contract (WebAuthn L3 §4 "credential record"): a user's
+/// registered passkeys, one hash per user (`passkeys:<sub>`, field = the credential id,
+/// base64url; value = the record's JSON, opaque to the store). Kept apart from [`Backend`] so
+/// each backend implements it in a file of its own. Callers use [`super::passkeys`].
+#[allow(async_fn_in_trait)]
+pub trait PasskeyBackend {
+    /// Every passkey record (JSON) of user `sub`, in no particular order.
+    async fn passkeys(&self, sub: &str) -> Result<Vec<String>, StoreError>;
+
+    /// How many passkeys user `sub` has.
+    async fn passkey_count(&self, sub: &str) -> Result<usize, StoreError>;
+
+    /// Adds the record `json` of credential `id` to `sub`'s passkeys unless `sub` has one of
+    /// that id or already `max` (atomic: parallel registrations never exceed `max`).
+    async fn add_passkey(
+        &self,
+        sub: &str,
+        id: &str,
+        json: &str,
+        max: usize,
+    ) -> Result<super::passkeys::Added, StoreError>;
+
+    /// Replaces the record of credential `id` of `sub` with `json` if it is still registered
+    /// (atomic: a passkey removed meanwhile stays removed); `false` when it is not.
+    async fn replace_passkey(&self, sub: &str, id: &str, json: &str) -> Result<bool, StoreError>;
+
+    /// Removes credential `id` of `sub`; `true` if it was registered.
+    async fn remove_passkey(&self, sub: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// Removes every passkey of `sub`; returns how many there were.
+    async fn remove_passkeys(&self, sub: &str) -> Result<usize, StoreError>;
+}

@@ -6,6 +6,7 @@ mod device;
 mod notices;
 mod rotation;
 mod sessions;
+mod passkey;
 mod state;
 
 use std::collections::{HashMap, HashSet};

@@ -14,6 +14,7 @@ pub mod memory;
 pub mod model;
 pub mod names;
 pub mod notices;
+pub mod passkeys;
 pub mod records;
 pub mod redis;
 pub mod sessions;
@@ -21,7 +22,7 @@ pub mod sessions;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-pub use backend::{Backend, DeviceBackend};
+pub use backend::{Backend, DeviceBackend, PasskeyBackend};
 pub use device::{DevicePoll, NewDevice};
 pub use limits::{Backoff, Limit, LimitedBy};
 pub use model::{
@@ -29,6 +30,7 @@ pub use model::{
     TokenState, User, UsersPage,
 };
 pub use notices::{Claimed, Notice, NoticeBackend};
+pub use passkeys::{Added, StoredPasskey};
 pub use records::{Kind, Record, Redemption};
 pub use sessions::SessionBackend;
 
@@ -144,4 +146,13 @@ dispatch! { NoticeBackend {
 
 dispatch! { SessionBackend {
     async fn user_sessions(&self, sub: &str) -> Vec<SessionInfo>;
+} }
+
+dispatch! { PasskeyBackend {
+    async fn passkeys(&self, sub: &str) -> Vec<String>;
+    async fn passkey_count(&self, sub: &str) -> usize;
+    async fn add_passkey(&self, sub: &str, id: &str, json: &str, max: usize) -> Added;
+    async fn replace_passkey(&self, sub: &str, id: &str, json: &str) -> bool;
+    async fn remove_passkey(&self, sub: &str, id: &str) -> bool;
+    async fn remove_passkeys(&self, sub: &str) -> usize;
 } }

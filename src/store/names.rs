@@ -29,8 +29,10 @@
 //!   account and its pairs share a hash tag: one slot, one script)
 //! - `<kind>:<hash>` → hash `data failures family` of a typed short-lived record (see
 //!   [`super::Record`]): the kinds are `authreq` (authorization request waiting for sign-in),
-//!   `session` (browser login session), `code` (authorization code) and `mfa` (password step
-//!   waiting for its second factor); each kind is a constant of its own type
+//!   `session` (browser login session), `code` (authorization code), `mfa` (password step
+//!   waiting for its second factor), `pkreg` (a passkey registration in progress, keyed by the
+//!   hash of the user's `sub`) and `pkauth` (a passkey sign-in challenge, keyed like the
+//!   authorization request it belongs to); each kind is a constant of its own type
 //! - `device:<hash>` → hash `client data status expires interval step last approval` of a
 //!   device authorization (RFC 8628), keyed by the SHA-256 of its device code: `status` is
 //!   `pending`, `approved`, `denied` or `redeemed`; `expires` (ms) is its `expires_in`, while
@@ -49,6 +51,8 @@
 //!   next attempt, scored by when it is due (unix ms). `<scope>` is the start of the SHA-256 of
 //!   the issuer ([`notices`]), so servers of different issuers sharing one Redis never deliver
 //!   each other's notices; the one hash tag keeps both keys in one slot for one script.
+//! - `passkeys:<sub>` → hash credential id (base64url) → JSON
+//!   [`super::passkeys::StoredPasskey`]: a user's passkeys (WebAuthn), at most 20
 //! - `data-key-check` → a constant sealed with the data key
 //! - `keys` → hash kid → JSON [`super::KeyMeta`]; `lock:<name>` → short locks
 
@@ -167,4 +171,9 @@ pub fn user_code(code: &SecretHash) -> String {
 /// A seen DPoP proof (see the module docs).
 pub fn dpop_proof(proof: &SecretHash) -> String {
     format!("tessera:dpop-jti:{}", proof.as_str())
+}
+
+/// The hash of a user's passkeys.
+pub fn passkeys(sub: &str) -> String {
+    format!("tessera:passkeys:{sub}")
 }

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area. They talk HTTP to a real server.
 
+mod account_page;
 mod admin_users;
 mod algorithms;
 mod backchannel;
@@ -20,6 +21,7 @@ mod openapi;
 mod operations;
 mod par;
 mod protocol_edges;
+mod passkeys;
 mod ratelimit;
 mod refresh;
 mod refresh_grace;

@@ -4,6 +4,7 @@
 mod device;
 mod dpop;
 mod sessions;
+mod passkeys;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -569,6 +570,7 @@ async fn contract(store: Store) {
     sessions::session_list_contract(&store).await;
     sessions::grace_contract(&store).await;
     sessions::notice_contract(&store).await;
+    passkeys::passkey_contract(&store).await;
 }
 
 #[tokio::test]

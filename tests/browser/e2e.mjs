@@ -22,11 +22,17 @@
 //                               to enroll the user's TOTP through /account/mfa/totp
 //   TESSERA_SPA_PORT            the port the SPA is served on (must match the registrations)
 //   TESSERA_PYTHON              a python with pyotp (TOTP codes come from pyotp, not from here)
+//   TESSERA_PASSKEY_BASE_URL    a second instance on the same store whose issuer is
+//                               http://localhost:<port> (passkeys need a domain as RP ID)
+//   TESSERA_PASSKEY_USERNAME    an existing user without a second factor, for the passkey
+//   TESSERA_PASSKEY_PASSWORD    flow (password sign-in, account page, add a passkey, passkey
+//                               sign-in through the SPA); see passkeys.mjs
 //   CHROMIUM                    optional, default /usr/bin/chromium
 //
 // Prints one line per check and finally "browser_e2e: N passed, M failed"; exits 0 only when
 // nothing failed. On failure the browser's page is saved to target/browser-failure.png and
-// target/browser-failure.html. The login page is saved to docs/login-page.png.
+// target/browser-failure.html. The login page is saved to docs/login-page.png, the account
+// page to docs/account-page.png and the passkey sign-in to docs/passkey-sign-in.png.
 // Tokens, passwords, codes and secrets are never printed.
 
 import { execFileSync } from 'node:child_process';
@@ -37,6 +43,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { passkeyFlow } from './passkeys.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = join(HERE, '..', '..');
@@ -76,6 +83,9 @@ const spaClientId = env('TESSERA_SPA_CLIENT_ID');
 const passwordClientId = env('TESSERA_PASSWORD_CLIENT_ID');
 const spaPort = Number(env('TESSERA_SPA_PORT'));
 const python = env('TESSERA_PYTHON');
+const passkeyBaseUrl = env('TESSERA_PASSKEY_BASE_URL').replace(/\/+$/, '');
+const passkeyUsername = env('TESSERA_PASSKEY_USERNAME');
+const passkeyPassword = env('TESSERA_PASSKEY_PASSWORD');
 const spaOrigin = `http://127.0.0.1:${spaPort}`;
 const redirectUri = `${spaOrigin}/callback.html`;
 const postLogoutUri = `${spaOrigin}/`;
@@ -83,7 +93,7 @@ const postLogoutUri = `${spaOrigin}/`;
 // ---------------------------------------------------------------------------------------------
 // reporting
 
-const secrets = new Set([password]);
+const secrets = new Set([password, process.env.TESSERA_PASSKEY_PASSWORD].filter(Boolean));
 function keepSecret(...values) {
   for (const v of values) if (typeof v === 'string' && v.length >= 6) secrets.add(v);
 }
@@ -183,8 +193,9 @@ function totp(otpauthUri, offsetSeconds) {
 }
 
 // The SPA's static server: spa/, oidc-client-ts's browser bundle and a generated config.js.
+// The SPA's authority: this server, then the passkey server (see passkeys.mjs).
+let spaAuthority = baseUrl;
 function startSpaServer() {
-  const config = `window.TESSERA_SPA_CONFIG = ${JSON.stringify({ authority: baseUrl, client_id: spaClientId })};\n`;
   const files = {
     '/': ['index.html', 'text/html; charset=utf-8'],
     '/index.html': ['index.html', 'text/html; charset=utf-8'],
@@ -200,7 +211,7 @@ function startSpaServer() {
       return;
     }
     if (path === '/config.js') {
-      body = config;
+      body = `window.TESSERA_SPA_CONFIG = ${JSON.stringify({ authority: spaAuthority, client_id: spaClientId })};\n`;
       type = 'text/javascript; charset=utf-8';
     } else if (path === '/oidc-client-ts.min.js') {
       body = readFileSync(OIDC_BUNDLE);
@@ -259,8 +270,8 @@ async function saveFailure() {
   for (const line of consoleLines.slice(-20)) console.log(`  browser console: ${redact(line)}`);
 }
 
-const storageKey = `oidc.user:${baseUrl}:${spaClientId}`;
 async function storedUser() {
+  const storageKey = `oidc.user:${spaAuthority}:${spaClientId}`;
   const raw = await page.evaluate((key) => window.sessionStorage.getItem(key), storageKey);
   return raw ? JSON.parse(raw) : null;
 }
@@ -609,6 +620,14 @@ async function run() {
     expect(res.status() === 200, `the authorization endpoint answered ${res.status()} ${redact(res.headers().location ?? '')} instead of the login page`);
     await page.getByLabel('Password').waitFor();
     return 'login page';
+  });
+
+  // Issue #12: passkeys, against the instance whose issuer is on `localhost` (an RP ID must be
+  // a domain), sharing this one's store.
+  spaAuthority = passkeyBaseUrl;
+  await passkeyFlow({
+    check, expect, page, context, keepSecret, storedUser, waitStatus, jwtParts,
+    base: passkeyBaseUrl, username: passkeyUsername, password: passkeyPassword, spaOrigin, docs: join(REPO_ROOT, 'docs'),
   });
 }
 

@@ -57,6 +57,8 @@ pub(super) struct State {
     pub(super) devices: super::device::Devices,
     /// The back-channel logout queue.
     pub(super) notices: super::notices::Notices,
+    /// Passkeys: by `sub`, credential id → record JSON.
+    pub(super) passkeys: HashMap<String, HashMap<String, String>>,
 }
 
 impl State {

@@ -10,6 +10,7 @@ mod device;
 mod diagnose;
 mod notices;
 mod rotation;
+mod passkey;
 mod scripts;
 mod sessions;
 

@@ -44,3 +44,11 @@ pub(super) static DEVICE_DECIDE: LazyLock<Script> =
 /// Claims back-channel logout notices: due retries, abandoned claims, new entries.
 pub(super) static CLAIM_NOTICES: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/claim_notices.lua")));
+
+/// Adding a passkey under the per-user limit.
+pub(super) static PASSKEY_ADD: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/passkey_add.lua")));
+
+/// Replacing a still-registered passkey.
+pub(super) static PASSKEY_REPLACE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/passkey_replace.lua")));

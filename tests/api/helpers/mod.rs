@@ -14,6 +14,7 @@ mod device;
 mod dpop;
 mod endpoints;
 mod mfa;
+mod passkeys;
 mod setup;
 
 use std::io::Write;
@@ -34,10 +35,11 @@ pub use assertions::{
     claims, expect_error, header, kid_of, password_form, refresh_token,
 };
 pub use backchannel::{Answer, Receiver};
-pub use browser::{pkce, AFTER_LOGOUT, ORIGIN, REDIRECT};
+pub use browser::{pkce, Browser, Page, SpaFlow, AFTER_LOGOUT, ORIGIN, REDIRECT};
 pub use device::DEVICE_GRANT;
 pub use dpop::{ath, DpopKey, Service};
 pub use mfa::{now, pyotp};
+pub use passkeys::Authenticator;
 pub use setup::{generate_key, generate_key_for, random_token, served_routes, NewClient, SCOPES};
 pub use tessera::config::RawSettings;
 pub use tessera::keys::TokenType;

@@ -1,0 +1,316 @@
+//! The account page's form posts (and the one JSON call its script makes): passkeys (add,
+//! rename, remove), TOTP (set up, confirm, remove), recovery codes, password, sign-out. Each
+//! needs the browser's login session and the page's CSRF token; adding or removing a factor
+//! also needs a recent authentication (`passkey_reauth_max_age`), else the page asks to sign
+//! in again. Every change is an audit event (logged by the domain functions).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use webauthn_rs::prelude::RegisterPublicKeyCredential;
+
+use super::account_page::{back, render_account, Enrollment, Extras};
+use super::extract::Params;
+use super::pages::{cookie_value, render, SESSION_COOKIE};
+use crate::account::{self, csrf_ok, Account};
+use crate::error::OAuthError;
+use crate::mfa;
+use crate::passkeys::{self, PasskeyError};
+use crate::sessions::end_login_session;
+use crate::signin::{Outcome, PageError, Step};
+use crate::state::AppState;
+use crate::users::{authenticate, normalize_password, set_password};
+
+/// The account of a form post whose CSRF token checks out, or the answer to give instead:
+/// without a session, back to the page (which signs in); a forged form, 403.
+async fn account_of(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &Params,
+) -> Result<Account, HttpResponse> {
+    let session = cookie_value(state, req, SESSION_COOKIE);
+    match account::account(state, session.as_deref()).await {
+        Ok(Some(account)) if csrf_ok(&account, form.get("csrf")) => Ok(account),
+        Ok(Some(account)) => {
+            tracing::warn!(target: "audit", event = "csrf_rejected", sub = %account.user.sub, page = "account");
+            Err(actix_web::ResponseError::error_response(&PageError::Forged))
+        }
+        Ok(None) => Err(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/account"))
+            .finish()),
+        Err(_) => Err(HttpResponse::ServiceUnavailable().finish()),
+    }
+}
+
+/// The page again with `error` (400).
+async fn refused(state: &AppState, account: &Account, error: &'static str) -> HttpResponse {
+    let extras = Extras {
+        error: Some(error),
+        ..Extras::default()
+    };
+    render_account(state, account, StatusCode::BAD_REQUEST, extras).await
+}
+
+const SIGN_IN_AGAIN: &str = "Please sign in again first: this change needs a recent sign-in.";
+
+macro_rules! account_or_answer {
+    ($state:expr, $req:expr, $form:expr) => {
+        match account_of(&$state, &$req, &$form).await {
+            Ok(account) => account,
+            Err(answer) => return answer,
+        }
+    };
+}
+
+fn passkey_error(e: &PasskeyError) -> &'static str {
+    match e {
+        PasskeyError::Full => "You have 20 passkeys already: remove one first.",
+        PasskeyError::Exists => "This passkey is already registered.",
+        PasskeyError::BadName => "Name the passkey with 1 to 64 characters.",
+        PasskeyError::NotFound => "That passkey no longer exists.",
+        PasskeyError::Disabled => "Passkeys are not enabled on this server.",
+        _ => "The passkey could not be added. Please try again.",
+    }
+}
+
+/// `POST /account/passkey/options` (the page's script): 200 with the creation options, as
+/// `POST /account/passkeys/register/start`; 401 `insufficient_user_authentication` when the
+/// sign-in is not recent.
+pub async fn passkey_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Params,
+) -> Result<HttpResponse, OAuthError> {
+    let account = match account_of(&state, &req, &form).await {
+        Ok(account) => account,
+        Err(_) => return Err(OAuthError::invalid_request("sign in to your account first")),
+    };
+    if !account.recent {
+        return Err(OAuthError::insufficient_user_authentication(
+            state.settings.passkey_reauth_max_age,
+        ));
+    }
+    let options = passkeys::start_registration(&state, &account.user).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(options))
+}
+
+/// `POST /account/passkey/add` with `name` and `credential` (the browser's answer, JSON).
+pub async fn passkey_add(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Params,
+) -> HttpResponse {
+    let account = account_or_answer!(state, req, form);
+    if !account.recent {
+        return refused(&state, &account, SIGN_IN_AGAIN).await;
+    }
+    let Some(credential) = form
+        .get("credential")
+        .and_then(|c| serde_json::from_str::<RegisterPublicKeyCredential>(c).ok())
+    else {
+        return refused(
+            &state,
+            &account,
+            "The passkey could not be added. Please try again.",
+        )
+        .await;
+    };
+    let name = form.get("name").unwrap_or("");
+    match passkeys::finish_registration(&state, &account.user, &credential, name).await {
+        Ok(_) => back("passkey-added"),
+        Err(e) => refused(&state, &account, passkey_error(&e)).await,
+    }
+}
+
+/// `POST /account/passkey/rename` with `id` and `name`.
+pub async fn passkey_rename(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Params,
+) -> HttpResponse {
+    let account = account_or_answer!(state, req, form);
+    let (id, name) = (form.get("id").unwrap_or(""), form.get("name").unwrap_or(""));
+    match passkeys::rename(&state, &account.user, id, name).await {
+        Ok(_) => back("passkey-renamed"),
+        Err(e) => refused(&state, &account, passkey_error(&e)).await,
+    }
+}
+
+/// `POST /account/passkey/remove` with `id`.
+pub async fn passkey_remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Params,
+) -> HttpResponse {
+    let account = account_or_answer!(state, req, form);
+    if !account.recent {
+        return refused(&state, &account, SIGN_IN_AGAIN).await;
+    }
+    match passkeys::remove(&state, &account.user, form.get("id").unwrap_or("")).await {
+        Ok(()) => back("passkey-removed"),
+        Err(e) => refused(&state, &account, passkey_error(&e)).await,
+    }
+}
+
+/// `POST /account/totp/start`: a new pending TOTP secret (RFC 6238), shown as a QR code and
+/// as text on the page that answers.
+pub async fn totp_start(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Params,
+) -> HttpResponse {
+    let account = account_or_answer!(state, req, form);
+    if !account.recent {
+        return refused(&state, &account, SIGN_IN_AGAIN).await;
+    }
+    let issuer = &state.settings.totp_issuer;
+    let user = account.user.clone();
+    let Ok(started) = mfa::start_enrollment(&state.store, &state.data_key, issuer, user).await
+    else {
+        return HttpResponse::ServiceUnavailable().finish();
+    };
+    let secret = url::Url::parse(&started.otpauth_uri)
+        .ok()
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "secret")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default();
+    let extras = Extras {
+        enrollment: Some(Enrollment {
+            qr_png: started.qr_png,
+            secret,
+        }),
+        ..Extras::default()
+    };
+    render_account(&state, &account, StatusCode::OK, extras).await
+}
+
+/// `POST /account/totp/confirm` with `code`: activates the pending secret and shows the new
+/// recovery codes once.
+pub async fn totp_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Params,
+) -> HttpResponse {
+    let account = account_or_answer!(state, req, form);
+    let code = form.get("code").unwrap_or("");
+    let user = account.user.clone();
+    match mfa::confirm_enrollment(&state.store, &state.data_key, user, code).await {
+        Ok(codes) => {
+            let Ok(Some(account)) = account::account(
+                &state,
+                cookie_value(&state, &req, SESSION_COOKIE).as_deref(),
+            )
+            .await
+            else {
+                return HttpResponse::ServiceUnavailable().finish();
+            };
+            let extras = Extras {
+                notice: Some("The authenticator app is set up."),
+                new_codes: Some(codes),
+                ..Extras::default()
+            };
+            render_account(&state, &account, StatusCode::OK, extras).await
+        }
+        Err(_) => {
+            refused(
+                &state,
+                &account,
+                "That code is not valid. Start the set-up again.",
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /account/totp/remove` with a current `code`, or after a recent sign-in without one.
+pub async fn totp_remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Params,
+) -> HttpResponse {
+    let account = account_or_answer!(state, req, form);
+    let code = form.get("code").filter(|c| !c.is_empty());
+    if !account.recent {
+        let checked =
+            mfa::verify_second_factor(&state.store, &state.data_key, &account.user, code, None);
+        if checked.await.is_err() {
+            return refused(
+                &state,
+                &account,
+                "Enter a current code from your authenticator app, or sign in again.",
+            )
+            .await;
+        }
+    }
+    match mfa::disable(&state.store, account.user.clone()).await {
+        Ok(()) => back("totp-removed"),
+        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+/// `POST /account/recovery-codes`: replaces the recovery codes and shows the new ones once.
+pub async fn recovery_codes(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Params,
+) -> HttpResponse {
+    let account = account_or_answer!(state, req, form);
+    if !account.recent {
+        return refused(&state, &account, SIGN_IN_AGAIN).await;
+    }
+    match mfa::regenerate_recovery_codes(&state.store, &account.user).await {
+        Ok(codes) => {
+            let extras = Extras {
+                new_codes: Some(codes),
+                ..Extras::default()
+            };
+            render_account(&state, &account, StatusCode::OK, extras).await
+        }
+        Err(_) => refused(&state, &account, "Set up an authenticator app first.").await,
+    }
+}
+
+/// `POST /account/password` with `current_password` and `new_password`: every refresh-token
+/// session of the user is signed out; this browser's login session stays.
+pub async fn password(state: web::Data<AppState>, req: HttpRequest, form: Params) -> HttpResponse {
+    let account = account_or_answer!(state, req, form);
+    let wrong = "The current password is not correct.";
+    let Ok(current) = normalize_password(form.get("current_password").unwrap_or("")) else {
+        return refused(&state, &account, wrong).await;
+    };
+    let new = form.get("new_password").unwrap_or("");
+    if normalize_password(new).is_err() {
+        return refused(
+            &state,
+            &account,
+            "Enter a new password (at most 1024 bytes).",
+        )
+        .await;
+    }
+    let user = &account.user;
+    match authenticate(&state.store, &state.hasher, &user.username, current).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return refused(&state, &account, wrong).await,
+        Err(_) => return HttpResponse::ServiceUnavailable().finish(),
+    }
+    match set_password(&state.store, &state.hasher, user.clone(), new, "self").await {
+        Ok(_) => back("password-changed"),
+        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+/// `POST /account/sign-out`: ends this browser's login session and its refresh-token families.
+pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest, form: Params) -> HttpResponse {
+    let account = account_or_answer!(state, req, form);
+    if let Some(cookie) = cookie_value(&state, &req, SESSION_COOKIE) {
+        if end_login_session(&state.store, &cookie).await.is_err() {
+            return HttpResponse::ServiceUnavailable().finish();
+        }
+    }
+    tracing::info!(target: "audit", event = "browser_logout", sub = %account.user.sub, page = "account");
+    render(&state, Outcome::from(Step::SignedOut(None)))
+}

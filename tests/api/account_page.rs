@@ -1,0 +1,181 @@
+//! The hosted account page: its sign-in through tessera's own client, the same page headers
+//! as the login pages, CSRF, and its passkey, TOTP and password forms.
+
+use crate::helpers::{Authenticator, Page, TestApp};
+
+/// Follows `page`'s redirect (relative or absolute) with `browser`.
+async fn follow(app: &TestApp, browser: &mut crate::helpers::Browser, page: &Page) -> Page {
+    let location = page.headers["location"].to_str().unwrap();
+    let url = if location.starts_with('/') {
+        format!("{}{location}", app.base)
+    } else {
+        location.to_owned()
+    };
+    browser.get(&url).await
+}
+
+/// Signs `username` in through `GET /account`; returns the account page.
+async fn signed_in(
+    app: &TestApp,
+    browser: &mut crate::helpers::Browser,
+    username: &str,
+    password: &str,
+) -> Page {
+    let start = browser.get(&format!("{}/account", app.base)).await;
+    assert_eq!(start.status, 302);
+    assert!(start
+        .location()
+        .as_str()
+        .contains("client_id=tessera-account"));
+    let login = follow(app, browser, &start).await;
+    assert_eq!(login.status, 200);
+    let back = browser.submit_login(&login, username, password).await;
+    assert_eq!(back.status, 303, "{}", back.body);
+    assert_eq!(back.location().path(), "/account/callback");
+    let done = follow(app, browser, &back).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let page = follow(app, browser, &done).await;
+    assert_eq!(page.status, 200);
+    page
+}
+
+#[tokio::test]
+async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors() {
+    let app = TestApp::spawn_passkeys().await;
+    let (username, password, sub) = app.user().await;
+    let mut browser = app.browser();
+    let page = signed_in(&app, &mut browser, &username, &password).await;
+    assert!(page.body.contains(&username));
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers["cache-control"], "no-store");
+    let csrf = page.field("csrf");
+
+    // A forged form changes nothing.
+    let forged = browser
+        .send(
+            app.http
+                .post(format!("{}/account/totp/start", app.base))
+                .form(&[("csrf", "x")]),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    // Add a passkey the way the page's script does.
+    let options = browser
+        .send(
+            app.http
+                .post(format!("{}/account/passkey/options", app.base))
+                .form(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(options.status, 200, "{}", options.body);
+    let mut key = Authenticator::default();
+    let credential = key.create(app.issuer(), serde_json::from_str(&options.body).unwrap());
+    let form = [
+        ("csrf", csrf.clone()),
+        ("name", "Desk key".into()),
+        ("credential", credential.to_string()),
+    ];
+    let added = browser
+        .send(
+            app.http
+                .post(format!("{}/account/passkey/add", app.base))
+                .form(&form),
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let page = follow(&app, &mut browser, &added).await;
+    assert!(page.body.contains("The passkey was added.") && page.body.contains("Desk key"));
+
+    // TOTP: the QR image and the key as text.
+    let started = browser
+        .send(
+            app.http
+                .post(format!("{}/account/totp/start", app.base))
+                .form(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(started.status, 200);
+    assert!(started.body.contains("data:image/png;base64,"));
+    let secret = started
+        .body
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let code = crate::helpers::pyotp(&secret, crate::helpers::now());
+    let confirmed = browser
+        .send(
+            app.http
+                .post(format!("{}/account/totp/confirm", app.base))
+                .form(&[("csrf", &csrf), ("code", &code)]),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert!(confirmed.body.contains("id=\"recovery-codes\""));
+    assert!(confirmed
+        .body
+        .contains("<span id=\"recovery-left\">10</span>"));
+
+    // Password: the current one is required; afterwards this session stays.
+    let wrong = browser
+        .send(
+            app.http
+                .post(format!("{}/account/password", app.base))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("current_password", "nope"),
+                    ("new_password", "a new password"),
+                ]),
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    let changed = browser
+        .send(
+            app.http
+                .post(format!("{}/account/password", app.base))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("current_password", password.as_str()),
+                    ("new_password", "a new password"),
+                ]),
+        )
+        .await;
+    assert_eq!(changed.status, 303);
+    let page = follow(&app, &mut browser, &changed).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Your password was changed"));
+    let logs = crate::helpers::captured_logs();
+    assert!(logs.contains("\"event\":\"passkey_registered\"") && logs.contains(&sub));
+
+    // Sign out: the page asks to sign in again.
+    let out = browser
+        .send(
+            app.http
+                .post(format!("{}/account/sign-out", app.base))
+                .form(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(out.status, 200);
+    assert_eq!(
+        browser.get(&format!("{}/account", app.base)).await.status,
+        302
+    );
+}
+
+#[tokio::test]
+async fn a_callback_without_the_flow_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut browser = app.browser();
+    let page = browser
+        .get(&format!("{}/account/callback?code=x&state=y", app.base))
+        .await;
+    assert_eq!(page.status, 400);
+}
