@@ -22,7 +22,7 @@ use crate::users::{authenticate, normalize_password, set_password};
 
 /// The account of a form post whose CSRF token checks out, or the answer to give instead:
 /// without a session, back to the page (which signs in); a forged form, 403.
-async fn account_of(
+pub(super) async fn account_of(
     state: &AppState,
     req: &HttpRequest,
     form: &Params,

@@ -13,6 +13,7 @@ use super::extract::Params;
 use super::pages::{cookie, cookie_value, page, SESSION_COOKIE};
 use crate::account::{self, Account, CALLBACK_PATH};
 use crate::passkeys::{self, PasskeyView};
+use crate::session_list;
 use crate::state::AppState;
 use crate::store::Backend;
 
@@ -28,6 +29,15 @@ struct PasskeyItem {
     created: String,
     used: Option<String>,
     synced: bool,
+}
+
+/// One session (refresh-token family) as the page lists it.
+struct SessionItem {
+    sid: String,
+    client_id: String,
+    started: String,
+    refreshed: Option<String>,
+    amr: String,
 }
 
 /// A TOTP enrollment in progress: the QR code (base64 PNG) and the key as text.
@@ -59,6 +69,7 @@ struct AccountPage<'a> {
     enrollment: Option<Enrollment>,
     recovery_left: usize,
     new_codes: Option<Vec<String>>,
+    sessions: Vec<SessionItem>,
 }
 
 /// A unix time as the page shows it (UTC, to the minute).
@@ -100,11 +111,12 @@ pub(super) async fn render_account(
 ) -> HttpResponse {
     let user = &account.user;
     let passkeys_on = state.settings.relying_party.is_some();
-    let (keys, left) = match (
+    let (keys, left, sessions) = match (
         passkeys::list(state, user).await,
         state.store.recovery_codes_left(&user.sub).await,
+        session_list::list(&state.store, &user.sub, None).await,
     ) {
-        (Ok(keys), Ok(left)) => (keys, left),
+        (Ok(keys), Ok(left), Ok(sessions)) => (keys, left, sessions),
         _ => return HttpResponse::ServiceUnavailable().finish(),
     };
     let body = AccountPage {
@@ -119,6 +131,16 @@ pub(super) async fn render_account(
         enrollment: extras.enrollment,
         recovery_left: left,
         new_codes: extras.new_codes,
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionItem {
+                started: when(s.created_at),
+                refreshed: s.last_refreshed_at.map(when),
+                amr: s.amr.join(" "),
+                sid: s.sid,
+                client_id: s.client_id,
+            })
+            .collect(),
     };
     page(status, None, body.render())
 }
@@ -139,6 +161,8 @@ fn notice_of(done: Option<&str>) -> Option<&'static str> {
         "passkey-removed" => "The passkey was removed.",
         "totp-removed" => "The authenticator app was removed.",
         "password-changed" => "Your password was changed. Your other sessions are signed out.",
+        "session-ended" => "The session was signed out.",
+        "session-gone" => "That session had already ended.",
         _ => return None,
     })
 }

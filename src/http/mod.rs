@@ -16,6 +16,7 @@
 mod account;
 mod account_forms;
 mod account_page;
+mod account_sessions;
 mod admin;
 mod admin_users;
 mod authorize;

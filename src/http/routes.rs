@@ -5,9 +5,9 @@ use actix_web::http::Method;
 use actix_web::{web, Route};
 
 use super::{
-    account, account_forms, account_page, admin, admin_users, authorize, cors, device, discovery,
-    dpop_nonce, health, introspect, metrics, pages, passkey_login, passkeys, revoke, session_list,
-    token, userinfo,
+    account, account_forms, account_page, account_sessions, admin, admin_users, authorize, cors,
+    device, discovery, dpop_nonce, health, introspect, metrics, pages, passkey_login, passkeys,
+    revoke, session_list, token, userinfo,
 };
 
 /// Paths of the endpoints, relative to the issuer.
@@ -114,6 +114,10 @@ pub mod paths {
     pub const ACCOUNT_PASSWORD: &str = "/account/password";
     /// The account page: sign out.
     pub const ACCOUNT_SIGN_OUT: &str = "/account/sign-out";
+    /// The account page: end one session.
+    pub const ACCOUNT_SESSION_END: &str = "/account/session/end";
+    /// The account page: end every session of the user.
+    pub const ACCOUNT_SIGN_OUT_EVERYWHERE: &str = "/account/sign-out-everywhere";
     /// Prometheus metrics.
     pub const METRICS: &str = "/metrics";
     /// Liveness.
@@ -244,6 +248,8 @@ pub const RESOURCES: &[Resource] = &[
     resource!(ACCOUNT_RECOVERY_CODES, cors: false, [POST => account_forms::recovery_codes]),
     resource!(ACCOUNT_PASSWORD, cors: false, [POST => account_forms::password]),
     resource!(ACCOUNT_SIGN_OUT, cors: false, [POST => account_forms::sign_out]),
+    resource!(ACCOUNT_SESSION_END, cors: false, [POST => account_sessions::end]),
+    resource!(ACCOUNT_SIGN_OUT_EVERYWHERE, cors: false, [POST => account_sessions::everywhere]),
     resource!(METRICS, cors: false, [GET => metrics::metrics]),
     resource!(HEALTHZ, cors: false, [GET => health::healthz]),
     resource!(READYZ, cors: false, [GET => health::readyz]),

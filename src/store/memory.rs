@@ -4,9 +4,9 @@
 
 mod device;
 mod notices;
+mod passkey;
 mod rotation;
 mod sessions;
-mod passkey;
 mod state;
 
 use std::collections::{HashMap, HashSet};

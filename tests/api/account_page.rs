@@ -179,3 +179,74 @@ async fn a_callback_without_the_flow_is_refused() {
         .await;
     assert_eq!(page.status, 400);
 }
+
+#[tokio::test]
+async fn the_account_page_lists_sessions_and_ends_one_or_all() {
+    let app = TestApp::spawn_passkeys().await;
+    let (username, password, _) = app.user().await;
+    let client = app.public_client().await;
+    let first = app.login(&client, &username, &password).await;
+    let second = app.login(&client, &username, &password).await;
+    let refresh = |v: &serde_json::Value| v["refresh_token"].as_str().unwrap().to_owned();
+    let sid = |v: &serde_json::Value| {
+        crate::helpers::claims(&crate::helpers::access_token(v))["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let mut browser = app.browser();
+    let page = signed_in(&app, &mut browser, &username, &password).await;
+    let csrf = page.field("csrf");
+    // Both sessions are listed, each with its own sign-out form.
+    for tokens in [&first, &second] {
+        assert!(
+            page.body
+                .contains(&format!("name=\"sid\" value=\"{}\"", sid(tokens))),
+            "{}",
+            page.body
+        );
+    }
+    assert!(page.body.contains(&client) && page.body.contains("signed in with pwd"));
+
+    // An unknown sid changes nothing.
+    let unknown = browser
+        .send(
+            app.http
+                .post(format!("{}/account/session/end", app.base))
+                .form(&[("csrf", csrf.as_str()), ("sid", "not-a-session")]),
+        )
+        .await;
+    assert_eq!(unknown.status, 303);
+    let page = follow(&app, &mut browser, &unknown).await;
+    assert!(page.body.contains("That session had already ended."));
+
+    // Ending the second session revokes its refresh token; the first lives on.
+    let ended = browser
+        .send(
+            app.http
+                .post(format!("{}/account/session/end", app.base))
+                .form(&[("csrf", csrf.clone()), ("sid", sid(&second))]),
+        )
+        .await;
+    assert_eq!(ended.status, 303, "{}", ended.body);
+    let page = follow(&app, &mut browser, &ended).await;
+    assert!(page.body.contains("The session was signed out."));
+    assert!(!page.body.contains(&sid(&second)));
+    app.assert_refresh_dead(&client, &refresh(&second)).await;
+    let rotated = app.refresh_ok(&client, &refresh(&first)).await;
+
+    // Sign out everywhere: every session, and this browser.
+    let out = browser
+        .send(
+            app.http
+                .post(format!("{}/account/sign-out-everywhere", app.base))
+                .form(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(out.status, 200);
+    app.assert_refresh_dead(&client, &refresh(&rotated)).await;
+    assert_eq!(
+        browser.get(&format!("{}/account", app.base)).await.status,
+        302
+    );
+}

@@ -3,8 +3,8 @@
 
 mod device;
 mod dpop;
-mod sessions;
 mod passkeys;
+mod sessions;
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -9,8 +9,8 @@ mod connection;
 mod device;
 mod diagnose;
 mod notices;
-mod rotation;
 mod passkey;
+mod rotation;
 mod scripts;
 mod sessions;
 
