@@ -65,18 +65,7 @@ impl NoticeBackend for RedisStore {
     }
 
     async fn finish_notice(&self, entry: &str) -> Result<(), StoreError> {
-        let stream = &self.notices.0;
-        let () = redis::pipe()
-            .atomic()
-            .cmd("XACK")
-            .arg(stream)
-            .arg(names::NOTICE_GROUP)
-            .arg(entry)
-            .ignore()
-            .cmd("XDEL")
-            .arg(stream)
-            .arg(entry)
-            .ignore()
+        let () = ack_and_delete(&self.notices.0, entry)
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(())
@@ -89,21 +78,28 @@ impl NoticeBackend for RedisStore {
         due_ms: u64,
     ) -> Result<(), StoreError> {
         let (stream, retry) = &*self.notices;
-        let () = redis::pipe()
-            .atomic()
-            .cmd("XACK")
-            .arg(stream)
-            .arg(names::NOTICE_GROUP)
-            .arg(entry)
-            .ignore()
-            .cmd("XDEL")
-            .arg(stream)
-            .arg(entry)
-            .ignore()
+        let () = ack_and_delete(stream, entry)
             .zadd(retry, to_json(notice)?, due_ms)
             .ignore()
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(())
     }
+}
+
+/// One atomic pipeline that acknowledges stream `entry` for the consumer group and deletes it
+/// (a finished or rescheduled notice leaves the stream).
+fn ack_and_delete(stream: &str, entry: &str) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic()
+        .cmd("XACK")
+        .arg(stream)
+        .arg(names::NOTICE_GROUP)
+        .arg(entry)
+        .ignore()
+        .cmd("XDEL")
+        .arg(stream)
+        .arg(entry)
+        .ignore();
+    pipe
 }
