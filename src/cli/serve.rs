@@ -59,6 +59,8 @@ pub async fn run(settings: Settings, dev: bool) -> Result<(), String> {
         }
         // Plain http on localhost: browsers drop `Secure` cookies there.
         settings.cookie_secure = false;
+        // The key refresher and the admin API's key checks read the dev keys too.
+        settings.keys_dir = dev_keys(&settings.keys_dir);
     }
     let app = Application::build(settings, store, Arc::new(keys))
         .await

@@ -325,7 +325,7 @@ async fn dev_prints_a_browser_sign_in_and_keeps_its_keys_from_production() {
         .find(|l| l.starts_with(&format!("{base}/oauth2/authorize?")))
         .unwrap_or_else(|| panic!("an authorization URL in {lines:?}"))
         .clone();
-    let http = reqwest::Client::builder()
+    let http = crate::helpers::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -362,5 +362,44 @@ async fn dev_prints_a_browser_sign_in_and_keeps_its_keys_from_production() {
         stderr.contains("are `serve --dev`'s and are never used outside --dev")
             && stderr.contains("tessera keys generate"),
         "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn dev_reloads_its_own_keys_without_warnings() {
+    // The key refresher reads `keys_dir/dev` under --dev (the newcomer run saw "key set reload
+    // failed" every refresh while it read `keys_dir`).
+    let keys = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Tessera::new()
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TESSERA_ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("TESSERA_KEYS_DIR", keys.path().to_string_lossy())
+        .env("TESSERA_KEY_REFRESH_INTERVAL", "1")
+        .command(&["serve", "--dev"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    // Every line up to the end of the stream (the server's stop closes it).
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    // Three refresh intervals (the first tick runs at start-up).
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = reader.join().unwrap();
+    assert!(
+        !lines.iter().any(|l| l.contains("key set reload failed")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("tessera listening")),
+        "the server started: {lines:?}"
     );
 }

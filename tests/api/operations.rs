@@ -344,7 +344,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
     }
     assert!(!password.is_empty());
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = crate::helpers::http_client().build().unwrap();
     eventually(Duration::from_secs(10), "server ready", || async {
         http.get(format!("{base}/readyz"))
             .send()

@@ -217,7 +217,7 @@ impl TestApp {
             base,
             settings,
             state,
-            http: reqwest::Client::builder()
+            http: http_client()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
@@ -266,4 +266,12 @@ impl TestApp {
     pub fn issuer(&self) -> &str {
         &self.settings.issuer
     }
+}
+
+/// A reqwest client builder for the tests. reqwest is built with rustls and no default crypto
+/// provider (as tessera's back-channel delivery is), so this installs the aws-lc-rs provider
+/// first (once per process; later calls find it installed).
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::builder()
 }
