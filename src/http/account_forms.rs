@@ -52,14 +52,18 @@ async fn refused(state: &AppState, account: &Account, error: &'static str) -> Ht
 
 const SIGN_IN_AGAIN: &str = "Please sign in again first: this change needs a recent sign-in.";
 
+/// `account_or_answer!(state, req, form)`: the [`Account`] of a page form post, or returns the
+/// answer [`account_of`] gives instead (303 to the page without a session, 403 on a bad CSRF
+/// token).
 macro_rules! account_or_answer {
     ($state:expr, $req:expr, $form:expr) => {
-        match account_of(&$state, &$req, &$form).await {
+        match $crate::http::account_forms::account_of(&$state, &$req, &$form).await {
             Ok(account) => account,
             Err(answer) => return answer,
         }
     };
 }
+pub(super) use account_or_answer;
 
 fn passkey_error(e: &PasskeyError) -> &'static str {
     match e {

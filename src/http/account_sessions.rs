@@ -5,7 +5,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::account_forms::account_of;
+use super::account_forms::account_or_answer;
 use super::account_page::back;
 use super::extract::Params;
 use super::pages::{cookie_value, render, SESSION_COOKIE};
@@ -18,10 +18,7 @@ use crate::users::logout_all;
 /// `POST /account/session/end` with `sid`: ends that session of the signed-in user (a `sid`
 /// that is not theirs changes nothing), then 303 back to the page.
 pub async fn end(state: web::Data<AppState>, req: HttpRequest, form: Params) -> HttpResponse {
-    let account = match account_of(&state, &req, &form).await {
-        Ok(account) => account,
-        Err(answer) => return answer,
-    };
+    let account = account_or_answer!(state, req, form);
     let sid = form.get("sid").unwrap_or("");
     match crate::session_list::end(&state.store, &account.user.sub, sid, ACCOUNT_CLIENT).await {
         Ok(true) => back("session-ended"),
@@ -37,10 +34,7 @@ pub async fn everywhere(
     req: HttpRequest,
     form: Params,
 ) -> HttpResponse {
-    let account = match account_of(&state, &req, &form).await {
-        Ok(account) => account,
-        Err(answer) => return answer,
-    };
+    let account = account_or_answer!(state, req, form);
     if logout_all(&state.store, &account.user.sub).await.is_err() {
         return HttpResponse::ServiceUnavailable().finish();
     }
