@@ -35,6 +35,7 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;
+pub mod ui;
 pub mod users;
 
 use std::net::TcpListener;
@@ -81,6 +82,9 @@ pub enum StartupError {
     /// The back-channel logout client could not be built.
     #[error(transparent)]
     Delivery(#[from] backchannel::DeliveryError),
+    /// A page template or catalogue does not load (its file and line are named).
+    #[error(transparent)]
+    Pages(#[from] ui::UiError),
     /// No Redis URL and not `--dev`.
     #[error("no Redis URL configured: set TESSERA_REDIS_URL (or `redis_url` in the config file), or run `tessera serve --dev` for the in-memory store")]
     NoRedis,
@@ -159,6 +163,10 @@ impl Application {
         for client in &settings.clients {
             clients::check_signing_keys(&client.policy, &keys)?;
         }
+        let ui = ui::Ui::load(
+            settings.templates_dir.as_deref(),
+            settings.locales_dir.as_deref(),
+        )?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let keys = Arc::new(arc_swap::ArcSwap::new(keys));
         keys::rotation::spawn_refresher(
@@ -173,13 +181,14 @@ impl Application {
         // The account page is tessera's own client (see `account`).
         settings.clients.extend(account::client(&settings));
         let state = web::Data::new(AppState::new(
-            settings, store, keys, hasher, data_key, metrics,
+            settings, store, keys, hasher, data_key, metrics, ui,
         ));
         let delivery = backchannel::Delivery::new(state.clone().into_inner())?;
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .wrap_fn(http::render_pages)
                 .wrap_fn(http::with_request_id)
                 .configure(http::configure)
         })

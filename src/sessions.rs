@@ -62,6 +62,10 @@ pub struct CodeRequest {
     /// consented (or the client is first-party); cleared once the user has answered.
     #[serde(default)]
     pub prompt_consent: bool,
+    /// OIDC Core §3.1.2.1 `ui_locales`: the languages the pages should speak, space-separated
+    /// BCP 47 tags in order of preference.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
 }
 
 impl AuthRequest {
@@ -69,6 +73,14 @@ impl AuthRequest {
     pub fn redirect_uri(&self) -> Option<&str> {
         match &self.then {
             Continuation::Code(code) => Some(&code.redirect_uri),
+            Continuation::Device { .. } => None,
+        }
+    }
+
+    /// The `ui_locales` of an authorization request (OIDC Core §3.1.2.1).
+    pub fn ui_locales(&self) -> Option<&str> {
+        match &self.then {
+            Continuation::Code(code) => code.ui_locales.as_deref(),
             Continuation::Device { .. } => None,
         }
     }

@@ -31,6 +31,8 @@ pub struct AppState {
     pub data_key: Arc<DataKey>,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// The hosted pages' templates and words.
+    pub ui: crate::ui::Ui,
     /// Random per-process prefix of request ids.
     instance: String,
     /// Requests seen, for request ids.
@@ -46,6 +48,7 @@ impl AppState {
         hasher: PasswordHasher,
         data_key: Arc<DataKey>,
         metrics: Metrics,
+        ui: crate::ui::Ui,
     ) -> Self {
         Self {
             instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
@@ -69,6 +72,7 @@ impl AppState {
             ),
             hasher: hasher.with_wait_metric(metrics.hash_wait.clone()),
             metrics,
+            ui,
             settings,
             store,
         }

@@ -126,6 +126,10 @@ pub struct RawSettings {
     pub webauthn_rp_name: String,
     /// Seconds since sign-in within which a user may change their factors (add a passkey, ...).
     pub passkey_reauth_max_age: u64,
+    /// Directory whose files replace the built-in page templates of the same name.
+    pub templates_dir: Option<PathBuf>,
+    /// Directory of `<language tag>/*.ftl` Fluent catalogues adding or overriding page words.
+    pub locales_dir: Option<PathBuf>,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -180,6 +184,8 @@ impl Default for RawSettings {
             webauthn_origins: String::new(),
             webauthn_rp_name: "tessera".into(),
             passkey_reauth_max_age: 300,
+            templates_dir: None,
+            locales_dir: None,
             clients: Vec::new(),
         }
     }

@@ -356,6 +356,8 @@ impl RawSettings {
             totp_issuer: self.totp_issuer,
             relying_party,
             passkey_reauth_max_age,
+            templates_dir: self.templates_dir,
+            locales_dir: self.locales_dir,
             clients,
             client_cache_ttl,
             metrics_token: self.metrics_token.filter(|t| !t.is_empty()),

@@ -50,7 +50,7 @@ async fn refused(state: &AppState, account: &Account, error: &'static str) -> Ht
     render_account(state, account, StatusCode::BAD_REQUEST, extras).await
 }
 
-const SIGN_IN_AGAIN: &str = "Please sign in again first: this change needs a recent sign-in.";
+const SIGN_IN_AGAIN: &str = "account-error-sign-in-again";
 
 /// `account_or_answer!(state, req, form)`: the [`Account`] of a page form post, or returns the
 /// answer [`account_of`] gives instead (303 to the page without a session, 403 on a bad CSRF
@@ -67,12 +67,12 @@ pub(super) use account_or_answer;
 
 fn passkey_error(e: &PasskeyError) -> &'static str {
     match e {
-        PasskeyError::Full => "You have 20 passkeys already: remove one first.",
-        PasskeyError::Exists => "This passkey is already registered.",
-        PasskeyError::BadName => "Name the passkey with 1 to 64 characters.",
-        PasskeyError::NotFound => "That passkey no longer exists.",
-        PasskeyError::Disabled => "Passkeys are not enabled on this server.",
-        _ => "The passkey could not be added. Please try again.",
+        PasskeyError::Full => "account-error-passkeys-full",
+        PasskeyError::Exists => "account-error-passkey-exists",
+        PasskeyError::BadName => "account-error-passkey-name",
+        PasskeyError::NotFound => "account-error-passkey-gone",
+        PasskeyError::Disabled => "account-passkeys-off",
+        _ => "account-error-passkey-failed",
     }
 }
 
@@ -113,12 +113,7 @@ pub async fn passkey_add(
         .get("credential")
         .and_then(|c| serde_json::from_str::<RegisterPublicKeyCredential>(c).ok())
     else {
-        return refused(
-            &state,
-            &account,
-            "The passkey could not be added. Please try again.",
-        )
-        .await;
+        return refused(&state, &account, "account-error-passkey-failed").await;
     };
     let name = form.get("name").unwrap_or("");
     match passkeys::finish_registration(&state, &account.user, &credential, name).await {
@@ -213,20 +208,13 @@ pub async fn totp_confirm(
                 return HttpResponse::ServiceUnavailable().finish();
             };
             let extras = Extras {
-                notice: Some("The authenticator app is set up."),
+                notice: Some("account-done-totp-set-up"),
                 new_codes: Some(codes),
                 ..Extras::default()
             };
             render_account(&state, &account, StatusCode::OK, extras).await
         }
-        Err(_) => {
-            refused(
-                &state,
-                &account,
-                "That code is not valid. Start the set-up again.",
-            )
-            .await
-        }
+        Err(_) => refused(&state, &account, "account-error-totp-code").await,
     }
 }
 
@@ -242,12 +230,7 @@ pub async fn totp_remove(
         let checked =
             mfa::verify_second_factor(&state.store, &state.data_key, &account.user, code, None);
         if checked.await.is_err() {
-            return refused(
-                &state,
-                &account,
-                "Enter a current code from your authenticator app, or sign in again.",
-            )
-            .await;
+            return refused(&state, &account, "account-error-totp-current-code").await;
         }
     }
     match mfa::disable(&state.store, account.user.clone()).await {
@@ -274,7 +257,7 @@ pub async fn recovery_codes(
             };
             render_account(&state, &account, StatusCode::OK, extras).await
         }
-        Err(_) => refused(&state, &account, "Set up an authenticator app first.").await,
+        Err(_) => refused(&state, &account, "account-error-totp-first").await,
     }
 }
 
@@ -282,18 +265,13 @@ pub async fn recovery_codes(
 /// session of the user is signed out; this browser's login session stays.
 pub async fn password(state: web::Data<AppState>, req: HttpRequest, form: Params) -> HttpResponse {
     let account = account_or_answer!(state, req, form);
-    let wrong = "The current password is not correct.";
+    let wrong = "account-error-password-wrong";
     let Ok(current) = normalize_password(form.get("current_password").unwrap_or("")) else {
         return refused(&state, &account, wrong).await;
     };
     let new = form.get("new_password").unwrap_or("");
     if normalize_password(new).is_err() {
-        return refused(
-            &state,
-            &account,
-            "Enter a new password (at most 1024 bytes).",
-        )
-        .await;
+        return refused(&state, &account, "account-error-password-new").await;
     }
     let user = &account.user;
     match authenticate(&state.store, &state.hasher, &user.username, current).await {

@@ -7,10 +7,11 @@ use actix_web::cookie::time::OffsetDateTime;
 use actix_web::cookie::SameSite;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use askama::Template;
+use minijinja::context;
+use serde::Serialize;
 
 use super::extract::Params;
-use super::pages::{cookie, cookie_value, page, SESSION_COOKIE};
+use super::pages::{cookie, cookie_value, page, Html, SESSION_COOKIE};
 use crate::account::{self, Account, CALLBACK_PATH};
 use crate::passkeys::{self, PasskeyView};
 use crate::session_list;
@@ -23,6 +24,7 @@ const FLOW_COOKIE: &str = "tessera-account-flow";
 const FLOW_TTL: u64 = crate::sessions::AUTH_REQUEST_TTL;
 
 /// One passkey as the page lists it.
+#[derive(Serialize)]
 struct PasskeyItem {
     id: String,
     name: String,
@@ -32,6 +34,7 @@ struct PasskeyItem {
 }
 
 /// One session (refresh-token family) as the page lists it.
+#[derive(Serialize)]
 struct SessionItem {
     sid: String,
     client_id: String,
@@ -41,35 +44,20 @@ struct SessionItem {
 }
 
 /// A TOTP enrollment in progress: the QR code (base64 PNG) and the key as text.
+#[derive(Serialize)]
 pub(super) struct Enrollment {
     pub(super) qr_png: String,
     pub(super) secret: String,
 }
 
-/// What a form's answer adds to the page.
+/// What a form's answer adds to the page: a notice and an error are message ids
+/// (`crate::ui`).
 #[derive(Default)]
 pub(super) struct Extras {
     pub(super) notice: Option<&'static str>,
     pub(super) error: Option<&'static str>,
     pub(super) enrollment: Option<Enrollment>,
     pub(super) new_codes: Option<Vec<String>>,
-}
-
-#[derive(Template)]
-#[template(path = "account.html")]
-struct AccountPage<'a> {
-    username: &'a str,
-    csrf: &'a str,
-    recent: bool,
-    notice: Option<&'a str>,
-    error: Option<&'a str>,
-    passkeys_on: bool,
-    passkeys: Vec<PasskeyItem>,
-    totp: bool,
-    enrollment: Option<Enrollment>,
-    recovery_left: usize,
-    new_codes: Option<Vec<String>>,
-    sessions: Vec<SessionItem>,
 }
 
 /// A unix time as the page shows it (UTC, to the minute).
@@ -119,30 +107,31 @@ pub(super) async fn render_account(
         (Ok(keys), Ok(left), Ok(sessions)) => (keys, left, sessions),
         _ => return HttpResponse::ServiceUnavailable().finish(),
     };
-    let body = AccountPage {
-        username: &user.username,
-        csrf: &account.csrf,
-        recent: account.recent,
-        notice: extras.notice,
-        error: extras.error,
+    let sessions: Vec<SessionItem> = sessions
+        .into_iter()
+        .map(|s| SessionItem {
+            started: when(s.created_at),
+            refreshed: s.last_refreshed_at.map(when),
+            amr: s.amr.join(" "),
+            sid: s.sid,
+            client_id: s.client_id,
+        })
+        .collect();
+    let context = context! {
+        username => &user.username,
+        csrf => &account.csrf,
+        recent => account.recent,
+        notice => extras.notice,
+        error => extras.error,
         passkeys_on,
-        passkeys: keys.into_iter().map(PasskeyItem::from).collect(),
-        totp: user.totp.is_some(),
-        enrollment: extras.enrollment,
-        recovery_left: left,
-        new_codes: extras.new_codes,
-        sessions: sessions
-            .into_iter()
-            .map(|s| SessionItem {
-                started: when(s.created_at),
-                refreshed: s.last_refreshed_at.map(when),
-                amr: s.amr.join(" "),
-                sid: s.sid,
-                client_id: s.client_id,
-            })
-            .collect(),
+        passkeys => keys.into_iter().map(PasskeyItem::from).collect::<Vec<_>>(),
+        totp => user.totp.is_some(),
+        enrollment => extras.enrollment,
+        recovery_left => left,
+        new_codes => extras.new_codes,
+        sessions,
     };
-    page(status, None, body.render())
+    page(status, None, Html::new("account.html", context))
 }
 
 /// 303 back to the page, with `done` naming what happened (shown as a notice).
@@ -156,13 +145,13 @@ pub(super) fn back(done: &str) -> HttpResponse {
 /// The notice of a `done` value.
 fn notice_of(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
-        "passkey-added" => "The passkey was added.",
-        "passkey-renamed" => "The passkey was renamed.",
-        "passkey-removed" => "The passkey was removed.",
-        "totp-removed" => "The authenticator app was removed.",
-        "password-changed" => "Your password was changed. Your other sessions are signed out.",
-        "session-ended" => "The session was signed out.",
-        "session-gone" => "That session had already ended.",
+        "passkey-added" => "account-done-passkey-added",
+        "passkey-renamed" => "account-done-passkey-renamed",
+        "passkey-removed" => "account-done-passkey-removed",
+        "totp-removed" => "account-done-totp-removed",
+        "password-changed" => "account-done-password-changed",
+        "session-ended" => "account-done-session-ended",
+        "session-gone" => "account-done-session-gone",
         _ => return None,
     })
 }
@@ -228,8 +217,8 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
             tracing::info!(target: "audit", event = "account_sign_in_refused", path = CALLBACK_PATH);
             super::pages::message(
                 StatusCode::BAD_REQUEST,
-                "Sign-in failed",
-                "The sign-in could not be completed. Please open your account page again.",
+                "error-heading",
+                "error-account-sign-in",
             )
         }
         Err(_) => HttpResponse::ServiceUnavailable().finish(),

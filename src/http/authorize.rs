@@ -112,6 +112,7 @@ async fn authorization_request(
         request_uri: params.get("request_uri"),
         request: params.get("request"),
         response_mode: params.get("response_mode"),
+        ui_locales: params.get("ui_locales"),
     };
     let session = cookie_value(state, req, SESSION_COOKIE);
     let outcome = signin::authorize(state, request, session.as_deref()).await?;

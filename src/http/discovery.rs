@@ -68,6 +68,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         .json(metadata_document(
             &state.settings,
             state.tokens.keys().algorithms().map(SigningAlg::as_str),
+            &state.ui.tags(),
         ))
 }
 
@@ -75,10 +76,11 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 /// algorithms we hold a key for (ID tokens and access tokens can be signed with any of them).
 /// The `*_endpoint_auth_signing_alg_values_supported` members are left out: they describe
 /// `private_key_jwt`/`client_secret_jwt` client authentication (RFC 8414 §2), which tessera
-/// does not offer.
+/// does not offer. `languages` are the pages' language tags.
 pub fn metadata_document<'a>(
     settings: &Settings,
     algs: impl Iterator<Item = &'a str>,
+    languages: &[String],
 ) -> serde_json::Value {
     json!({
         "issuer": settings.issuer,
@@ -121,6 +123,8 @@ pub fn metadata_document<'a>(
         // RFC 9126 §5.
         "pushed_authorization_request_endpoint": settings.endpoint(paths::PAR),
         "require_pushed_authorization_requests": settings.require_pushed_authorization_requests,
+        // OIDC Discovery 1.0 §3: the languages of the hosted pages (`ui_locales`).
+        "ui_locales_supported": languages,
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "amr", "acr", "sid", "nonce",
             "email", "email_verified", "preferred_username"],
     })

@@ -38,6 +38,7 @@ mod session_list;
 mod token;
 mod userinfo;
 
+pub use pages::render_pages;
 pub use request_id::with_request_id;
 pub use routes::{configure, paths};
 

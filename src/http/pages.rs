@@ -1,17 +1,21 @@
-//! The hosted pages: rendering of the sign-in steps ([`render`]) and of [`PageError`] (its
-//! `ResponseError` impl, so handlers use `?`), with the askama templates, the security headers
-//! every page carries, the cookies and the redirects back to the client. The words of every
-//! notice and error are here, once.
+//! The hosted pages over HTTP: the sign-in steps ([`render`]) and [`PageError`] (its
+//! `ResponseError` impl, so handlers use `?`) as pages, rendered in the request's language by
+//! [`render_pages`] (templates and words: `crate::ui`), with the security headers every page
+//! carries, the cookies and the redirects back to the client. Notices and errors are named here
+//! by their message ids, once.
 
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
+use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
-use askama::Template;
+use minijinja::{context, Value};
+use serde::Serialize;
+use std::future::Future;
 
 use crate::sessions::AUTH_REQUEST_TTL;
-use crate::signin::{
-    Factors, LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step,
-};
+use crate::signin::{Notice, Outcome, PageError, Pending, Redirect, Step};
 use crate::state::AppState;
 use crate::store::Client;
 
@@ -20,28 +24,40 @@ pub(super) const SESSION_COOKIE: &str = "tessera-session";
 /// The CSRF cookie's base name (double submit with the forms' `csrf` field).
 pub(super) const CSRF_COOKIE: &str = "tessera-csrf";
 
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
-    client_id: &'a str,
-    request_id: &'a str,
-    csrf: &'a str,
-    username: &'a str,
-    error: Option<&'a str>,
-    passkeys: bool,
+/// A page to show: its template and context, rendered in the request's language by
+/// [`render_pages`] (the one place that sees both the page and the request, so error pages
+/// rendered by `ResponseError` get the language too). `ui_locales` is the authorization
+/// request's (OIDC Core §3.1.2.1), when the page belongs to one.
+pub(super) struct Html {
+    template: &'static str,
+    context: Value,
+    ui_locales: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "mfa.html")]
-struct MfaPage<'a> {
-    request_id: &'a str,
-    csrf: &'a str,
-    error: Option<&'a str>,
-    factors: Factors,
+impl Html {
+    /// Template `template` with `context`.
+    pub(super) fn new(template: &'static str, context: Value) -> Self {
+        Self {
+            template,
+            context,
+            ui_locales: None,
+        }
+    }
+
+    /// The message page: `heading` and `message` are message ids (`crate::ui`).
+    pub(super) fn message(heading: &'static str, message: &'static str) -> Self {
+        Self::new("message.html", context! { heading, message })
+    }
+
+    fn for_request(mut self, pending: &Pending) -> Self {
+        self.ui_locales = pending.request.ui_locales().map(str::to_owned);
+        self
+    }
 }
 
 /// What a page asking the user to grant a client access shows and posts: the consent page and
 /// the device approval page.
+#[derive(Serialize)]
 struct Grant<'a> {
     client_id: &'a str,
     username: &'a str,
@@ -51,48 +67,15 @@ struct Grant<'a> {
 }
 
 impl<'a> Grant<'a> {
-    fn of(pending: &'a Pending, client: &'a Client, username: &'a str) -> Self {
-        Self {
+    fn of(pending: &'a Pending, client: &'a Client, username: &'a str) -> Value {
+        Value::from_serialize(Self {
             client_id: &client.client_id,
             username,
             scopes: scope_list(&pending.request.scope),
             request_id: &pending.id,
             csrf: &pending.request.csrf,
-        }
+        })
     }
-}
-
-#[derive(Template)]
-#[template(path = "consent.html")]
-struct ConsentPage<'a> {
-    grant: Grant<'a>,
-}
-
-#[derive(Template)]
-#[template(path = "device.html")]
-struct DevicePage<'a> {
-    user_code: &'a str,
-    error: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "device_approve.html")]
-struct DeviceApprovalPage<'a> {
-    grant: Grant<'a>,
-    user_code: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "logout.html")]
-struct LogoutPage<'a> {
-    confirmation: &'a LogoutConfirmation,
-}
-
-#[derive(Template)]
-#[template(path = "message.html")]
-struct MessagePage<'a> {
-    heading: &'a str,
-    message: &'a str,
 }
 
 /// The stylesheet of the pages (the CSP allows no inline style).
@@ -103,9 +86,13 @@ pub async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../assets/tessera.css"))
 }
 
-/// A page with a heading and a message.
-pub(super) fn message(status: StatusCode, heading: &str, message: &str) -> HttpResponse {
-    page(status, None, MessagePage { heading, message }.render())
+/// A page with a heading and a message (message ids).
+pub(super) fn message(
+    status: StatusCode,
+    heading: &'static str,
+    message: &'static str,
+) -> HttpResponse {
+    page(status, None, Html::message(heading, message))
 }
 
 /// The hosted pages' WebAuthn script (served from `/assets/`: the CSP allows no inline script).
@@ -118,23 +105,60 @@ pub async fn passkey_script() -> HttpResponse {
 
 /// An HTML response with the security headers every page carries. `form_target` is the origin
 /// a form on this page may end up redirecting to (CSP `form-action` also governs redirects).
-pub(super) fn page(
-    status: StatusCode,
-    form_target: Option<&str>,
-    body: Result<String, askama::Error>,
-) -> HttpResponse {
+pub(super) fn page(status: StatusCode, form_target: Option<&str>, html: Html) -> HttpResponse {
     let form_action = match form_target {
         Some(origin) => format!("'self' {origin}"),
         None => "'self'".into(),
     };
     let mut response = HttpResponse::build(status);
     secure_headers(&mut response, &form_action);
-    match body {
-        Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
-        Err(e) => {
-            tracing::error!(error = %e, "template rendering failed");
-            HttpResponse::ServiceUnavailable().finish()
-        }
+    let mut response = response.content_type("text/html; charset=utf-8").finish();
+    response.extensions_mut().insert(html);
+    response
+}
+
+/// Middleware rendering the [`Html`] a response carries, in the language of the request
+/// (`crate::ui::Ui::language`), with `Content-Language` (RFC 9110 §8.5). A template that fails
+/// to render (only an operator's override can) is logged and answered 503.
+pub fn render_pages<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl Future<Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> + 'static
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let fut = srv.call(req);
+    async move {
+        let mut res = fut.await?;
+        let html = res.response_mut().extensions_mut().remove::<Html>();
+        let (Some(html), Some(state)) = (html, state) else {
+            return Ok(res.map_into_left_body());
+        };
+        let ui = &state.ui;
+        let language = ui.language(html.ui_locales.as_deref(), accept.as_deref());
+        let body = ui.render(html.template, language, html.context);
+        Ok(res.map_body(|head, _| match body {
+            Ok(body) => {
+                if let Ok(tag) = header::HeaderValue::from_str(&ui.tag(language)) {
+                    head.headers.insert(header::CONTENT_LANGUAGE, tag);
+                }
+                EitherBody::right(BoxBody::new(body))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, template = html.template, "template rendering failed");
+                head.status = StatusCode::SERVICE_UNAVAILABLE;
+                head.headers.remove(header::CONTENT_TYPE);
+                EitherBody::right(BoxBody::new(()))
+            }
+        }))
     }
 }
 
@@ -196,33 +220,20 @@ pub(super) fn cookie_value(
         .map(|c| c.value().to_owned())
 }
 
+/// The status and the message id of a notice.
 fn notice_text(notice: Notice) -> (StatusCode, &'static str) {
     match notice {
-        Notice::MissingCredentials => {
-            (StatusCode::BAD_REQUEST, "Enter your username and password.")
-        }
-        Notice::InvalidCredentials => (StatusCode::BAD_REQUEST, "Invalid username or password."),
-        Notice::TooManyAttempts => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts. Please wait a moment and try again.",
-        ),
-        Notice::Unavailable => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Sign-in is temporarily unavailable. Please try again shortly.",
-        ),
-        Notice::InvalidCode => (StatusCode::BAD_REQUEST, "That code is not valid."),
-        Notice::InvalidUserCode => (
-            StatusCode::BAD_REQUEST,
-            "That code is not valid or has expired. Check the code on your device and try again.",
-        ),
-        Notice::PasskeyRefused => (
-            StatusCode::BAD_REQUEST,
-            "That passkey could not be used to sign in. Try again, or use another way to sign in.",
-        ),
+        Notice::MissingCredentials => (StatusCode::BAD_REQUEST, "notice-missing-credentials"),
+        Notice::InvalidCredentials => (StatusCode::BAD_REQUEST, "notice-invalid-credentials"),
+        Notice::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "notice-too-many-attempts"),
+        Notice::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "notice-unavailable"),
+        Notice::InvalidCode => (StatusCode::BAD_REQUEST, "notice-invalid-code"),
+        Notice::InvalidUserCode => (StatusCode::BAD_REQUEST, "notice-invalid-user-code"),
+        Notice::PasskeyRefused => (StatusCode::BAD_REQUEST, "notice-passkey-refused"),
     }
 }
 
-/// The status and the words of an optional notice (200 and none without one).
+/// The status and the message id of an optional notice (200 and none without one).
 fn notice_status(notice: Option<Notice>) -> (StatusCode, Option<&'static str>) {
     match notice.map(notice_text) {
         Some((status, text)) => (status, Some(text)),
@@ -241,11 +252,12 @@ fn form_page(
     state: &AppState,
     pending: &Pending,
     notice: Option<Notice>,
-    body: impl FnOnce(Option<&'static str>) -> Result<String, askama::Error>,
+    body: impl FnOnce(Option<&'static str>) -> Html,
 ) -> HttpResponse {
     let (status, error) = notice_status(notice);
     let origin = pending.request.redirect_uri().and_then(origin_of);
-    let mut response = page(status, origin.as_deref(), body(error));
+    let html = body(error).for_request(pending);
+    let mut response = page(status, origin.as_deref(), html);
     let csrf = cookie(
         state,
         CSRF_COOKIE,
@@ -293,46 +305,44 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             username,
             notice,
         } => form_page(state, &pending, notice, |error| {
-            LoginPage {
-                client_id: &client.client_id,
-                request_id: &pending.id,
-                csrf: &pending.request.csrf,
-                username: &username,
+            let context = context! {
+                client_id => &client.client_id,
+                request_id => &pending.id,
+                csrf => &pending.request.csrf,
+                username,
                 error,
-                passkeys: state.settings.relying_party.is_some(),
-            }
-            .render()
+                passkeys => state.settings.relying_party.is_some(),
+            };
+            Html::new("login.html", context)
         }),
         Step::SecondFactor {
             pending,
             factors,
             notice,
         } => form_page(state, &pending, notice, |error| {
-            MfaPage {
-                request_id: &pending.id,
-                csrf: &pending.request.csrf,
+            let context = context! {
+                request_id => &pending.id,
+                csrf => &pending.request.csrf,
                 error,
-                factors,
-            }
-            .render()
+                factors => context! { totp => factors.totp, passkey => factors.passkey },
+            };
+            Html::new("mfa.html", context)
         }),
         Step::Consent {
             pending,
             client,
             username,
         } => form_page(state, &pending, None, |_| {
-            ConsentPage {
-                grant: Grant::of(&pending, &client, &username),
-            }
-            .render()
+            let grant = Grant::of(&pending, &client, &username);
+            Html::new("consent.html", context! { grant })
         }),
         Step::DeviceCode { user_code, notice } => {
             let (status, error) = notice_status(notice);
-            let body = DevicePage {
-                user_code: &user_code,
-                error,
-            };
-            page(status, None, body.render())
+            page(
+                status,
+                None,
+                Html::new("device.html", context! { user_code, error }),
+            )
         }
         Step::DeviceApproval {
             pending,
@@ -340,36 +350,30 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             username,
             user_code,
         } => form_page(state, &pending, None, |_| {
-            DeviceApprovalPage {
-                grant: Grant::of(&pending, &client, &username),
-                user_code: &user_code,
-            }
-            .render()
+            let grant = Grant::of(&pending, &client, &username);
+            Html::new("device_approve.html", context! { grant, user_code })
         }),
         Step::DeviceDone { approved } => {
             let (heading, message) = if approved {
-                ("Device connected", "You can return to your device now.")
+                ("device-connected-heading", "device-connected")
             } else {
-                (
-                    "Device denied",
-                    "The device did not get access to your account.",
-                )
+                ("device-denied-heading", "device-denied")
             };
-            page(
-                StatusCode::OK,
-                None,
-                MessagePage { heading, message }.render(),
-            )
+            page(StatusCode::OK, None, Html::message(heading, message))
         }
         Step::Redirect(to) => redirect(state, &to, true),
         Step::ConfirmLogout(confirmation) => {
             // CSP form-action also governs the redirect the form's answer makes.
             let target = confirmation.post_logout_redirect_uri.as_deref();
             let origin = target.and_then(origin_of);
-            let body = LogoutPage {
-                confirmation: &confirmation,
+            let confirmation = context! {
+                token => &confirmation.token,
+                client_id => &confirmation.client_id,
+                post_logout_redirect_uri => &confirmation.post_logout_redirect_uri,
+                state => &confirmation.state,
             };
-            page(StatusCode::OK, origin.as_deref(), body.render())
+            let html = Html::new("logout.html", context! { confirmation });
+            page(StatusCode::OK, origin.as_deref(), html)
         }
         Step::SignedOut(target) => {
             let mut response = match target {
@@ -377,11 +381,7 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
                 None => page(
                     StatusCode::OK,
                     None,
-                    MessagePage {
-                        heading: "Signed out",
-                        message: "You are signed out.",
-                    }
-                    .render(),
+                    Html::message("signed-out-heading", "signed-out"),
                 ),
             };
             let mut gone = cookie(state, SESSION_COOKIE, String::new(), 0, SameSite::Lax);
@@ -409,50 +409,33 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let again = "Please start again from the application.";
         let message = match self {
-            PageError::Malformed(description) => description.as_str(),
-            PageError::NoClient => "The request names no client.",
-            PageError::UnknownClient => "The application is not registered.",
-            PageError::ClientGone => "The application is no longer registered.",
-            PageError::UnregisteredRedirectUri => {
-                "The redirect URI is not registered for this application."
-            }
-            PageError::InvalidRedirectUri => "The redirect URI is invalid.",
-            PageError::InvalidRequestUri => {
-                "This sign-in request has expired, was already used or is invalid. Please start again from the application."
-            }
-            PageError::PushRequired => {
-                "This application must push its authorization requests first (RFC 9126)."
-            }
-            PageError::Expired => {
-                "This sign-in request has expired or is invalid. Please start again from the application."
-            }
-            PageError::Forged => {
-                "The form could not be verified. Please start again from the application."
-            }
-            PageError::StartAgain => again,
-            PageError::TooManyCodes => {
-                "Too many wrong codes. Please start again from the application."
-            }
-            PageError::SignInAgain => "Please sign in again from the application.",
-            PageError::UnregisteredLogoutUri => "The post-logout redirect URI is not registered.",
-            PageError::DeviceCodeGone => {
-                "This code has expired or was already answered. Please start again on your device."
-            }
-            PageError::LogoutNeedsClient => "Name the application (client_id or id_token_hint).",
-            PageError::PasskeysOff => "Passkeys are not available here.",
-            PageError::Unavailable => "Please try again shortly.",
+            PageError::Malformed(_) => "error-malformed",
+            PageError::NoClient => "error-no-client",
+            PageError::UnknownClient => "error-unknown-client",
+            PageError::ClientGone => "error-client-gone",
+            PageError::UnregisteredRedirectUri => "error-unregistered-redirect-uri",
+            PageError::InvalidRedirectUri => "error-invalid-redirect-uri",
+            PageError::InvalidRequestUri => "error-invalid-request-uri",
+            PageError::PushRequired => "error-push-required",
+            PageError::Expired => "error-expired",
+            PageError::Forged => "error-forged",
+            PageError::StartAgain => "error-start-again",
+            PageError::TooManyCodes => "error-too-many-codes",
+            PageError::SignInAgain => "error-sign-in-again",
+            PageError::UnregisteredLogoutUri => "error-unregistered-logout-uri",
+            PageError::DeviceCodeGone => "error-device-code-gone",
+            PageError::LogoutNeedsClient => "error-logout-needs-client",
+            PageError::PasskeysOff => "error-passkeys-off",
+            PageError::Unavailable => "error-unavailable",
         };
-        let mut response = page(
-            self.status_code(),
-            None,
-            MessagePage {
-                heading: "Sign-in failed",
-                message,
-            }
-            .render(),
-        );
+        // The one error whose words come with the request: what was wrong with it.
+        let detail = match self {
+            PageError::Malformed(description) => description.as_str(),
+            _ => "",
+        };
+        let context = context! { heading => "error-heading", message, detail };
+        let mut response = page(self.status_code(), None, Html::new("message.html", context));
         if *self == PageError::Unavailable {
             // RFC 9110 §10.2.3.
             response

@@ -52,6 +52,9 @@ pub struct AuthorizationRequest<'a> {
     pub request: Option<&'a str>,
     /// OAuth 2.0 Multiple Response Type Encoding Practices `response_mode`: only `query`.
     pub response_mode: Option<&'a str>,
+    /// `ui_locales` (OIDC Core §3.1.2.1): the pages' languages, space-separated BCP 47 tags
+    /// in order of preference.
+    pub ui_locales: Option<&'a str>,
 }
 
 /// An authorization request that passed [`check_request`]: what the sign-in needs of it.
@@ -290,6 +293,7 @@ pub async fn authorize(
             code_challenge: code_challenge.to_owned(),
             dpop_jkt: req.dpop_jkt.map(str::to_owned),
             prompt_consent: prompt.contains(&"consent"),
+            ui_locales: req.ui_locales.map(str::to_owned),
         }),
     };
     let session = match session_cookie {

@@ -30,7 +30,7 @@ impl Record for PushedRequest {
 }
 
 /// The parameters an authorization request reads, in [`AuthorizationRequest`] order.
-const NAMES: [&str; 14] = [
+const NAMES: [&str; 15] = [
     "redirect_uri",
     "response_type",
     "scope",
@@ -44,6 +44,7 @@ const NAMES: [&str; 14] = [
     "dpop_jkt",
     "request",
     "response_mode",
+    "ui_locales",
     "client_id",
 ];
 
@@ -74,6 +75,7 @@ impl PushedRequest {
             request_uri: None,
             request: self.get("request"),
             response_mode: self.get("response_mode"),
+            ui_locales: self.get("ui_locales"),
         }
     }
 }

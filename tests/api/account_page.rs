@@ -122,7 +122,7 @@ async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors()
     assert!(confirmed.body.contains("id=\"recovery-codes\""));
     assert!(confirmed
         .body
-        .contains("<span id=\"recovery-left\">10</span>"));
+        .contains("id=\"recovery-left\" data-count=\"10\""));
 
     // Password: the current one is required; afterwards this session stays.
     let wrong = browser

@@ -1,0 +1,165 @@
+//! The hosted pages' presentation, HTTP-free: the templates ([`templates`]: minijinja, built
+//! in, overridable from `templates_dir`), the words in each language ([`catalogue`]: Fluent,
+//! built in for English and German, extended or overridden from `locales_dir`), and the choice
+//! of a page's language: `ui_locales` of the authorization request (OIDC Core §3.1.2.1) first,
+//! then `Accept-Language` (RFC 9110 §12.5.4), then English.
+//!
+//! Templates name their words by message id: `{{ t("login-title") }}`, with arguments as
+//! keywords (`{{ t("login-lead", client=client_name) }}`); the code names notices and errors by
+//! id too, so every word of every page lives in the catalogues.
+
+mod catalogue;
+mod templates;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use fluent_bundle::{FluentArgs, FluentValue};
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, State};
+
+use catalogue::Catalogue;
+
+/// Why the pages could not be loaded at start-up; each names the file (and line) to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    /// A template does not compile or render.
+    #[error("template {file}, line {line}: {detail}")]
+    Template {
+        /// The file (or built-in template) at fault.
+        file: String,
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A file in `templates_dir` that is no template of tessera's.
+    #[error("templates_dir: {file} overrides no template; the templates are: {known}")]
+    UnknownTemplate {
+        /// The file.
+        file: String,
+        /// The names a file may have.
+        known: String,
+    },
+    /// A Fluent catalogue with a syntax error.
+    #[error("catalogue {file}, line {line}: {detail}")]
+    Catalogue {
+        /// The file at fault.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A directory of `locales_dir` that is no language tag (BCP 47, e.g. `fr` or `pt-BR`).
+    #[error("locales_dir: `{tag}` is not a language tag (BCP 47, e.g. fr or pt-BR)")]
+    Language {
+        /// The directory name.
+        tag: String,
+    },
+    /// A directory or file that cannot be read.
+    #[error("cannot read {path}: {detail}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        detail: String,
+    },
+}
+
+/// The language a page is rendered in: an index into the catalogue, chosen by [`Ui::language`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Language(usize);
+
+/// Templates and catalogues, loaded once at start-up; cheap to share.
+pub struct Ui {
+    env: Environment<'static>,
+    catalogue: Arc<Catalogue>,
+}
+
+/// `t(id, **args)` in a template: message `id` in the page's language (`lang_index` of the
+/// render context). An undefined id (a notice a page did not get) is the empty string.
+fn translate(catalogue: &Catalogue, state: &State, id: &Value, kwargs: Kwargs) -> Value {
+    let Some(id) = id.as_str() else {
+        return Value::from("");
+    };
+    let index = state
+        .lookup("lang_index")
+        .and_then(|v| usize::try_from(v).ok())
+        .unwrap_or(0);
+    let mut args = FluentArgs::new();
+    for name in kwargs.args() {
+        let value: Value = kwargs.get(name).unwrap_or_default();
+        let value = match value.as_i64() {
+            Some(n) => FluentValue::from(n),
+            None => FluentValue::from(value.to_string()),
+        };
+        args.set(name.to_owned(), value);
+    }
+    Value::from(catalogue.text(index, id, Some(&args)))
+}
+
+impl Ui {
+    /// Loads the built-in templates and catalogues with the operator's overrides.
+    ///
+    /// # Errors
+    /// [`UiError`] naming the file and line of a template or catalogue that does not compile.
+    pub fn load(templates_dir: Option<&Path>, locales_dir: Option<&Path>) -> Result<Self, UiError> {
+        let catalogue = Arc::new(Catalogue::load(locales_dir)?);
+        let mut env = Environment::new();
+        let words = catalogue.clone();
+        env.add_function(
+            "t",
+            move |state: &State, id: Value, kwargs: Kwargs| -> Result<Value, minijinja::Error> {
+                Ok(translate(&words, state, &id, kwargs))
+            },
+        );
+        templates::load(&mut env, templates_dir)?;
+        Ok(Self { env, catalogue })
+    }
+
+    /// The language for a page: the first of `ui_locales` (space-separated tags, OIDC Core
+    /// §3.1.2.1) that the catalogue has, else the first of `accept_language` (RFC 9110
+    /// §12.5.4, by quality), else English.
+    pub fn language(&self, ui_locales: Option<&str>, accept_language: Option<&str>) -> Language {
+        let from_header = accept_language
+            .map(fluent_langneg::accepted_languages::parse)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|tag| tag.to_string())
+            .collect::<Vec<_>>();
+        let wanted = ui_locales
+            .unwrap_or_default()
+            .split_whitespace()
+            .chain(from_header.iter().map(String::as_str));
+        Language(self.catalogue.choose(wanted))
+    }
+
+    /// The BCP 47 tag of `language` (`lang` of the page, `Content-Language`).
+    pub fn tag(&self, language: Language) -> String {
+        self.catalogue.tag(language.0)
+    }
+
+    /// The languages offered, English first (OIDC Discovery `ui_locales_supported`).
+    pub fn tags(&self) -> Vec<String> {
+        self.catalogue.tags()
+    }
+
+    /// Renders template `name` in `language` with `context` (which gets `lang`, the tag).
+    ///
+    /// # Errors
+    /// A template that fails at render time (an operator's override using a value wrongly).
+    pub fn render(
+        &self,
+        name: &str,
+        language: Language,
+        context: Value,
+    ) -> Result<String, minijinja::Error> {
+        let context = minijinja::context! {
+            lang => self.tag(language),
+            lang_index => language.0,
+            ..context
+        };
+        self.env.get_template(name)?.render(context)
+    }
+}
