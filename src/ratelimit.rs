@@ -7,10 +7,10 @@
 //!
 //! Also here: the client IP, which is the TCP peer unless that peer is a trusted proxy.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use actix_web::http::StatusCode;
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::clock::now_ms;
 use crate::error::{OAuthError, StoreError};
@@ -68,12 +68,13 @@ impl Limiter {
         }
         let limit = self
             .store
-            .account_attempt(username, ip, now_ms(), &self.policy.account)
+            .account_attempt(username, limit_address(ip), now_ms(), &self.policy.account)
             .await?;
         self.answer(limit)
     }
 
-    /// Clears the failure counters of `username` (and its pair with `ip`) after a success.
+    /// Clears the unresolved failures of `username` from `ip` after a correct password (the
+    /// account's failures and back-off stay; see the module docs).
     ///
     /// # Errors
     /// [`StoreError`] when the store is down.
@@ -81,7 +82,9 @@ impl Limiter {
         if self.policy.account.failure_limit == 0 {
             return Ok(());
         }
-        self.store.login_success(username, ip).await
+        self.store
+            .login_success(username, limit_address(ip), now_ms())
+            .await
     }
 
     /// Counts an attempt from `ip` against the per-IP limit alone: part of every login, the MFA
@@ -97,7 +100,7 @@ impl Limiter {
         }
         let limit = self
             .store
-            .ip_attempt(ip, now_ms(), self.policy.ip_per_minute)
+            .ip_attempt(limit_address(ip), now_ms(), self.policy.ip_per_minute)
             .await?;
         self.answer(limit)
     }
@@ -107,6 +110,37 @@ impl Limiter {
             Limit::Allowed => Ok(()),
             Limit::Limited { by, retry_after_ms } => Err(limited(&self.hits, by, retry_after_ms)),
         }
+    }
+}
+
+/// A client address as every check sees it: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`,
+/// RFC 4291 §2.5.5.2, what a dual-stack listener or a proxy may report for an IPv4 client) is
+/// the IPv4 address it carries. Used for the peer, every forwarded hop and the trusted-proxy
+/// ranges, so limits and proxy matching treat both spellings alike.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// The address the login limits count `ip` against: [`canonical`], and for IPv6 its /64
+/// network (the interface identifier is the low 64 bits, RFC 4291 §2.5.1, so one host or
+/// site picks freely within a /64 and rotating through it buys no fresh budget).
+pub fn limit_address(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        v4 => v4,
+    }
+}
+
+/// A trusted-proxy range in [`canonical`] terms: an IPv4-mapped IPv6 range
+/// (`::ffff:10.0.0.0/104`) is the IPv4 range it maps (`10.0.0.0/8`).
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .addr()
+            .to_ipv4_mapped()
+            .and_then(|v4| Ipv4Net::new(v4, v6.prefix_len() - 96).ok())
+            .map_or(net, IpNet::V4),
+        _ => net,
     }
 }
 
@@ -126,6 +160,7 @@ impl TrustedProxies {
             .map(|s| {
                 s.parse::<IpNet>()
                     .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                    .map(canonical_net)
                     .map_err(|_| format!("`{s}` is not a CIDR or IP address"))
             })
             .collect::<Result<_, _>>()
@@ -136,10 +171,12 @@ impl TrustedProxies {
         self.0.iter().any(|net| net.contains(&ip))
     }
 
-    /// The client IP: the TCP `peer` unless it is a trusted proxy; then the right-most address
-    /// in `X-Forwarded-For` (or `Forwarded: for=`, RFC 7239 §5.2) that is not itself trusted.
-    /// With no trusted proxies the headers are ignored, so they cannot be spoofed.
+    /// The client IP, [`canonical`]: the TCP `peer` unless it is a trusted proxy; then the
+    /// right-most address in `X-Forwarded-For` (or `Forwarded: for=`, RFC 7239 §5.2) that is
+    /// not itself trusted. With no trusted proxies the headers are ignored, so they cannot be
+    /// spoofed.
     pub fn client_ip(&self, peer: IpAddr, forwarded: Option<&str>, xff: Option<&str>) -> IpAddr {
+        let peer = canonical(peer);
         if !self.trusts(peer) {
             return peer;
         }
@@ -163,15 +200,18 @@ impl TrustedProxies {
     }
 }
 
-/// An address from a forwarding header: `1.2.3.4`, `"[2001:db8::1]:443"`, `1.2.3.4:80`.
+/// An address from a forwarding header, [`canonical`]: `1.2.3.4`, `"[2001:db8::1]:443"`,
+/// `1.2.3.4:80`.
 fn parse_node(raw: &str) -> Option<IpAddr> {
     let v = raw.trim().trim_matches('"');
-    if let Some(rest) = v.strip_prefix('[') {
-        return rest.split(']').next()?.parse().ok();
-    }
-    v.parse()
-        .ok()
-        .or_else(|| v.rsplit_once(':').and_then(|(host, _)| host.parse().ok()))
+    let ip = match v.strip_prefix('[') {
+        Some(rest) => rest.split(']').next()?.parse().ok(),
+        None => v
+            .parse()
+            .ok()
+            .or_else(|| v.rsplit_once(':').and_then(|(host, _)| host.parse().ok())),
+    };
+    ip.map(canonical)
 }
 
 #[cfg(test)]
@@ -209,5 +249,54 @@ mod tests {
             ip("10.9.9.9")
         );
         assert!(TrustedProxies::parse("nonsense").is_err());
+    }
+
+    #[test]
+    fn ipv4_mapped_is_ipv4_and_ipv6_limits_count_the_64() {
+        assert_eq!(canonical(ip("::ffff:198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(canonical(ip("2001:db8::1")), ip("2001:db8::1"));
+        assert_eq!(canonical(ip("198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(limit_address(ip("::ffff:198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(
+            limit_address(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(
+            limit_address(ip("2001:db8:1:2::1")),
+            limit_address(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(
+            limit_address(ip("2001:db8:1:2::1")),
+            limit_address(ip("2001:db8:1:3::1"))
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_match_ipv4_mapped_addresses_as_ipv4() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8, ::ffff:192.0.2.10").unwrap();
+        let xff = |x| Some(x);
+        // A mapped peer inside an IPv4 range, an IPv4 peer named by a mapped entry.
+        assert_eq!(
+            proxies.client_ip(ip("::ffff:10.1.2.3"), None, xff("198.51.100.7")),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            proxies.client_ip(ip("192.0.2.10"), None, xff("::ffff:198.51.100.7")),
+            ip("198.51.100.7")
+        );
+        // A mapped hop of a trusted range is skipped; the client comes out as IPv4.
+        let fwd = Some(r#"for=198.51.100.7, for="[::ffff:10.9.9.9]:80""#);
+        assert_eq!(
+            proxies.client_ip(ip("10.0.0.1"), fwd, None),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            TrustedProxies::default().client_ip(ip("::ffff:203.0.113.9"), None, None),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            TrustedProxies::parse("::ffff:10.0.0.0/104").unwrap().0,
+            vec!["10.0.0.0/8".parse::<IpNet>().unwrap()]
+        );
     }
 }

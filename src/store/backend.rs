@@ -120,10 +120,20 @@ pub trait Backend {
         per_minute: u32,
     ) -> Result<Limit, StoreError>;
 
-    /// Counts a login attempt on account `username` and its pair with `ip`, atomically at
-    /// `now_ms`: refused during the account's back-off or past the pair limit; otherwise the
-    /// attempt counts as a failure until [`Backend::login_success`] clears it (so parallel
-    /// attempts cannot overshoot), and reaching the limit starts the back-off of `rule`.
+    /// Counts a login attempt on account `username` from address `ip` (the caller's limit
+    /// address), atomically at `now_ms`. Every allowed attempt counts as an unresolved failure
+    /// of the (account, address) pair until [`Backend::login_success`] clears it, so parallel
+    /// attempts cannot overshoot. Refused ([`LimitedBy::Pair`]) at `rule.failure_limit`
+    /// unresolved attempts, for `rule.window_ms` from the pair's first. An address with an
+    /// unresolved failure is refused during the account's back-off ([`LimitedBy::Account`],
+    /// waiting until the back-off ends or the pair expires, whichever is first) and its further
+    /// failures do not extend it. An address with none is let through the back-off, and its
+    /// first failure counts against the account: reaching the limit starts (or extends) the
+    /// back-off of `rule` ([`super::limits::backoff_ms`]). Account failures are remembered
+    /// `rule.window_ms` after the last one (longer while a back-off runs).
+    ///
+    /// [`LimitedBy::Pair`]: super::limits::LimitedBy::Pair
+    /// [`LimitedBy::Account`]: super::limits::LimitedBy::Account
     async fn account_attempt(
         &self,
         username: &str,
@@ -132,8 +142,18 @@ pub trait Backend {
         rule: &Backoff,
     ) -> Result<Limit, StoreError>;
 
-    /// Clears the failure counters of account `username` and its pair with `ip`.
-    async fn login_success(&self, username: &str, ip: IpAddr) -> Result<(), StoreError>;
+    /// Clears the unresolved failures of the pair (account `username`, address `ip`) after a
+    /// correct password, and takes back the one account failure the pair's first attempt
+    /// counted. The other addresses' failures and a running back-off stay: a success (perhaps
+    /// an attacker's who has the password) never reopens the account to the addresses that
+    /// failed on it. `now_ms` is the time of the success (the memory backend's clock; Redis
+    /// keeps its own).
+    async fn login_success(
+        &self,
+        username: &str,
+        ip: IpAddr,
+        now_ms: u64,
+    ) -> Result<(), StoreError>;
 
     /// Stores `sealed` as the data-key check unless one is stored; returns the stored one.
     async fn data_key_check(&self, sealed: &str) -> Result<String, StoreError>;

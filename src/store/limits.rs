@@ -40,8 +40,9 @@ pub enum Limit {
 }
 
 /// The per-account failure rule: `failure_limit` failures within `window_ms` start a back-off
-/// of `base_ms` × 2^(failures − limit), at most `max_ms`. The same limit applies to each
-/// (account, IP) pair, without back-off.
+/// of `base_ms` × 2^(failures − limit), at most `max_ms`, where only an address's first
+/// unresolved failure counts against the account. The same limit applies to the unresolved
+/// attempts of each (account, address) pair, for `window_ms` from its first, without back-off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// Failures before the back-off starts (0: no account limit).

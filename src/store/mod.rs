@@ -107,7 +107,7 @@ dispatch! { Backend {
     async fn ip_attempt(&self, ip: IpAddr, now_ms: u64, per_minute: u32) -> Limit;
     async fn account_attempt(&self, username: &str, ip: IpAddr, now_ms: u64, rule: &Backoff)
         -> Limit;
-    async fn login_success(&self, username: &str, ip: IpAddr) -> ();
+    async fn login_success(&self, username: &str, ip: IpAddr, now_ms: u64) -> ();
     async fn data_key_check(&self, sealed: &str) -> String;
     async fn accept_totp_step(&self, sub: &str, step: u64) -> bool;
     async fn set_recovery_codes(&self, sub: &str, hashes: &[SecretHash]) -> ();

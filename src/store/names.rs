@@ -135,12 +135,14 @@ pub fn recovery_codes(sub: &str) -> String {
     format!("tessera:recovery:{sub}")
 }
 
-/// The per-IP login limit of `ip`.
+/// The per-IP login limit of `ip`, the limit address the caller computed (an IPv6 client
+/// is counted by its /64: `tessera:rl:ip:2001:db8:1:2::`).
 pub fn ip_limit(ip: IpAddr) -> String {
     format!("tessera:rl:ip:{ip}")
 }
 
-/// The per-account failure state and the (account, IP) pair counter (one hash tag).
+/// The per-account failure state (hash: `failures`, `until` ms) and the (account, limit
+/// address) pair counter of unresolved attempts (one hash tag: the account).
 pub fn account_limits(username: &str, ip: IpAddr) -> (String, String) {
     (
         format!("tessera:rl:{{acct:{username}}}"),

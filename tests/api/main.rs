@@ -14,6 +14,7 @@ mod dpop;
 mod dpop_resources;
 mod errors;
 mod helpers;
+mod lockout;
 mod logs;
 mod mfa;
 mod oidc;

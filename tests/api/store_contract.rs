@@ -471,6 +471,13 @@ async fn limits_contract(store: &Store) {
         Limit::Allowed
     );
 
+    account_contract(store, now).await;
+}
+
+/// `account_attempt` and `login_success`: an address's first unresolved failure counts against
+/// the account, its others against the pair; during the back-off only an address without
+/// failures is let through; a success clears the pair alone.
+async fn account_contract(store: &Store, now: u64) {
     let rule = Backoff {
         failure_limit: 2,
         window_ms: 60_000,
@@ -478,51 +485,52 @@ async fn limits_contract(store: &Store) {
         max_ms: 8_000,
     };
     let account = unique("acct");
-    assert_eq!(
-        store
-            .account_attempt(&account, ip, now, &rule)
-            .await
-            .unwrap(),
-        Limit::Allowed
-    );
-    // The second failure reaches the limit and starts a back-off of base_ms.
-    assert_eq!(
-        store
-            .account_attempt(&account, ip, now, &rule)
-            .await
-            .unwrap(),
-        Limit::Allowed
-    );
-    assert_eq!(
-        store
-            .account_attempt(&account, ip, now + 10, &rule)
-            .await
-            .unwrap(),
-        Limit::Limited {
-            by: LimitedBy::Account,
-            retry_after_ms: 990
-        }
-    );
-    // After the back-off, the pair is over its limit of unresolved attempts.
+    let octet = rand_octet();
+    let [a, b, c]: [IpAddr; 3] =
+        ["198.51.100", "203.0.113", "192.0.2"].map(|net| format!("{net}.{octet}").parse().unwrap());
+    let attempt = |ip, at| store.account_attempt(&account, ip, at, &rule);
+    let account_wait = |ms| Limit::Limited {
+        by: LimitedBy::Account,
+        retry_after_ms: ms,
+    };
+    // A's second failure counts against its pair alone, its third meets the pair limit.
+    assert_eq!(attempt(a, now).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(a, now).await.unwrap(), Limit::Allowed);
     assert!(matches!(
-        store
-            .account_attempt(&account, ip, now + 1_000, &rule)
-            .await
-            .unwrap(),
-        Limit::Limited {
-            by: LimitedBy::Pair,
-            ..
-        }
+        attempt(a, now).await.unwrap(),
+        Limit::Limited { by: LimitedBy::Pair, retry_after_ms } if retry_after_ms > 50_000 && retry_after_ms <= 60_000
     ));
-    // A success clears both.
-    store.login_success(&account, ip).await.unwrap();
-    assert_eq!(
-        store
-            .account_attempt(&account, ip, now + 1_000, &rule)
-            .await
-            .unwrap(),
-        Limit::Allowed
-    );
+    // B's first failure is the account's second: a back-off of base_ms, which B waits out.
+    assert_eq!(attempt(b, now).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(b, now + 10).await.unwrap(), account_wait(990));
+    // C has no failure: let through, and its failure doubles the back-off.
+    assert_eq!(attempt(c, now + 10).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(b, now + 20).await.unwrap(), account_wait(1_990));
+    // A success clears C's pair and takes back its count (3 failures, not 4, after C's next
+    // failure: a back-off of 2 s); B still waits.
+    store.login_success(&account, c, now + 20).await.unwrap();
+    assert_eq!(attempt(c, now + 20).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(b, now + 40).await.unwrap(), account_wait(1_980));
+    // After the back-off, B's second failure is let through and does not extend it.
+    assert_eq!(attempt(b, now + 2_020).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(c, now + 2_020).await.unwrap(), Limit::Allowed);
+
+    // An address waits for the back-off or for its pair to expire, whichever comes first.
+    let short = Backoff {
+        failure_limit: 2,
+        window_ms: 5_000,
+        base_ms: 8_000,
+        max_ms: 8_000,
+    };
+    let account = unique("acct");
+    for ip in [a, b] {
+        let first = store.account_attempt(&account, ip, now, &short).await;
+        assert_eq!(first.unwrap(), Limit::Allowed);
+    }
+    assert!(matches!(
+        store.account_attempt(&account, a, now + 10, &short).await.unwrap(),
+        Limit::Limited { by: LimitedBy::Account, retry_after_ms } if retry_after_ms > 4_000 && retry_after_ms <= 5_000
+    ));
 }
 
 fn rand_octet() -> u8 {

@@ -21,7 +21,9 @@ use redis::AsyncCommands;
 
 use self::codec::{decode_family, from_json, limit, seconds, to_json};
 use self::connection::Conn;
-use self::scripts::{ACCOUNT_ATTEMPT, IP_ATTEMPT, RECORD_FAILED, REDEEM, TOKEN_STATE, TOTP_STEP};
+use self::scripts::{
+    ACCOUNT_ATTEMPT, IP_ATTEMPT, LOGIN_SUCCESS, RECORD_FAILED, REDEEM, TOKEN_STATE, TOTP_STEP,
+};
 use super::limits::{Backoff, Limit};
 use super::model::{
     Client, Family, KeyMeta, Presenter, Rotation, Successor, TokenState, User, UsersPage,
@@ -296,9 +298,13 @@ impl Backend for RedisStore {
         Ok(limit(&which, wait))
     }
 
-    async fn login_success(&self, username: &str, ip: IpAddr) -> Result<(), StoreError> {
+    async fn login_success(&self, username: &str, ip: IpAddr, _: u64) -> Result<(), StoreError> {
         let (account, pair) = names::account_limits(username, ip);
-        let () = self.conn.clone().del(&[account, pair]).await?;
+        let _: i64 = LOGIN_SUCCESS
+            .key(account)
+            .key(pair)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
         Ok(())
     }
 

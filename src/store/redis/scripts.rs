@@ -21,6 +21,10 @@ pub(super) static IP_ATTEMPT: LazyLock<Script> =
 pub(super) static ACCOUNT_ATTEMPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/account_attempt.lua")));
 
+/// A success: the pair cleared, its account count taken back.
+pub(super) static LOGIN_SUCCESS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/login_success.lua")));
+
 /// TOTP step compare-and-set.
 pub(super) static TOTP_STEP: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/totp_step.lua")));
