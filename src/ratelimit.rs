@@ -5,6 +5,40 @@
 //! limits, each check one atomic script), and every check happens before any password hash is
 //! computed.
 //!
+//! # The model
+//!
+//! Limits count a client by its [`limit_address`]: the IPv4 address (an IPv4-mapped IPv6
+//! address is IPv4), or the /64 of an IPv6 address. Every password attempt counts first
+//! against the per-IP GCRA (`login_ip_limit_per_minute`), then, as an unresolved failure until
+//! the password proves right, against its (account, address) pair: at most
+//! `login_account_failure_limit` unresolved attempts per `login_failure_window` from the
+//! pair's first. Only an address's *first* unresolved failure counts against the account;
+//! `login_account_failure_limit` of those within the window start the account back-off
+//! (`login_backoff_base_ms`, doubling with each further one, at most `login_backoff_max`).
+//! During the back-off an address that has an unresolved failure on the account is refused
+//! before its password is looked at (so a right password and a wrong one get the same 429:
+//! the answer says nothing about the password), while an address without one is heard: the
+//! owner signs in, and a wrong password there is that address's first failure, which extends
+//! the back-off. A correct password clears its own pair and takes back the one account
+//! failure that pair counted; the other addresses' failures and a running back-off stay, so a
+//! success, the owner's or that of an attacker who has the password, reopens nothing.
+//!
+//! With the defaults (10 a minute per address; 5 failures, 15-minute window; back-off 1 s
+//! doubling to 15 minutes), per hour (replayed in `tests/api/lockout.rs`):
+//!
+//! | Attacker | Password guesses on one account | On all accounts | The owner |
+//! |---|---|---|---|
+//! | one address | 20 (5 per window; the account never backs off) | 600 (per-IP limit) | never refused |
+//! | 1,000 addresses | about 4,000 (each address's first failure per window; the back-off, at its 15-minute cap once 15 addresses failed, refuses the rest); timing the gaps of the growing back-off adds at most 4 for each of a window's first 14 addresses | 600,000 | never refused from an address without failures; after mistyping during the attack, waits until the back-off ends or its own failure is 15 minutes old |
+//! | with the password | signs in every time, ≤ 600 times per address (per-IP limit); with a second factor it only reaches the second step, whose guesses the second-factor limit counts per account | — | not locked out; the success leaves the back-off to the others |
+//!
+//! The price of never locking the owner out: the account back-off holds a distributed
+//! attacker to one guess per address per window instead of capping the account as a whole
+//! (the previous rule, once its back-off reached the cap, let about 4 guesses an hour through
+//! from any number of addresses, but one address failing every back-off period kept the owner
+//! out for good: refused at each of 60 sign-ins in the replayed hour). Against 1,000
+//! addresses it is the password's strength, and the second factor, that protect an account.
+//!
 //! Also here: the client IP, which is the TCP peer unless that peer is a trusted proxy.
 
 use std::net::{IpAddr, Ipv6Addr};

@@ -69,7 +69,8 @@ pub struct RawSettings {
     pub log_level: String,
     /// Login attempts per client IP per minute; 0 disables.
     pub login_ip_limit_per_minute: u32,
-    /// Failed logins per account within `login_failure_window` before back-off; 0 disables.
+    /// Unresolved attempts per (account, address) pair, and failing addresses per account
+    /// before its back-off, within `login_failure_window`; 0 disables.
     pub login_account_failure_limit: u32,
     /// Seconds failures are remembered after the last one (default 900).
     pub login_failure_window: u64,
