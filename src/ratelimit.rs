@@ -107,8 +107,9 @@ impl Limiter {
         self.answer(limit)
     }
 
-    /// Clears the unresolved failures of `username` from `ip` after a correct password (the
-    /// account's failures and back-off stay; see the module docs).
+    /// Clears the unresolved failures of `username` from `ip` after a correct password and
+    /// takes back the account failure they counted (the other addresses' failures and a
+    /// running back-off stay; see the module docs).
     ///
     /// # Errors
     /// [`StoreError`] when the store is down.
