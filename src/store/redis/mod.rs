@@ -8,6 +8,7 @@ mod codec;
 mod connection;
 mod device;
 mod diagnose;
+mod factors;
 mod notices;
 mod passkey;
 mod rotation;
@@ -21,7 +22,7 @@ use redis::AsyncCommands;
 
 use self::codec::{decode_family, from_json, limit, seconds, to_json};
 use self::connection::Conn;
-use self::scripts::{ACCOUNT_ATTEMPT, IP_ATTEMPT, RECORD_FAILED, REDEEM, TOKEN_STATE, TOTP_STEP};
+use self::scripts::{ACCOUNT_ATTEMPT, IP_ATTEMPT, RECORD_ATTEMPT, REDEEM, TOKEN_STATE, TOTP_STEP};
 use super::limits::{Backoff, Limit};
 use super::model::{
     Client, Family, KeyMeta, Presenter, Rotation, Successor, TokenState, User, UsersPage,
@@ -412,18 +413,18 @@ impl Backend for RedisStore {
         Ok(data)
     }
 
-    async fn record_failed(
+    async fn record_attempt(
         &self,
         kind: Kind,
         id: &SecretHash,
         max: u32,
     ) -> Result<u32, StoreError> {
-        let failures: u32 = RECORD_FAILED
+        let attempts: u32 = RECORD_ATTEMPT
             .key(names::record(kind.as_str(), id))
             .arg(max)
             .invoke_async(&mut self.conn.clone())
             .await?;
-        Ok(failures)
+        Ok(attempts)
     }
 
     async fn redeem_record(

@@ -1,10 +1,10 @@
--- Per-account limits. KEYS: account, pair (one hash tag).
+-- Per-account limits (backoff.lua is prepended). KEYS: account, pair (one hash tag).
 -- ARGV: now ms, failure limit, back-off base ms, back-off max ms, failure window ms.
 -- 1. Account back-off: refused while `until` lies ahead.
 -- 2. Pair: at most `limit` unresolved attempts per (account, IP).
 -- 3. Account: the attempt is counted before the password is checked (a success clears the
 --    count), so parallel attempts cannot overshoot; reaching the limit starts the back-off
---    base * 2^(n - limit) (the twin of limits::backoff_ms).
+--    (count_failure of backoff.lua).
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[5])
@@ -17,12 +17,5 @@ if pair > limit then
   if ttl < 1 then ttl = 1 end
   return {'pair', ttl}
 end
-local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-local life = window
-if n >= limit then
-  local backoff = math.min(tonumber(ARGV[3]) * (2 ^ math.min(n - limit, 32)), tonumber(ARGV[4]))
-  redis.call('HSET', KEYS[1], 'until', string.format('%d', now + backoff))
-  if backoff > life then life = backoff end
-end
-redis.call('PEXPIRE', KEYS[1], string.format('%d', life))
+count_failure(KEYS[1], now, limit, tonumber(ARGV[3]), tonumber(ARGV[4]), window)
 return {'ok', 0}
