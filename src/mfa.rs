@@ -279,7 +279,8 @@ pub struct OwnerProof<'a> {
 /// cannot prove the passkey this way and must sign in again.
 ///
 /// # Errors
-/// `invalid_grant` when the password or the code is wrong (without saying which);
+/// `invalid_grant` when the password or the code is wrong (without saying which),
+/// `invalid_request` for an empty or over-long password;
 /// `insufficient_user_authentication` (RFC 9470 §3) for a passkey-only user; 429 from the
 /// login or second-factor limits; 503 when the store is down.
 pub async fn prove_owner(
@@ -289,7 +290,7 @@ pub async fn prove_owner(
     proof: OwnerProof<'_>,
 ) -> Result<(), OAuthError> {
     let wrong = || OAuthError::from(MfaError::Invalid);
-    let password = normalize_password(proof.password).map_err(|_| wrong())?;
+    let password = normalize_password(proof.password)?;
     state.limiter.check_login(&user.username, ip).await?;
     let owner = authenticate(&state.store, &state.hasher, &user.username, password).await?;
     if owner.filter(|u| u.sub == user.sub).is_none() {
