@@ -7,8 +7,8 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_rate_limited, captured_logs, expect_error, fresh_ip, pyotp, wrong_code, Backend,
-    RawSettings, TestApp, Totp,
+    assert_rate_limited, captured_logs, expect_error, fresh_ip, pyotp, wrong_code, Authenticator,
+    Backend, RawSettings, TestApp, Totp,
 };
 
 /// Behind a trusted proxy (so `X-Forwarded-For` names the client), with `failures` second
@@ -252,4 +252,63 @@ async fn removal_goes_through_the_login_limiter() {
         )
         .await;
     assert_rate_limited(res).await;
+}
+
+#[tokio::test]
+async fn the_account_page_removes_totp_only_after_a_recent_sign_in_or_password_and_code() {
+    let app = TestApp::spawn().await;
+    let client = app.public_client().await;
+    let (username, password, _) = app.user().await;
+    let mut browser = app.browser();
+    browser.account_sign_in(&username, &password).await;
+    let bearer = app.bearer_login(&client, &username, &password).await;
+    let totp = app.enroll_totp(&bearer).await;
+    app.age_login_session(browser.cookie("session"), 3600).await;
+    let page = browser.get(&app.url("/account")).await;
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
+    let csrf = page.field("csrf");
+    let code = pyotp(&totp.secret, totp.t0 + 30);
+    let remove = |fields: Vec<(&'static str, String)>| {
+        let mut form = fields;
+        form.push(("csrf", csrf.clone()));
+        app.http.post(app.url("/account/totp/remove")).form(&form)
+    };
+    // A code alone from an old sign-in is not enough; a wrong password spends no code.
+    let alone = browser.send(remove(vec![("code", code.clone())])).await;
+    assert_eq!(alone.status, 400, "{}", alone.body);
+    let wrong = vec![("password", "wrong".to_owned()), ("code", code.clone())];
+    assert_eq!(browser.send(remove(wrong)).await.status, 400);
+    let right = vec![("password", password.clone()), ("code", code)];
+    let removed = browser.send(remove(right)).await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert!(app.login(&client, &username, &password).await["access_token"].is_string());
+}
+
+#[tokio::test]
+async fn refused_passkeys_at_the_second_step_count_against_the_account() {
+    let app = TestApp::spawn_passkeys_with(limits(2)).await;
+    let mut f = app.spa_flow(false).await;
+    let client = app.public_client().await;
+    let bearer = app.bearer_login(&client, &f.username, &f.password).await;
+    let mut key = Authenticator::default();
+    app.register_passkey(&bearer, &mut key, "Laptop").await;
+    let port = url::Url::parse(app.issuer()).unwrap().port().unwrap();
+    let (evil, origin) = (
+        format!("https://evil.localhost:{port}"),
+        app.issuer().to_owned(),
+    );
+    // Two refused assertions (a foreign origin), each on a new sign-in; then even the right
+    // passkey meets the account's back-off.
+    for (answer_origin, status) in [(&evil, 400), (&evil, 400), (&origin, 429)] {
+        let page = f.browser.get(&f.url).await;
+        let second = f
+            .browser
+            .submit_login(&page, &f.username, &f.password)
+            .await;
+        assert!(second.body.contains("Use a passkey"), "{}", second.body);
+        let options = f.browser.passkey_options(&second).await;
+        let answer = key.get(answer_origin, options, 0, &f.sub);
+        let done = f.browser.passkey_answer(&second, &answer).await;
+        assert_eq!(done.status, status, "{}", done.body);
+    }
 }

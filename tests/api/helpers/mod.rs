@@ -35,7 +35,7 @@ pub use assertions::{
     claims, expect_error, header, kid_of, password_form, refresh_token,
 };
 pub use backchannel::{Answer, Receiver};
-pub use browser::{pkce, Browser, Page, SpaFlow, AFTER_LOGOUT, ORIGIN, REDIRECT};
+pub use browser::{pkce, Page, SpaFlow, AFTER_LOGOUT, ORIGIN, REDIRECT};
 pub use device::DEVICE_GRANT;
 pub use dpop::{ath, DpopKey, Service};
 pub use mfa::{now, pyotp, wrong_code, Totp};
