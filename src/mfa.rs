@@ -289,13 +289,12 @@ pub async fn prove_owner(
     ip: IpAddr,
     proof: OwnerProof<'_>,
 ) -> Result<(), OAuthError> {
-    let wrong = || OAuthError::from(MfaError::Invalid);
     let password = normalize_password(proof.password)?;
     state.limiter.check_login(&user.username, ip).await?;
     let owner = authenticate(&state.store, &state.hasher, &user.username, password).await?;
     if owner.filter(|u| u.sub == user.sub).is_none() {
         tracing::info!(target: "audit", event = "login_failure", sub = %user.sub, %ip, reason = "factor change");
-        return Err(wrong());
+        return Err(MfaError::Invalid.into());
     }
     state.limiter.login_succeeded(&user.username, ip).await?;
     if user.totp.is_some() {

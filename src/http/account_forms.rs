@@ -2,7 +2,8 @@
 //! rename, remove), TOTP (set up, confirm, remove), recovery codes, password, sign-out. Each
 //! needs the browser's login session and the page's CSRF token; adding or removing a factor
 //! also needs a recent authentication (`passkey_reauth_max_age`), else the page asks to sign
-//! in again. Every change is an audit event (logged by the domain functions).
+//! in again (removing TOTP: or the current password and a current code). Every change is an
+//! audit event (logged by the domain functions).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};

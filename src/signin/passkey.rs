@@ -5,8 +5,9 @@
 //! The challenge is bound to the pending sign-in (keyed by its id), single use (taken by the
 //! answer) and short lived ([`crate::passkeys::CEREMONY_TTL`]). Attempts count in the per-IP
 //! login limit; at the second step also in the account's second-factor limit and the pending
-//! request's attempts, as codes do. A passkey with user verification is a complete multi-factor sign-in: its
-//! `amr` (RFC 8176 §2) is `hwk user mfa` or `swk user mfa`, without `pwd`.
+//! request's attempts, as codes do. A passkey with user verification is a complete
+//! multi-factor sign-in: its `amr` (RFC 8176 §2) is `hwk user mfa` or `swk user mfa`, without
+//! `pwd`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
