@@ -48,7 +48,7 @@ use ipnet::{IpNet, Ipv4Net};
 
 use crate::clock::now_ms;
 use crate::error::{OAuthError, StoreError};
-use crate::store::{Backend, Backoff, Limit, LimitedBy, Store};
+use crate::store::{Backend, Backoff, FactorBackend, Limit, LimitedBy, Store};
 
 /// Login-limit policy, from configuration. A limit of 0 disables it.
 #[derive(Debug, Clone)]
@@ -120,6 +120,35 @@ impl Limiter {
         self.store
             .login_success(username, limit_address(ip), now_ms())
             .await
+    }
+
+    /// Runs `check`, one evaluation of a second factor of the user `sub` (a TOTP or recovery
+    /// code, a passkey assertion at the second step), under the account's second-factor limit:
+    /// the attempt is counted before `check` runs, and only a passing check clears the count
+    /// (a correct password does not). The failures count per account, whichever `mfa_token`,
+    /// pending request or address they come from, and `failure_limit` of them start the same
+    /// back-off as password failures (`LoginPolicy::account`). Both the hosted second step and
+    /// the `mfa-otp` grant go through here, so they share the one counter.
+    ///
+    /// # Errors
+    /// The outer error: `temporarily_unavailable` with 429 and `Retry-After` during the
+    /// back-off (`check` does not run); 503 when the store is down. Otherwise `check`'s answer.
+    pub async fn second_factor<T, E>(
+        &self,
+        sub: &str,
+        check: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<Result<T, E>, OAuthError> {
+        let rule = &self.policy.account;
+        if rule.failure_limit == 0 {
+            return Ok(check.await);
+        }
+        let limit = self.store.factor_attempt(sub, now_ms(), rule).await?;
+        self.answer(limit)?;
+        let checked = check.await;
+        if checked.is_ok() {
+            self.store.factor_success(sub).await?;
+        }
+        Ok(checked)
     }
 
     /// Counts an attempt from `ip` against the per-IP limit alone: part of every login, the MFA

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::secret::{random_token, SecretHash};
-use crate::store::{Backend, Record, Redemption, Store};
+use crate::store::{Attempt, Backend, Record, Redemption, Store};
 
 /// Seconds an authorization request may wait for the user to sign in.
 pub const AUTH_REQUEST_TTL: u64 = 600;
@@ -147,7 +147,7 @@ pub async fn save_auth_request(store: &Store, request: &AuthRequest) -> Result<S
     Ok(id)
 }
 
-/// Replaces the stored request `id` (and resets its failure count).
+/// Replaces the stored request `id` (its second-factor attempts stay spent).
 ///
 /// # Errors
 /// [`StoreError`].
@@ -169,14 +169,18 @@ pub async fn auth_request(store: &Store, id: &str) -> Result<Option<AuthRequest>
     store.get(&SecretHash::of(id)).await
 }
 
-/// Counts a wrong second factor on the pending request `id`; the request ends at `max`.
-/// Returns the failures so far (atomic: parallel guesses cannot exceed `max`).
+/// Spends one of the `max` second-factor attempts of the pending request `id`, before the
+/// factor is checked (atomic: parallel guesses never get more than `max` evaluations).
 ///
 /// # Errors
 /// [`StoreError`].
-pub async fn auth_request_failed(store: &Store, id: &str, max: u32) -> Result<u32, StoreError> {
+pub async fn auth_request_attempt(
+    store: &Store,
+    id: &str,
+    max: u32,
+) -> Result<Attempt, StoreError> {
     store
-        .count_failure::<AuthRequest>(&SecretHash::of(id), max)
+        .spend_attempt::<AuthRequest>(&SecretHash::of(id), max)
         .await
 }
 

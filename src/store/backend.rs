@@ -198,11 +198,16 @@ pub trait Backend {
     /// Removes and returns the live record of `kind` under `id` (atomic: one taker wins).
     async fn take_record(&self, kind: Kind, id: &SecretHash) -> Result<Option<String>, StoreError>;
 
-    /// Counts a failure against the record of `kind` under `id`; at `max` failures the record
-    /// is deleted. Returns the failures so far (0 when there is no such record). Atomic, so
-    /// parallel failures can never exceed `max`.
-    async fn record_failed(&self, kind: Kind, id: &SecretHash, max: u32)
-        -> Result<u32, StoreError>;
+    /// Spends one attempt of the record of `kind` under `id`, before the attempt is evaluated:
+    /// returns the attempts so far, this one included (0 when there is no such record); an
+    /// attempt past `max` deletes the record. Atomic, so parallel attempts can never get more
+    /// than `max` evaluations.
+    async fn record_attempt(
+        &self,
+        kind: Kind,
+        id: &SecretHash,
+        max: u32,
+    ) -> Result<u32, StoreError>;
 
     /// Marks the record of `kind` under `id` as redeemed by family `family_id` (atomic: single
     /// use). `Fresh` with the record once, then `Reused` with the first family.
@@ -307,4 +312,28 @@ pub trait PasskeyBackend {
 
     /// Removes every passkey of `sub`; returns how many there were.
     async fn remove_passkeys(&self, sub: &str) -> Result<usize, StoreError>;
+}
+
+/// The second-factor limit part of the store contract: one counter per user
+/// (`rl:factor:<sub>`, [`super::names::factor_limit`]) with the back-off of the account limit.
+/// Kept apart from [`Backend`] so each backend implements it in a file of its own. Callers use
+/// `ratelimit::Limiter::second_factor`.
+#[allow(async_fn_in_trait)]
+pub trait FactorBackend {
+    /// Counts a second-factor attempt on the account of user `sub` (`rl:factor:<sub>`),
+    /// atomically at `now_ms`, before the factor is checked: refused
+    /// ([`super::LimitedBy::SecondFactor`]) during the account's second-factor back-off;
+    /// otherwise the attempt counts as a failure until [`FactorBackend::factor_success`] clears
+    /// it (so parallel attempts cannot overshoot), and reaching the limit starts the back-off
+    /// of `rule`, the schedule of [`Backend::account_attempt`]. Nothing else clears it: not a
+    /// correct password, not a new `mfa_token`, not another address.
+    async fn factor_attempt(
+        &self,
+        sub: &str,
+        now_ms: u64,
+        rule: &Backoff,
+    ) -> Result<Limit, StoreError>;
+
+    /// Clears the second-factor failures of user `sub` (a correct factor, an operator's reset).
+    async fn factor_success(&self, sub: &str) -> Result<(), StoreError>;
 }

@@ -3,6 +3,7 @@
 //! [`super::names`], so both backends share one layout.
 
 mod device;
+mod factors;
 mod notices;
 mod passkey;
 mod rotation;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use self::state::{Counter, FamilyRecord, State, StoredRecord};
 
-use super::limits::{backoff_ms, gcra, Backoff, Limit, LimitedBy};
+use super::limits::{gcra, Backoff, Limit, LimitedBy};
 use super::model::{
     Client, Family, KeyMeta, Presenter, Rotation, Successor, TokenState, User, UsersPage,
 };
@@ -263,12 +264,7 @@ impl Backend for MemoryStore {
         };
         state.counters.insert(pair_key, pair);
         let mut account = state.counter(&account_key, now);
-        account.value += 1;
-        account.expires = now + rule.window_ms;
-        if account.value >= limit {
-            account.until = now + backoff_ms(account.value, rule);
-            account.expires = account.expires.max(account.until);
-        }
+        account.fail(now, rule);
         state.counters.insert(account_key, account);
         Ok(Limit::Allowed)
     }
@@ -388,7 +384,7 @@ impl Backend for MemoryStore {
         Ok(state.records.remove(&key).map(|r| r.json))
     }
 
-    async fn record_failed(
+    async fn record_attempt(
         &self,
         kind: Kind,
         id: &SecretHash,
@@ -400,11 +396,11 @@ impl Backend for MemoryStore {
             return Ok(0);
         };
         record.failures += 1;
-        let failures = record.failures;
-        if failures >= max {
+        let attempts = record.failures;
+        if attempts > max {
             state.records.remove(&key);
         }
-        Ok(failures)
+        Ok(attempts)
     }
 
     async fn redeem_record(

@@ -26,9 +26,13 @@
 //!   recovery-code hashes
 //! - `rl:ip:<ip>` → GCRA theoretical arrival time, ms; `rl:{acct:<username>}` → hash
 //!   `failures until`; `rl:{acct:<username>}:ip:<ip>` → unresolved attempts of the pair (the
-//!   account and its pairs share a hash tag: one slot, one script)
+//!   account and its pairs share a hash tag: one slot, one script); `rl:factor:<sub>` → hash
+//!   `failures until` of the account's second-factor attempts (TOTP, recovery codes, passkey
+//!   assertions at the second step): every attempt counts until a correct factor clears it,
+//!   with the back-off of the account limit; not cleared by a correct password, and not tied
+//!   to an `mfa_token`, a pending request or an address
 //! - `<kind>:<hash>` → hash `data failures family` of a typed short-lived record (see
-//!   [`super::Record`]): the kinds are `authreq` (authorization request waiting for sign-in),
+//!   [`super::Record`]; `failures` counts the attempts spent on its budget): the kinds are `authreq` (authorization request waiting for sign-in),
 //!   `session` (browser login session), `code` (authorization code), `mfa` (password step
 //!   waiting for its second factor), `pkreg` (a passkey registration in progress, keyed by the
 //!   hash of the user's `sub`) and `pkauth` (a passkey sign-in challenge, keyed like the
@@ -148,6 +152,11 @@ pub fn account_limits(username: &str, ip: IpAddr) -> (String, String) {
         format!("tessera:rl:{{acct:{username}}}"),
         format!("tessera:rl:{{acct:{username}}}:ip:{ip}"),
     )
+}
+
+/// The second-factor failure state of the user `sub` (see the module docs).
+pub fn factor_limit(sub: &str) -> String {
+    format!("tessera:rl:factor:{sub}")
 }
 
 /// A typed record of `kind` under `id`.

@@ -9,7 +9,8 @@ use tessera::store::memory::MemoryStore;
 use tessera::store::{Backend as _, Backoff, Limit, Store};
 
 use crate::helpers::{assert_rate_limited, Backend, RawSettings, TestApp};
-use crate::ratelimit::{fresh_ip, limits_with_backoff};
+use crate::helpers::fresh_ip;
+use crate::ratelimit::limits_with_backoff;
 
 #[tokio::test]
 async fn one_address_guessing_does_not_keep_the_owner_out() {

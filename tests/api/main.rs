@@ -27,6 +27,7 @@ mod ratelimit;
 mod refresh;
 mod refresh_grace;
 mod revocation;
+mod second_factor;
 mod session_list;
 mod step_up;
 mod store_contract;

@@ -3,13 +3,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{assert_rate_limited, unique, Backend, RawSettings, TestApp};
-
-/// A random private address, so tests never share an IP counter.
-pub(crate) fn fresh_ip() -> String {
-    let n = uuid::Uuid::new_v4().as_u128();
-    format!("10.{}.{}.{}", (n >> 16) as u8, (n >> 8) as u8, n as u8)
-}
+use crate::helpers::{assert_rate_limited, fresh_ip, unique, Backend, RawSettings, TestApp};
 
 fn limits(ip: u32, account: u32) -> impl FnOnce(&mut RawSettings) {
     move |raw: &mut RawSettings| {

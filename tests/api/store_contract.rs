@@ -3,6 +3,7 @@
 
 mod device;
 mod dpop;
+mod factors;
 mod passkeys;
 mod sessions;
 
@@ -14,7 +15,7 @@ use tessera::secret::SecretHash;
 use tessera::store::memory::MemoryStore;
 use tessera::store::redis::RedisStore;
 use tessera::store::{
-    Backend, Backoff, Client, ClientPolicy, Family, Limit, LimitedBy, Presenter, Record,
+    Attempt, Backend, Backoff, Client, ClientPolicy, Family, Limit, LimitedBy, Presenter, Record,
     Redemption, Rotation, Store, Successor, TokenState, User,
 };
 
@@ -407,22 +408,31 @@ async fn records_contract(store: &Store) {
     store.put(&id, &note, TTL).await.unwrap();
     assert_eq!(store.get::<Note>(&id).await.unwrap().as_ref(), Some(&note));
 
-    // Failures count up to the limit, then the record is gone. Rewriting a live record keeps
-    // its count (a pending request's budget cannot be reset); a new record starts at zero.
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 1);
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 2);
+    // Attempts are spent up to the budget, the last one still evaluated (the record lives on
+    // for its taker); the one after is refused and the record is gone. Rewriting a live record
+    // keeps its count (a pending request's budget cannot be reset); a new one starts afresh.
+    let spend = || store.spend_attempt::<Note>(&id, 3);
+    assert_eq!(spend().await.unwrap(), Attempt::Counted { left: 2 });
+    assert_eq!(spend().await.unwrap(), Attempt::Counted { left: 1 });
     let rewritten = Note {
         text: unique("rewritten"),
     };
     store.put(&id, &rewritten, TTL).await.unwrap();
     let stored = store.get::<Note>(&id).await.unwrap();
     assert_eq!(stored.as_ref(), Some(&rewritten));
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 3);
+    assert_eq!(spend().await.unwrap(), Attempt::Counted { left: 0 });
+    let last = store.get::<Note>(&id).await.unwrap();
+    assert_eq!(
+        last.as_ref(),
+        Some(&rewritten),
+        "alive for the last attempt"
+    );
+    assert_eq!(spend().await.unwrap(), Attempt::Exhausted);
     let gone = store.get::<Note>(&id).await.unwrap();
-    assert_eq!(gone, None, "dead at the limit");
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 0);
+    assert_eq!(gone, None, "dead past the budget");
+    assert_eq!(spend().await.unwrap(), Attempt::Unknown);
     store.put(&id, &note, TTL).await.unwrap();
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 1);
+    assert_eq!(spend().await.unwrap(), Attempt::Counted { left: 2 });
     store.take::<Note>(&id).await.unwrap();
 
     // Take is single use.
@@ -570,6 +580,7 @@ async fn contract(store: Store) {
     records_contract(&store).await;
     limits_contract(&store).await;
     second_factor_contract(&store).await;
+    factors::factor_limit_contract(&store).await;
     refreshed_session_outlives_its_login_contract(&store).await;
     crate::store_users_contract::user_listing_contract(&store).await;
     crate::store_users_contract::user_removal_contract(&store).await;

@@ -10,6 +10,7 @@ pub(super) fn limit(which: &str, wait: u64) -> Limit {
         "ip" => LimitedBy::Ip,
         "account" => LimitedBy::Account,
         "pair" => LimitedBy::Pair,
+        "second_factor" => LimitedBy::SecondFactor,
         _ => return Limit::Allowed,
     };
     Limit::Limited {

@@ -8,6 +8,7 @@ mod codec;
 mod connection;
 mod device;
 mod diagnose;
+mod factors;
 mod notices;
 mod passkey;
 mod rotation;
@@ -22,7 +23,7 @@ use redis::AsyncCommands;
 use self::codec::{decode_family, from_json, limit, seconds, to_json};
 use self::connection::Conn;
 use self::scripts::{
-    ACCOUNT_ATTEMPT, IP_ATTEMPT, LOGIN_SUCCESS, RECORD_FAILED, REDEEM, TOKEN_STATE, TOTP_STEP,
+    ACCOUNT_ATTEMPT, IP_ATTEMPT, LOGIN_SUCCESS, RECORD_ATTEMPT, REDEEM, TOKEN_STATE, TOTP_STEP,
 };
 use super::limits::{Backoff, Limit};
 use super::model::{
@@ -418,18 +419,18 @@ impl Backend for RedisStore {
         Ok(data)
     }
 
-    async fn record_failed(
+    async fn record_attempt(
         &self,
         kind: Kind,
         id: &SecretHash,
         max: u32,
     ) -> Result<u32, StoreError> {
-        let failures: u32 = RECORD_FAILED
+        let attempts: u32 = RECORD_ATTEMPT
             .key(names::record(kind.as_str(), id))
             .arg(max)
             .invoke_async(&mut self.conn.clone())
             .await?;
-        Ok(failures)
+        Ok(attempts)
     }
 
     async fn redeem_record(

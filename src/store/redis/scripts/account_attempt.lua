@@ -1,4 +1,4 @@
--- Per-account limits. KEYS: account, pair (one hash tag: the account).
+-- Per-account limits (backoff.lua is prepended). KEYS: account, pair (one hash tag: the account).
 -- ARGV: now ms, failure limit, back-off base ms, back-off max ms, failure window ms.
 -- Every allowed attempt counts as an unresolved failure of its (account, address) pair before
 -- the password is checked (a success clears the pair), so parallel attempts cannot overshoot.
@@ -8,7 +8,7 @@
 --    pair expires or the back-off ends), and its further failures do not extend the back-off.
 -- 3. An address with none is let through the back-off; its first failure counts against the
 --    account, and reaching the limit starts (or extends) the back-off
---    base * 2^(n - limit), capped (the twin of limits::backoff_ms).
+--    base * 2^(n - limit), capped (count_failure of backoff.lua).
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[5])
@@ -23,12 +23,5 @@ if pair > 0 then
   return {'ok', 0}
 end
 redis.call('SET', KEYS[2], '1', 'PX', window)
-local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-local life = window
-if n >= limit then
-  local backoff = math.min(tonumber(ARGV[3]) * (2 ^ math.min(n - limit, 32)), tonumber(ARGV[4]))
-  redis.call('HSET', KEYS[1], 'until', string.format('%d', now + backoff))
-  if backoff > life then life = backoff end
-end
-redis.call('PEXPIRE', KEYS[1], string.format('%d', life))
+count_failure(KEYS[1], now, limit, tonumber(ARGV[3]), tonumber(ARGV[4]), window)
 return {'ok', 0}
