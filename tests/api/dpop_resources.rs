@@ -36,7 +36,9 @@ async fn dpop_admin(app: &TestApp, key: &DpopKey, nonce: Option<&str>) -> (Servi
     let id = app.service_client_with(&secret, &["tessera:admin"]).await;
     let svc = Service { id, secret };
     let proof = key.proof("POST", &app.url("/oauth2/token"), json!({ "nonce": nonce }));
-    let res = app.post_token_dpop(&svc.form(), Some(&proof)).await;
+    let mut form = svc.form().to_vec();
+    form.push(("scope", "tessera:admin"));
+    let res = app.post_token_dpop(&form, Some(&proof)).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "DPoP");
