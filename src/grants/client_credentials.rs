@@ -1,7 +1,7 @@
 //! Client credentials grant (RFC 6749 §4.4): machine tokens for confidential clients.
 //! No store round trip: the client comes from the registry cache and the token is a JWT.
 
-use super::{grant_scope, require_grant, Grantee, token_type, TokenResponse};
+use super::{grant_scope, require_grant, token_type, Grantee, TokenResponse};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::store::Client;

@@ -1,7 +1,7 @@
 //! Device authorization grant (RFC 8628): the device authorization request (§3.1–3.2) and the
 //! token request of the polling device (§3.4–3.5).
 
-use super::{grant_scope, open_session, Grantee, require_grant, Authentication, TokenResponse};
+use super::{grant_scope, open_session, require_grant, Authentication, Grantee, TokenResponse};
 use crate::device::{self, DeviceAuthorization, DEVICE_CODE_GRANT};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;

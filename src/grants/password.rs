@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use super::{grant_scope, open_session, Grantee, require_grant, Authentication, TokenResponse};
+use super::{grant_scope, open_session, require_grant, Authentication, Grantee, TokenResponse};
 use crate::clock::now;
 use crate::error::OAuthError;
 use crate::mfa::{open_pending_login, PendingLogin};

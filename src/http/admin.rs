@@ -55,7 +55,9 @@ impl Admin {
             && client.policy.allows_grant("client_credentials")
             && client.policy.scopes.iter().any(|s| s == ADMIN_SCOPE);
         if !allowed {
-            return Err(insufficient("the client is no longer allowed tessera:admin"));
+            return Err(insufficient(
+                "the client is no longer allowed tessera:admin",
+            ));
         }
         Ok(Self {
             client_id: claims.client_id,

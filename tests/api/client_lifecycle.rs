@@ -96,16 +96,28 @@ async fn removal_ends_grants_and_reregistration_revives_none(public: bool) {
     let res = app.admin(Method::DELETE, &path, Some(&admin), None).await;
     assert_eq!(res.status(), 204);
     // Removed: its tokens are inactive, its access token refused.
-    assert!(!active(access.clone()).await, "access token of a removed client");
-    assert!(!active(refresh.clone()).await, "refresh token of a removed client");
+    assert!(
+        !active(access.clone()).await,
+        "access token of a removed client"
+    );
+    assert!(
+        !active(refresh.clone()).await,
+        "refresh token of a removed client"
+    );
     let res = app.get_userinfo(Some(&access)).await;
     assert_bearer_challenge(&res, 401, Some("invalid_token"));
 
     // The same client_id (and secret) again: a new registration, not the old one.
     assert_eq!(add().await.status(), 201);
     expect_error(client.refresh(&app, &refresh).await, 400, "invalid_grant").await;
-    assert!(!active(access.clone()).await, "old access token after re-registration");
-    assert!(!active(refresh.clone()).await, "old refresh token after re-registration");
+    assert!(
+        !active(access.clone()).await,
+        "old access token after re-registration"
+    );
+    assert!(
+        !active(refresh.clone()).await,
+        "old refresh token after re-registration"
+    );
     let res = app.get_userinfo(Some(&access)).await;
     assert_bearer_challenge(&res, 401, Some("invalid_token"));
     let res = app.get_account_sessions(&access).await;
@@ -127,8 +139,7 @@ async fn removing_a_public_client_ends_its_grants_and_its_id_registered_again_re
 }
 
 #[tokio::test]
-async fn removing_a_confidential_client_ends_its_grants_and_its_id_registered_again_revives_none(
-) {
+async fn removing_a_confidential_client_ends_its_grants_and_its_id_registered_again_revives_none() {
     removal_ends_grants_and_reregistration_revives_none(false).await;
 }
 
@@ -247,7 +258,9 @@ async fn access_tokens_are_refused_before_their_nbf() {
     let res = app.get_userinfo(Some(&early)).await;
     assert_bearer_challenge(&res, 401, Some("invalid_token"));
     let early_admin = at(admin_claims.clone(), now() + 120);
-    let res = app.admin(Method::GET, "/clients", Some(&early_admin), None).await;
+    let res = app
+        .admin(Method::GET, "/clients", Some(&early_admin), None)
+        .await;
     assert_bearer_challenge(&res, 401, Some("invalid_token"));
 
     // Within the small leeway of `exp` (a few seconds of clock skew), and from nbf on: valid.
@@ -275,7 +288,10 @@ async fn an_id_token_hint_before_its_nbf_is_no_hint() {
     let early = app.sign(TokenType::Id, &id);
     let page = f.browser.get_logout(&[("id_token_hint", &early)]).await;
     assert_eq!(page.status, 200);
-    assert!(app.family_alive(&sid).await, "signed out by a hint before its nbf");
+    assert!(
+        app.family_alive(&sid).await,
+        "signed out by a hint before its nbf"
+    );
 
     // The same hint from its nbf on signs the user out at once.
     id["nbf"] = now().into();

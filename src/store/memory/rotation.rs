@@ -21,7 +21,9 @@ impl State {
             return Rotation::Invalid;
         };
         // A family of another registration of the client id is no grant of this one.
-        if record.family.client_registered_at != by.client_registered_at {
+        if record.family.client_id == by.client_id
+            && record.family.client_registered_at != by.client_registered_at
+        {
             return Rotation::Invalid;
         }
         // RFC 9449 §5: a family bound to a key rotates only with that key; without it nothing

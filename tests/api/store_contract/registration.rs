@@ -35,7 +35,11 @@ pub async fn registration_contract(store: &Store) {
             .rotate_refresh_token(&id, &h0, next(&h1), under(other))
             .await
             .unwrap();
-        assert_eq!(r, Rotation::Invalid, "another registration of the client id");
+        assert_eq!(
+            r,
+            Rotation::Invalid,
+            "another registration of the client id"
+        );
     }
     assert_eq!(
         store.refresh_token_state(&id, &h0).await.unwrap(),

@@ -3,8 +3,9 @@
 -- DPoP jkt of the request ('' without a proof), now (unix s), grace (ms; 0: none), the
 -- successor sealed with the data key ('' without grace), the client's registration (ms),
 -- scopes...
--- A family opened under another registration of the client id (`reg`; absent: 0) is invalid:
--- a client removed and registered again never gets its old sessions back.
+-- A family opened under another registration of the presenting client's id (`reg`; absent: 0)
+-- is invalid, changing nothing: a client removed and registered again never gets its old
+-- sessions back. (Another client presenting a token is handled below as before.)
 -- The family keeps its expiry (sessions live a fixed time from login); the used set follows it.
 -- RFC 9449 §5: a family bound to a DPoP key rotates only with a proof of that key; otherwise
 -- nothing changes (not reuse: the family is not revoked).
@@ -13,7 +14,7 @@ local cur = f[9]
 if not cur then return {'invalid'} end
 local reg = f[10] or '0'
 if reg == '' then reg = '0' end
-if reg ~= ARGV[8] then return {'invalid'} end
+if f[2] == ARGV[3] and reg ~= ARGV[8] then return {'invalid'} end
 if f[8] and f[8] ~= '' and f[8] ~= ARGV[4] then return {'dpop'} end
 local function within_grant()
   if #ARGV <= 8 then return true end
