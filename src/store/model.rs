@@ -58,7 +58,9 @@ pub struct ClientPolicy {
     /// urn:ietf:params:oauth:grant-type:device_code); repeatable.
     #[arg(long = "grant-type", required = true, value_name = "G")]
     pub grant_types: Vec<String>,
-    /// Allowed scope; repeatable. Also the default when a request names none.
+    /// Allowed scope; repeatable. Also the default when a request names none, except openid,
+    /// offline_access and tessera:admin (asked for by name; tessera:admin only with
+    /// client_credentials).
     #[serde(default)]
     #[arg(long = "scope", value_name = "S")]
     pub scopes: Vec<String>,
