@@ -5,15 +5,24 @@
 //! that much entropy (no dictionary to search) and would cap machine-to-machine throughput at the
 //! Argon2 rate, so a fast hash is the right tool here.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
-
 use serde::{Deserialize, Serialize};
 
-use crate::error::{OAuthError, StoreError};
+use crate::error::StoreError;
 use crate::secret::{random_token, SecretHash};
 use crate::store::{Backend, Client, ClientPolicy, Store};
+
+mod cache;
+
+pub use cache::ClientRegistry;
+
+/// The scope of the admin API (`/admin/`): granted only by the client credentials grant, to a
+/// confidential client registered with it; never to a user's token.
+pub const ADMIN_SCOPE: &str = "tessera:admin";
+
+/// Scopes a token request without `scope` does not get by default (RFC 6749 §3.3 lets the
+/// server choose the default): `openid` (an OpenID Connect request names it, OIDC Core
+/// §3.1.2.1), `offline_access` (OIDC Core §11) and [`ADMIN_SCOPE`] must be asked for.
+pub const NOT_DEFAULT_SCOPES: &[&str] = &["openid", "offline_access", ADMIN_SCOPE];
 
 /// Grant types a client may be registered for.
 pub const GRANT_TYPES: &[&str] = &[
@@ -162,6 +171,7 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
         Client {
             client_id: reg.client_id,
             secret_hash,
+            registered_at: 0,
             policy: reg.policy,
         },
         shown,
@@ -248,12 +258,15 @@ pub fn check_signing_keys(
     .try_for_each(|alg| keys.require(alg).map(drop))
 }
 
-/// Registers a client in the store. Returns the generated secret, if any (shown once).
+/// Registers a client in the store, stamped with the time of registration
+/// ([`Client::registered_at`]: grants issued under an earlier registration of the same id stay
+/// dead). Returns the generated secret, if any (shown once).
 ///
 /// # Errors
 /// [`ClientError`] for invalid registrations, taken ids or store failures.
 pub async fn add_client(store: &Store, reg: Registration) -> Result<Option<String>, ClientError> {
-    let (client, secret) = build_client(reg)?;
+    let (mut client, secret) = build_client(reg)?;
+    client.registered_at = crate::clock::now_ms();
     if !store.put_client(&client, true).await? {
         return Err(ClientError::Exists);
     }
@@ -327,126 +340,6 @@ impl std::fmt::Debug for PresentedClient {
             .field("client_id", &self.client_id)
             .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
             .finish()
-    }
-}
-
-/// Client lookups with a short in-process cache, so the hot paths (refresh, client credentials)
-/// spend their one Redis round trip on the token, not on the client. A change made elsewhere is
-/// seen after at most `ttl`.
-pub struct ClientRegistry {
-    store: Store,
-    ttl: Duration,
-    /// Clients declared in the config file; they take precedence over the store.
-    declared: HashMap<String, Arc<Client>>,
-    cache: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
-    /// CORS origins registered by public clients, and when they were read.
-    origins: RwLock<Option<(Instant, Arc<std::collections::HashSet<String>>)>>,
-}
-
-impl ClientRegistry {
-    /// A registry over `store` caching registrations for `ttl`, with `declared` clients from the
-    /// config file.
-    pub fn new(store: Store, ttl: Duration, declared: Vec<Client>) -> Self {
-        Self {
-            store,
-            ttl,
-            declared: declared
-                .into_iter()
-                .map(|c| (c.client_id.clone(), Arc::new(c)))
-                .collect(),
-            cache: RwLock::new(HashMap::new()),
-            origins: RwLock::new(None),
-        }
-    }
-
-    /// Whether `origin` is registered by a public client (for CORS). The set is read from the
-    /// store at most once per cache period; a store failure denies.
-    pub async fn origin_allowed(&self, origin: &str) -> bool {
-        let fresh = self.origins.read().ok().and_then(|o| {
-            o.as_ref()
-                .filter(|(at, _)| at.elapsed() < self.ttl.max(Duration::from_secs(1)))
-                .map(|(_, set)| set.clone())
-        });
-        let set = match fresh {
-            Some(set) => set,
-            None => {
-                let Ok(stored) = self.store.clients().await else {
-                    return false;
-                };
-                let set: std::collections::HashSet<String> = stored
-                    .iter()
-                    .chain(self.declared.values().map(|c| c.as_ref()))
-                    .filter(|c| c.secret_hash.is_none())
-                    .flat_map(|c| c.policy.allowed_origins.iter().cloned())
-                    .collect();
-                let set = Arc::new(set);
-                if let Ok(mut slot) = self.origins.write() {
-                    *slot = Some((Instant::now(), set.clone()));
-                }
-                set
-            }
-        };
-        set.contains(origin)
-    }
-
-    /// Drops `client_id` from this instance's cache (after a change made here).
-    pub fn forget(&self, client_id: &str) {
-        if let Ok(mut cache) = self.cache.write() {
-            cache.remove(client_id);
-        }
-    }
-
-    /// Whether `client_id` is declared in the config file (and so cannot be changed at run time).
-    pub fn is_declared(&self, client_id: &str) -> bool {
-        self.declared.contains_key(client_id)
-    }
-
-    /// The client `client_id`, from the cache when fresh.
-    ///
-    /// # Errors
-    /// [`StoreError`] when the store is unavailable.
-    pub async fn get(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
-        if let Some(client) = self.declared.get(client_id) {
-            return Ok(Some(client.clone()));
-        }
-        if let Ok(cache) = self.cache.read() {
-            if let Some((at, client)) = cache.get(client_id) {
-                if at.elapsed() < self.ttl {
-                    return Ok(Some(client.clone()));
-                }
-            }
-        }
-        let Some(client) = self.store.client(client_id).await? else {
-            return Ok(None);
-        };
-        let client = Arc::new(client);
-        if !self.ttl.is_zero() {
-            if let Ok(mut cache) = self.cache.write() {
-                cache.insert(client_id.to_owned(), (Instant::now(), client.clone()));
-            }
-        }
-        Ok(Some(client))
-    }
-
-    /// Authenticates a client: a confidential client must present its secret, a public client
-    /// must present none (RFC 6749 §2.3, §3.2.1).
-    ///
-    /// # Errors
-    /// `invalid_client` (401) for unknown clients or wrong/missing secrets; `temporarily_unavailable`
-    /// when the store is down.
-    pub async fn authenticate(
-        &self,
-        presented: &PresentedClient,
-    ) -> Result<Arc<Client>, OAuthError> {
-        let client = self
-            .get(&presented.client_id)
-            .await?
-            .ok_or_else(OAuthError::invalid_client)?;
-        match (&client.secret_hash, &presented.secret) {
-            (None, None) => Ok(client),
-            (Some(stored), Some(secret)) if stored.matches(secret) => Ok(client),
-            _ => Err(OAuthError::invalid_client()),
-        }
     }
 }
 

@@ -8,7 +8,7 @@ use super::passkey::factors_of;
 use super::step::{Factors, Outcome, PageError, Pending, Redirect, Step};
 use crate::acr::Level;
 use crate::clock::now;
-use crate::grants::{grant_scope, require_grant};
+use crate::grants::{grant_scope, require_grant, Grantee};
 use crate::secret::{random_token, SecretHash};
 use crate::sessions::{
     finish_auth_request, issue_code, login_session, save_auth_request, AuthRequest, CodeGrant,
@@ -117,7 +117,8 @@ pub fn check_request<'a>(
     if let Err(e) = require_grant(client, "authorization_code") {
         return Err(("unauthorized_client", e.description));
     }
-    let scope = grant_scope(client, req.scope).map_err(|e| ("invalid_scope", e.description))?;
+    let scope = grant_scope(client, req.scope, Grantee::User)
+        .map_err(|e| ("invalid_scope", e.description))?;
     // RFC 7636 §4.3 and RFC 9700 §2.1.1: PKCE with S256 for every client; plain is refused.
     let Some(code_challenge) = req.code_challenge.filter(|c| valid_challenge(c)) else {
         return fail(

@@ -74,7 +74,9 @@ pub trait Backend {
     ) -> Result<(), StoreError>;
 
     /// Atomically rotates the refresh token `presented` of `family_id` to `successor` for
-    /// `client_id`, checking `scope` (empty: no narrowing) is within the grant, and records the
+    /// `client_id` (a family opened under another registration of that id, see
+    /// [`Presenter::client_registered_at`], is [`Rotation::Invalid`] and unchanged), checking
+    /// `scope` (empty: no narrowing) is within the grant, and records the
     /// time as the session's last refresh. The family keeps its expiry: a session lives
     /// `refresh_token_ttl` from login. A rotated token presented again revokes the family (RFC
     /// 9700 §4.14.2) and queues its back-channel logout notice (a second round trip, only

@@ -13,7 +13,8 @@
 //!   next write.
 //! - `client:<client_id>` → JSON [`super::Client`]; `clients` → set of client ids
 //! - `fam:{<id>}` → hash `sub client_id scope auth_time amr username email jkt current created
-//!   refreshed` (TTL = refresh-token TTL; `created` and `refreshed` are unix seconds);
+//!   refreshed reg` (TTL = refresh-token TTL; `created` and `refreshed` are unix seconds; `reg`
+//!   is the client's `registered_at`, ms, when the family was opened, absent meaning 0);
 //!   `fam:{<id>}:used` → set of rotated-away token hashes (same TTL); `fam:{<id>}:grace` →
 //!   hash `parent successor sealed` of the last rotation, kept only for the refresh grace
 //!   window (PX = `refresh_reuse_grace`): the parent's hash, the successor's hash, and the

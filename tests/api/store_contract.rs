@@ -5,6 +5,7 @@ mod device;
 mod dpop;
 mod factors;
 mod passkeys;
+mod registration;
 mod sessions;
 
 use std::net::IpAddr;
@@ -46,6 +47,7 @@ pub fn family(sub: &str, client_id: &str, scope: &str) -> Family {
         username: unique("user"),
         email: Some("someone@example.test".to_owned()),
         jkt: None,
+        client_registered_at: 0,
     }
 }
 
@@ -58,6 +60,7 @@ pub fn next(hash: &SecretHash) -> Successor<'_> {
 pub fn by<'a>(client_id: &'a str, jkt: Option<&'a str>, scope: &'a [&'a str]) -> Presenter<'a> {
     Presenter {
         client_id,
+        client_registered_at: 0,
         jkt,
         scope,
     }
@@ -108,6 +111,7 @@ async fn clients_contract(store: &Store) {
     let client = Client {
         client_id: unique("client"),
         secret_hash: Some(hash()),
+        registered_at: 1_700_000_000_123,
         policy: ClientPolicy {
             grant_types: vec!["password".into(), "refresh_token".into()],
             scopes: vec!["openid".into()],
@@ -590,6 +594,7 @@ async fn contract(store: Store) {
     sessions::grace_contract(&store).await;
     sessions::notice_contract(&store).await;
     passkeys::passkey_contract(&store).await;
+    registration::registration_contract(&store).await;
 }
 
 #[tokio::test]

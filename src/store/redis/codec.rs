@@ -31,6 +31,8 @@ pub(super) fn decode_family(fields: &[String]) -> Result<Family, StoreError> {
             username: username.clone(),
             email: (!email.is_empty()).then(|| email.clone()),
             jkt: rest.first().filter(|j| !j.is_empty()).cloned(),
+            // Absent (a family stored before registrations were recorded): 0.
+            client_registered_at: rest.get(1).and_then(|r| r.parse().ok()).unwrap_or(0),
         }),
         _ => Err(StoreError("malformed family record".into())),
     }

@@ -189,6 +189,7 @@ impl Backend for RedisStore {
                     ("jkt", family.jkt.as_deref().unwrap_or("")),
                     ("current", token_hash.as_str()),
                     ("created", &crate::clock::now().to_string()),
+                    ("reg", &family.client_registered_at.to_string()),
                 ],
             )
             .ignore()
