@@ -7,6 +7,7 @@ mod backchannel;
 mod browser;
 mod cli;
 mod client_auth;
+mod consent_and_registration;
 mod core_flow;
 mod device;
 mod discovery;
