@@ -258,3 +258,26 @@ async fn error_descriptions_never_reflect_raw_input() {
     assert_clean(&query["error_description"]);
     assert!(!query["error_description"].contains(raw));
 }
+
+#[test]
+fn a_declared_client_with_a_refused_redirect_uri_stops_the_start() {
+    let client = tessera::clients::Registration {
+        client_id: "spa".into(),
+        public: true,
+        policy: tessera::store::ClientPolicy {
+            grant_types: vec!["authorization_code".into()],
+            redirect_uris: vec!["vbscript:msgbox(1)".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let raw = crate::helpers::RawSettings {
+        clients: vec![client],
+        ..Default::default()
+    };
+    let err = raw.validate().err().unwrap().to_string();
+    assert!(
+        err.contains("clients") && err.contains("redirect_uris `vbscript:msgbox(1)`"),
+        "{err}"
+    );
+}
