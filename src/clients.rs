@@ -48,9 +48,10 @@ pub enum ClientError {
     /// An operator-supplied secret below 256 bits of estimated entropy.
     #[error("the client secret is too weak: at least 256 bits of entropy are required (e.g. 43 random base64url characters); omit it to have one generated")]
     WeakSecret,
-    /// A redirect URI, post-logout URI or origin is not acceptable.
-    #[error("{0}")]
-    InvalidUri(String),
+    /// A registration value is refused (a scope, a grant type listed twice, a redirect URI,
+    /// post-logout URI, back-channel logout URI or origin).
+    #[error(transparent)]
+    Metadata(#[from] crate::client_policy_check::MetadataError),
     /// The id is empty, too long or has characters outside printable ASCII.
     #[error("client id must be 1 to 128 printable ASCII characters without spaces")]
     InvalidId,
@@ -81,8 +82,13 @@ pub struct Registration {
     /// A public client (no secret).
     #[serde(default)]
     pub public: bool,
-    /// An operator-chosen secret (must carry 256 bits of entropy); generated when absent.
-    #[serde(default, skip_serializing)]
+    /// An operator-chosen secret (must carry 256 bits of entropy); generated when absent
+    /// (`null` is refused).
+    #[serde(
+        default,
+        skip_serializing,
+        deserialize_with = "crate::client_policy_check::present_secret"
+    )]
     pub client_secret: Option<String>,
     /// What the client may do.
     #[serde(flatten)]
@@ -132,7 +138,8 @@ fn estimated_entropy_bits(secret: &str) -> f64 {
 /// operator supplied it).
 ///
 /// # Errors
-/// [`ClientError`] for invalid ids, grant types, or weak secrets.
+/// [`ClientError`] for invalid ids, grant types, metadata (`client_policy_check`), or weak
+/// secrets.
 pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), ClientError> {
     if let Some(name) = reg.unknown.keys().next() {
         return Err(ClientError::UnknownField(name.clone()));
@@ -152,7 +159,7 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
     if reg.public && reg.policy.allows_grant("client_credentials") {
         return Err(ClientError::PublicClientCredentials);
     }
-    check_uris(&reg.policy)?;
+    crate::client_policy_check::check_policy(&reg.policy)?;
     let (secret_hash, shown) = match (reg.public, reg.client_secret) {
         (true, Some(_)) => return Err(ClientError::PublicWithSecret),
         (true, None) => (None, None),
@@ -176,66 +183,6 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
         },
         shown,
     ))
-}
-
-/// RFC 6749 §3.1.2: redirect URIs (and the back-channel logout URI) are absolute, without
-/// fragment; https, or http only for loopback (RFC 8252 §7.3, RFC 9700 §2.1). Origins are
-/// `scheme://host[:port]` exactly.
-fn check_uris(policy: &ClientPolicy) -> Result<(), ClientError> {
-    let bad = |what: &str, uri: &str, why: &str| {
-        Err(ClientError::InvalidUri(format!("{what} `{uri}`: {why}")))
-    };
-    let loopback = |u: &url::Url| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    for uri in policy
-        .redirect_uris
-        .iter()
-        .chain(&policy.post_logout_redirect_uris)
-    {
-        let Ok(url) = url::Url::parse(uri) else {
-            return bad("redirect URI", uri, "not an absolute URI");
-        };
-        if url.fragment().is_some() {
-            return bad("redirect URI", uri, "must not contain a fragment");
-        }
-        let allowed = match url.scheme() {
-            "https" => true,
-            "http" => loopback(&url),
-            "javascript" | "data" => false,
-            // Private-use schemes of native apps (RFC 8252 §7.1).
-            _ => true,
-        };
-        if !allowed {
-            return bad(
-                "redirect URI",
-                uri,
-                "use https (http only for loopback addresses)",
-            );
-        }
-    }
-    // OIDC Back-Channel Logout 1.0 §2.2: an absolute URL, no fragment.
-    if let Some(uri) = &policy.backchannel_logout_uri {
-        let ok = url::Url::parse(uri).ok().is_some_and(|u| {
-            u.fragment().is_none()
-                && (u.scheme() == "https" || u.scheme() == "http" && loopback(&u))
-        });
-        if !ok {
-            let why = "use an https URL without fragment (http only for loopback addresses)";
-            return bad("backchannel_logout_uri", uri, why);
-        }
-    }
-    for origin in &policy.allowed_origins {
-        let ok = url::Url::parse(origin)
-            .ok()
-            .is_some_and(|u| u.origin().ascii_serialization() == *origin);
-        if !ok {
-            return bad(
-                "origin",
-                origin,
-                "must be scheme://host[:port] with no path",
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Checks that every signing algorithm `policy` names (`access_token_signed_response_alg`,

@@ -11,6 +11,7 @@
 pub mod account;
 pub mod acr;
 pub mod backchannel;
+pub mod client_policy_check;
 pub mod clients;
 pub mod clock;
 pub mod config;

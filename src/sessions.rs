@@ -2,6 +2,8 @@
 //! approvals), login sessions (the server side of the session cookie) and authorization codes. All are short-lived store
 //! records keyed by the SHA-256 of a random value only the browser or client holds.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -95,8 +97,41 @@ pub struct LoginSession {
     pub auth_time: u64,
     /// RFC 8176 methods, space-separated.
     pub amr: String,
-    /// Third-party clients the user consented to in this session.
-    pub consented: Vec<String>,
+    /// What the user consented to in this session (OIDC Core §3.1.2.4): by third-party
+    /// client id, the scopes granted to it. A session stored before consent was kept per scope
+    /// (a `consented` list of client ids) reads as no consent at all, so its user is asked
+    /// again.
+    #[serde(default)]
+    pub consents: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl LoginSession {
+    /// The scopes of `scope` (space-separated) the user has not yet granted `client_id` in this
+    /// session, in request order; `None` when nothing at all was granted to it yet (a client
+    /// asking for no scope still needs its first consent).
+    pub fn ungranted<'a>(&self, client_id: &str, scope: &'a str) -> Option<Vec<&'a str>> {
+        let granted = self.consents.get(client_id)?;
+        Some(
+            scope
+                .split(' ')
+                .filter(|s| !s.is_empty() && !granted.contains(*s))
+                .collect(),
+        )
+    }
+
+    /// Records that the user granted `client_id` the scopes of `scope` (space-separated), on
+    /// top of what it had.
+    pub fn grant(&mut self, client_id: &str, scope: &str) {
+        self.consents
+            .entry(client_id.to_owned())
+            .or_default()
+            .extend(
+                scope
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+    }
 }
 
 /// What an authorization code stands for.
@@ -279,4 +314,26 @@ pub async fn redeem_code(
     family_id: &str,
 ) -> Result<Redemption<CodeGrant>, StoreError> {
     store.redeem(&SecretHash::of(code), family_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consent_is_kept_per_client_and_scope_and_old_sessions_still_read() {
+        // A session stored before consents were kept per scope.
+        let old = r#"{"username":"ann","sub":"s","auth_time":1,"amr":"pwd","consented":["rp"]}"#;
+        let mut session: LoginSession = serde_json::from_str(old).unwrap();
+        assert_eq!(session.ungranted("rp", "openid"), None);
+        session.grant("rp", "openid");
+        assert_eq!(session.ungranted("rp", "openid"), Some(vec![]));
+        assert_eq!(
+            session.ungranted("rp", "openid profile email"),
+            Some(vec!["profile", "email"])
+        );
+        assert_eq!(session.ungranted("other", "openid"), None);
+        session.grant("rp", "email");
+        assert_eq!(session.ungranted("rp", "email openid"), Some(vec![]));
+    }
 }

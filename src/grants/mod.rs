@@ -19,7 +19,7 @@ pub use refresh::refresh_token_grant;
 use serde::Serialize;
 
 use crate::clients::{ADMIN_SCOPE, NOT_DEFAULT_SCOPES};
-use crate::error::{ErrorCode, OAuthError, StoreError};
+use crate::error::{quoted, ErrorCode, OAuthError, StoreError};
 use crate::keys::KeyError;
 use crate::state::AppState;
 use crate::store::{Backend, Client, Family, User};
@@ -137,7 +137,7 @@ pub fn grant_scope(
     {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
-            format!("scope `{bad}` is not allowed for this client"),
+            format!("scope {} is not allowed for this client", quoted(bad)),
         ));
     }
     let mut granted: Vec<&str> = Vec::with_capacity(requested.len());

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::extract::{read_body, Bearer};
 use crate::clients::{self, ClientError, Registration, ADMIN_SCOPE};
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{error_description, ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::store::Backend;
 use crate::tokens::AccessClaims;
@@ -79,17 +79,20 @@ impl FromRequest for Admin {
     }
 }
 
-/// The admin API's error answer: `status` with `{"error": code, "error_description"}`.
+/// The admin API's error answer: `status` with `{"error": code, "error_description"}`, the
+/// description sanitized as every one is ([`error_description`], RFC 6749 §5.2).
 pub(super) fn admin_error(
     status: StatusCode,
     code: &str,
     description: impl std::fmt::Display,
 ) -> HttpResponse {
-    HttpResponse::build(status)
-        .json(json!({"error": code, "error_description": description.to_string()}))
+    let description = error_description(&description.to_string());
+    HttpResponse::build(status).json(json!({"error": code, "error_description": description}))
 }
 
-/// Renders a [`ClientError`]: 404 unknown, 409 taken, 503 store down, 400 otherwise.
+/// Renders a [`ClientError`]: 404 unknown, 409 taken, 503 store down, 400 otherwise: RFC 7591
+/// §3.2.2 `invalid_redirect_uri` for a redirect or post-logout URI, `invalid_client_metadata`
+/// for any other refused registration.
 fn client_error(e: ClientError) -> HttpResponse {
     let (status, code) = match &e {
         ClientError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
@@ -99,7 +102,8 @@ fn client_error(e: ClientError) -> HttpResponse {
                 crate::error::StoreError(e.to_string()),
             ))
         }
-        _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+        ClientError::Metadata(m) => (StatusCode::BAD_REQUEST, m.code()),
+        _ => (StatusCode::BAD_REQUEST, "invalid_client_metadata"),
     };
     admin_error(status, code, e)
 }
@@ -119,8 +123,24 @@ pub async fn create(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
     let body = read_body(&mut payload).await?;
-    let registration: Registration = serde_json::from_slice(&body)
-        .map_err(|e| OAuthError::invalid_request(format!("invalid registration: {e}")))?;
+    // A body that is not JSON is a malformed request; JSON with a wrong member (a wrong type,
+    // a `null` secret, a missing `client_id`) is invalid metadata (RFC 7591 §3.2.2).
+    let registration: Registration = match serde_json::from_slice(&body) {
+        Ok(registration) => registration,
+        Err(e) if e.is_data() => {
+            let why = format!("invalid registration: {e}");
+            return Ok(admin_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client_metadata",
+                why,
+            ));
+        }
+        Err(e) => {
+            return Err(OAuthError::invalid_request(format!(
+                "invalid registration: {e}"
+            )))
+        }
+    };
     let client_id = registration.client_id.clone();
     if state.clients.is_declared(&client_id) {
         return Ok(client_error(ClientError::Exists));

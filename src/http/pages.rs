@@ -10,7 +10,7 @@ use askama::Template;
 
 use crate::sessions::AUTH_REQUEST_TTL;
 use crate::signin::{
-    Factors, LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step,
+    Factors, LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, ScopeChoice, Step,
 };
 use crate::state::AppState;
 use crate::store::Client;
@@ -42,23 +42,35 @@ struct MfaPage<'a> {
 
 /// What a page asking the user to grant a client access shows and posts: the consent page and
 /// the device approval page.
+/// `scopes` lists the request's scopes, each marked new or already granted (OIDC Core
+/// §3.1.2.4).
 struct Grant<'a> {
     client_id: &'a str,
     username: &'a str,
-    scopes: Vec<&'a str>,
+    scopes: &'a [ScopeChoice],
     request_id: &'a str,
     csrf: &'a str,
 }
 
 impl<'a> Grant<'a> {
-    fn of(pending: &'a Pending, client: &'a Client, username: &'a str) -> Self {
+    fn of(
+        pending: &'a Pending,
+        client: &'a Client,
+        username: &'a str,
+        scopes: &'a [ScopeChoice],
+    ) -> Self {
         Self {
             client_id: &client.client_id,
             username,
-            scopes: scope_list(&pending.request.scope),
+            scopes,
             request_id: &pending.id,
             csrf: &pending.request.csrf,
         }
+    }
+
+    /// Whether some of the scopes were granted before (the page then says which are new).
+    fn any_granted(&self) -> bool {
+        self.scopes.iter().any(|s| !s.new)
     }
 }
 
@@ -230,11 +242,6 @@ fn notice_status(notice: Option<Notice>) -> (StatusCode, Option<&'static str>) {
     }
 }
 
-/// The scopes of a space-separated scope string, for a page to list.
-fn scope_list(scope: &str) -> Vec<&str> {
-    scope.split(' ').filter(|s| !s.is_empty()).collect()
-}
-
 /// A form page of `pending`, with its CSRF cookie. `form-action` allows the request's redirect
 /// origin, because the form's answer may redirect there.
 fn form_page(
@@ -320,9 +327,10 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             pending,
             client,
             username,
+            scopes,
         } => form_page(state, &pending, None, |_| {
             ConsentPage {
-                grant: Grant::of(&pending, &client, &username),
+                grant: Grant::of(&pending, &client, &username, &scopes),
             }
             .render()
         }),
@@ -338,10 +346,11 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             pending,
             client,
             username,
+            scopes,
             user_code,
         } => form_page(state, &pending, None, |_| {
             DeviceApprovalPage {
-                grant: Grant::of(&pending, &client, &username),
+                grant: Grant::of(&pending, &client, &username, &scopes),
                 user_code: &user_code,
             }
             .render()
@@ -441,6 +450,9 @@ impl ResponseError for PageError {
                 "This code has expired or was already answered. Please start again on your device."
             }
             PageError::LogoutNeedsClient => "Name the application (client_id or id_token_hint).",
+            PageError::LogoutClientMismatch => {
+                "The logout request names one application (client_id) but carries an ID token of another (id_token_hint). You are still signed in."
+            }
             PageError::PasskeysOff => "Passkeys are not available here.",
             PageError::Unavailable => "Please try again shortly.",
         };

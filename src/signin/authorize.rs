@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::par::{take_pushed, REQUEST_URI_PREFIX};
 use super::passkey::factors_of;
-use super::step::{Factors, Outcome, PageError, Pending, Redirect, Step};
+use super::step::{Factors, Outcome, PageError, Pending, Redirect, ScopeChoice, Step};
 use crate::acr::Level;
 use crate::clock::now;
 use crate::grants::{grant_scope, require_grant, Grantee};
@@ -164,9 +164,28 @@ fn valid_challenge(challenge: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Whether the login session `session` must still consent to third-party `client`.
-fn needs_consent(client: &Client, session: &LoginSession) -> bool {
-    client.policy.third_party && !session.consented.contains(&client.client_id)
+/// Whether the login session `session` must still ask the user's consent for third-party
+/// `client` to have `scope`: consent is remembered per client and per scope, so a request for a
+/// scope not granted yet asks again (OIDC Core §3.1.2.4).
+fn needs_consent(client: &Client, session: &LoginSession, scope: &str) -> bool {
+    client.policy.third_party
+        && session
+            .ungranted(&client.client_id, scope)
+            .is_none_or(|new| !new.is_empty())
+}
+
+/// The scopes of `scope` as a consent or approval page lists them, each marked `new` unless
+/// the session already granted it to `client_id`.
+fn scope_choices(session: &LoginSession, client_id: &str, scope: &str) -> Vec<ScopeChoice> {
+    let ungranted = session.ungranted(client_id, scope);
+    scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| ScopeChoice {
+            scope: s.to_owned(),
+            new: ungranted.as_ref().is_none_or(|new| new.contains(&s)),
+        })
+        .collect()
 }
 
 /// What a live, fresh login session lacks for a request demanding `required`.
@@ -311,7 +330,7 @@ pub async fn authorize(
             match missing(state, &session, required).await? {
                 Missing::Nothing => {
                     // OIDC Core §3.1.2.6: consent cannot be asked for silently.
-                    if silent && needs_consent(&client, &session) {
+                    if silent && needs_consent(&client, &session, &request.scope) {
                         return fail("consent_required", "the user has not consented");
                     }
                     let step =
@@ -376,7 +395,8 @@ pub(super) async fn client_of(state: &AppState, client_id: &str) -> Result<Arc<C
 
 /// A signed-in user continues `request` (stored under `request_id`, if it was): for a device
 /// authorization its approval page; for an authorization request consent for a third-party
-/// client not yet consented to in this session, else a single-use code.
+/// client not yet granted every requested scope in this session (or `prompt=consent`), else a
+/// single-use code.
 ///
 /// # Errors
 /// [`PageError::Unavailable`] when the request cannot be stored for the page's form.
@@ -390,7 +410,9 @@ pub(super) async fn continue_signed_in(
     after_post: bool,
 ) -> Result<Step, PageError> {
     let code = match request.then.clone() {
-        Continuation::Code(code) if !code.prompt_consent && !needs_consent(&client, &session) => {
+        Continuation::Code(code)
+            if !code.prompt_consent && !needs_consent(&client, &session, &request.scope) =>
+        {
             code
         }
         then => {
@@ -399,6 +421,7 @@ pub(super) async fn continue_signed_in(
                 Some(id) => id,
                 None => save_auth_request(&state.store, &request).await?,
             };
+            let scopes = scope_choices(&session, &client.client_id, &request.scope);
             let pending = Pending { id, request };
             let username = session.username;
             return Ok(match then {
@@ -406,12 +429,14 @@ pub(super) async fn continue_signed_in(
                     pending,
                     client,
                     username,
+                    scopes,
                     user_code,
                 },
                 Continuation::Code(_) => Step::Consent {
                     pending,
                     client,
                     username,
+                    scopes,
                 },
             });
         }

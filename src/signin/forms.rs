@@ -268,8 +268,8 @@ pub(super) async fn second_step_passed(
     signed_in(state, client, pending, user, amr).await
 }
 
-/// The user allows (`allow`) or denies a third-party client; consent is remembered for the
-/// login session behind `session_cookie`.
+/// The user allows (`allow`) or denies a third-party client; the scopes allowed are remembered
+/// for the client in the login session behind `session_cookie`.
 ///
 /// # Errors
 /// [`PageError::SignInAgain`] without a live login session, and as for the other forms.
@@ -299,7 +299,8 @@ pub async fn consent(
         );
         return Ok(Step::Redirect(denied).into());
     }
-    session.consented.push(client.client_id.clone());
+    // OIDC Core §3.1.2.4: what was granted is remembered per client and per scope.
+    session.grant(&client.client_id, &pending.request.scope);
     let ttl = state.settings.login_session_ttl;
     save_login_session(&state.store, cookie, &session, ttl).await?;
     tracing::info!(target: "audit", event = "consent_granted", sub = %session.sub, client_id = %client.client_id);
@@ -326,7 +327,7 @@ pub(super) async fn signed_in(
         sub: user.sub.clone(),
         auth_time: now(),
         amr: amr.to_owned(),
-        consented: Vec::new(),
+        consents: Default::default(),
     };
     let ttl = state.settings.login_session_ttl;
     let cookie = open_login_session(&state.store, &session, ttl).await?;

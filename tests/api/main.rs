@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod client_auth;
 mod client_lifecycle;
+mod consent_and_registration;
 mod core_flow;
 mod device;
 mod discovery;

@@ -11,7 +11,7 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::{Stream, StreamExt};
 
 use super::Extracting;
-use crate::error::OAuthError;
+use crate::error::{quoted, OAuthError};
 use crate::http::MAX_BODY_BYTES;
 
 /// Request parameters from an `application/x-www-form-urlencoded` body (RFC 6749 §3.2) or, as a
@@ -68,12 +68,14 @@ impl Params {
                 for (k, v) in members {
                     let serde_json::Value::String(v) = v else {
                         return Err(OAuthError::invalid_request(format!(
-                            "parameter `{k}` must be a string"
+                            "parameter {} must be a string",
+                            quoted(&k)
                         )));
                     };
                     if map.insert(k.clone(), v).is_some() {
                         return Err(OAuthError::invalid_request(format!(
-                            "parameter `{k}` is repeated"
+                            "parameter {} is repeated",
+                            quoted(&k)
                         )));
                     }
                 }
@@ -132,7 +134,8 @@ fn form_fields(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
     for (k, v) in form_urlencoded::parse(body) {
         if map.insert(k.to_string(), v.into_owned()).is_some() {
             return Err(OAuthError::invalid_request(format!(
-                "parameter `{k}` is repeated"
+                "parameter {} is repeated",
+                quoted(&k)
             )));
         }
     }
