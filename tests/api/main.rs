@@ -29,4 +29,5 @@ mod revocation;
 mod session_list;
 mod step_up;
 mod store_contract;
+mod store_outage;
 mod store_users_contract;

@@ -8,6 +8,7 @@ mod codec;
 mod connection;
 mod device;
 mod diagnose;
+mod link;
 mod notices;
 mod passkey;
 mod rotation;
