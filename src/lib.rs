@@ -180,6 +180,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .wrap_fn(http::admin_no_store)
                 .wrap_fn(http::with_request_id)
                 .configure(http::configure)
         })
