@@ -14,6 +14,7 @@ mod dpop;
 mod dpop_resources;
 mod errors;
 mod helpers;
+mod http_hardening;
 mod logs;
 mod mfa;
 mod oidc;

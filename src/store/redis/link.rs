@@ -64,7 +64,8 @@ impl Link {
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let (conn, driver) = MultiplexedConnection::new_with_config(&info.redis, stream, config).await?;
+        let (conn, driver) =
+            MultiplexedConnection::new_with_config(&info.redis, stream, config).await?;
         let alive = Arc::new(AtomicBool::new(true));
         let flag = alive.clone();
         tokio::spawn(async move {
@@ -126,7 +127,6 @@ impl Single {
         self.link.store(Some(link.clone()));
         Ok(link)
     }
-
 }
 
 /// `work` bounded by `timeout`: an answer or an error within `redis_timeout_ms`, connecting
@@ -145,8 +145,21 @@ async fn bounded<T>(
 /// read (repeating it changes nothing). Scripts and writes are not.
 fn safe_to_repeat(cmd: &Cmd) -> bool {
     const READS: &[&[u8]] = &[
-        b"GET", b"MGET", b"EXISTS", b"HGET", b"HMGET", b"HGETALL", b"SMEMBERS", b"SISMEMBER",
-        b"SCARD", b"ZRANGEBYLEX", b"ZRANGE", b"ZCARD", b"PTTL", b"TTL", b"PING",
+        b"GET",
+        b"MGET",
+        b"EXISTS",
+        b"HGET",
+        b"HMGET",
+        b"HGETALL",
+        b"SMEMBERS",
+        b"SISMEMBER",
+        b"SCARD",
+        b"ZRANGEBYLEX",
+        b"ZRANGE",
+        b"ZCARD",
+        b"PTTL",
+        b"TTL",
+        b"PING",
     ];
     match cmd.args_iter().next() {
         Some(Arg::Simple(name)) => READS.iter().any(|r| r.eq_ignore_ascii_case(name)),
@@ -165,7 +178,12 @@ impl ConnectionLike for Single {
                     if !safe_to_repeat(cmd) {
                         return Err(e);
                     }
-                    self.live().await?.conn.clone().req_packed_command(cmd).await
+                    self.live()
+                        .await?
+                        .conn
+                        .clone()
+                        .req_packed_command(cmd)
+                        .await
                 }
                 other => other,
             }
@@ -186,7 +204,10 @@ impl ConnectionLike for Single {
                 .clone()
                 .req_packed_commands(cmd, offset, count)
                 .await;
-            if result.as_ref().is_err_and(RedisError::is_connection_dropped) {
+            if result
+                .as_ref()
+                .is_err_and(RedisError::is_connection_dropped)
+            {
                 link.forget();
             }
             result
