@@ -86,6 +86,21 @@ impl std::fmt::Debug for AuthRequest {
     }
 }
 
+/// The CSRF token of a new pending sign-in in a browser whose CSRF cookie holds `cookie`: that
+/// value when it has the shape of ours (43 URL-safe base64 characters: 32 random bytes), so a
+/// sign-in page already open in another tab keeps working (the browser holds one CSRF cookie,
+/// and a new page would otherwise replace the value that tab's form carries); a new random
+/// token otherwise. The double-submit check is unchanged: a form must carry the value of both
+/// the cookie and its own pending request, whose id only its page knows.
+pub fn csrf_token(cookie: Option<&str>) -> String {
+    let ours = |c: &&str| {
+        c.len() == 43
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    cookie.filter(ours).map_or_else(random_token, str::to_owned)
+}
+
 /// A signed-in browser: the server side of the session cookie.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginSession {

@@ -114,7 +114,8 @@ async fn authorization_request(
         response_mode: params.get("response_mode"),
     };
     let session = cookie_value(state, req, SESSION_COOKIE);
-    let outcome = signin::authorize(state, request, session.as_deref()).await?;
+    let csrf = cookie_value(state, req, CSRF_COOKIE);
+    let outcome = signin::authorize(state, request, session.as_deref(), csrf.as_deref()).await?;
     Ok(render(state, outcome))
 }
 

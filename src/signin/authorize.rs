@@ -9,10 +9,10 @@ use super::step::{Factors, Outcome, PageError, Pending, Redirect, ScopeChoice, S
 use crate::acr::Level;
 use crate::clock::now;
 use crate::grants::{grant_scope, require_grant, Grantee};
-use crate::secret::{random_token, SecretHash};
+use crate::secret::SecretHash;
 use crate::sessions::{
-    finish_auth_request, issue_code, login_session, save_auth_request, AuthRequest, CodeGrant,
-    CodeRequest, Continuation, LoginSession,
+    csrf_token, finish_auth_request, issue_code, login_session, save_auth_request, AuthRequest,
+    CodeGrant, CodeRequest, Continuation, LoginSession,
 };
 use crate::state::AppState;
 use crate::store::{Backend, Client};
@@ -224,7 +224,8 @@ async fn missing(
 /// `max_age` respected, and the `acr_values` class reached) the user continues at once; a
 /// password-only session that needs two factors goes to the second-factor step (step-up);
 /// otherwise the login form is shown. With `prompt=none` every case that needs the user
-/// answers an error to the redirect URI (OIDC Core §3.1.2.6).
+/// answers an error to the redirect URI (OIDC Core §3.1.2.6). The pending request keeps the
+/// browser's CSRF token (`csrf_cookie`, see [`csrf_token`]).
 ///
 /// # Errors
 /// A [`PageError`] when the client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1) or
@@ -233,6 +234,7 @@ pub async fn authorize(
     state: &AppState,
     req: AuthorizationRequest<'_>,
     session_cookie: Option<&str>,
+    csrf_cookie: Option<&str>,
 ) -> Result<Outcome, PageError> {
     let client_id = req.client_id.ok_or(PageError::NoClient)?;
     let client = state
@@ -301,7 +303,7 @@ pub async fn authorize(
     let mut request = AuthRequest {
         client_id: client.client_id.clone(),
         scope,
-        csrf: random_token(),
+        csrf: csrf_token(csrf_cookie),
         mfa_user: None,
         then: Continuation::Code(CodeRequest {
             redirect_uri: redirect_uri.to_owned(),

@@ -8,8 +8,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use tessera::store::memory::MemoryStore;
 use tessera::store::{Backend as _, Backoff, Limit, Store};
 
-use crate::helpers::{assert_rate_limited, Backend, RawSettings, TestApp};
 use crate::helpers::fresh_ip;
+use crate::helpers::{assert_rate_limited, Backend, RawSettings, TestApp};
 use crate::ratelimit::limits_with_backoff;
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod connection;
 mod device;
 mod diagnose;
 mod factors;
+mod link;
 mod notices;
 mod passkey;
 mod rotation;

@@ -15,6 +15,7 @@ mod dpop;
 mod endpoints;
 mod mfa;
 mod passkeys;
+mod redis_server;
 mod setup;
 
 use std::io::Write;
@@ -40,6 +41,7 @@ pub use device::DEVICE_GRANT;
 pub use dpop::{ath, DpopKey, Service};
 pub use mfa::{now, pyotp, wrong_code, Totp};
 pub use passkeys::Authenticator;
+pub use redis_server::PrivateRedis;
 pub use setup::{generate_key, generate_key_for, random_token, served_routes, NewClient, SCOPES};
 pub use tessera::config::RawSettings;
 pub use tessera::keys::TokenType;
