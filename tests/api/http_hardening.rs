@@ -160,8 +160,12 @@ async fn a_body_that_trickles_in_is_cut_off_with_408() {
 async fn connections_per_client_address_are_bounded() {
     let app = TestApp::spawn_with(Backend::Memory, |raw| raw.max_connections_per_ip = 3).await;
     let mut open = Vec::new();
+    // Each connection answers a request before the next one opens: the server's workers take
+    // connections in parallel, so only an answered connection is sure to be counted already.
     for _ in 0..3 {
-        open.push(connect(&app).await);
+        let mut conn = connect(&app).await;
+        assert!(healthy(&mut conn).await);
+        open.push(conn);
     }
     // The fourth idle connection from 127.0.0.1 is closed before it sends anything.
     let mut fourth = connect(&app).await;
