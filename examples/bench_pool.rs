@@ -3,9 +3,9 @@
 //! A pool made by real password logins would cost one Argon2id hash and one RS256 signature per
 //! token (tens of seconds for the ~10^5 tokens a 10 s run needs on 2 cores). This opens the
 //! sessions the way a successful login does after its password check (`open_session`):
-//! `RefreshToken::new_family()` and `Store::create_family` with the user's record, the client,
-//! the scope and `refresh_token_ttl`, on the configured Redis. Every line written is one form
-//! body for `POST /oauth2/token`:
+//! `RefreshToken::new_family()` and `Store::create_family` with the user's record, the client
+//! (and its registration), the scope and `refresh_token_ttl`, on the configured Redis. Every
+//! line written is one form body for `POST /oauth2/token`:
 //! `grant_type=refresh_token&refresh_token=<token>&client_id=<client>`.
 //!
 //! ```sh
@@ -58,6 +58,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .ok_or_else(|| format!("no user {name}"))?;
             users.push(Arc::new(user));
         }
+        // A session belongs to the client's current registration (as `open_session` records it).
+        let registered_at = store
+            .client(&client)
+            .await?
+            .ok_or_else(|| format!("no client {client}"))?
+            .registered_at;
         let ttl = settings.refresh_token_ttl;
         for (path, count) in outputs {
             let t0 = Instant::now();
@@ -76,6 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             username: user.username.clone(),
                             email: user.email.clone(),
                             jkt: None,
+                            client_registered_at: registered_at,
                         };
                         store
                             .create_family(refresh.family_id(), &family, &refresh.hash(), ttl)

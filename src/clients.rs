@@ -5,15 +5,24 @@
 //! that much entropy (no dictionary to search) and would cap machine-to-machine throughput at the
 //! Argon2 rate, so a fast hash is the right tool here.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
-
 use serde::{Deserialize, Serialize};
 
-use crate::error::{OAuthError, StoreError};
+use crate::error::StoreError;
 use crate::secret::{random_token, SecretHash};
 use crate::store::{Backend, Client, ClientPolicy, Store};
+
+mod cache;
+
+pub use cache::ClientRegistry;
+
+/// The scope of the admin API (`/admin/`): granted only by the client credentials grant, to a
+/// confidential client registered with it; never to a user's token.
+pub const ADMIN_SCOPE: &str = "tessera:admin";
+
+/// Scopes a token request without `scope` does not get by default (RFC 6749 §3.3 lets the
+/// server choose the default): `openid` (an OpenID Connect request names it, OIDC Core
+/// §3.1.2.1), `offline_access` (OIDC Core §11) and [`ADMIN_SCOPE`] must be asked for.
+pub const NOT_DEFAULT_SCOPES: &[&str] = &["openid", "offline_access", ADMIN_SCOPE];
 
 /// Grant types a client may be registered for.
 pub const GRANT_TYPES: &[&str] = &[
@@ -39,9 +48,10 @@ pub enum ClientError {
     /// An operator-supplied secret below 256 bits of estimated entropy.
     #[error("the client secret is too weak: at least 256 bits of entropy are required (e.g. 43 random base64url characters); omit it to have one generated")]
     WeakSecret,
-    /// A redirect URI, post-logout URI or origin is not acceptable.
-    #[error("{0}")]
-    InvalidUri(String),
+    /// A registration value is refused (a scope, a grant type listed twice, a redirect URI,
+    /// post-logout URI, back-channel logout URI or origin).
+    #[error(transparent)]
+    Metadata(#[from] crate::client_policy_check::MetadataError),
     /// The id is empty, too long or has characters outside printable ASCII.
     #[error("client id must be 1 to 128 printable ASCII characters without spaces")]
     InvalidId,
@@ -72,8 +82,13 @@ pub struct Registration {
     /// A public client (no secret).
     #[serde(default)]
     pub public: bool,
-    /// An operator-chosen secret (must carry 256 bits of entropy); generated when absent.
-    #[serde(default, skip_serializing)]
+    /// An operator-chosen secret (must carry 256 bits of entropy); generated when absent
+    /// (`null` is refused).
+    #[serde(
+        default,
+        skip_serializing,
+        deserialize_with = "crate::client_policy_check::present_secret"
+    )]
     pub client_secret: Option<String>,
     /// What the client may do.
     #[serde(flatten)]
@@ -123,7 +138,8 @@ fn estimated_entropy_bits(secret: &str) -> f64 {
 /// operator supplied it).
 ///
 /// # Errors
-/// [`ClientError`] for invalid ids, grant types, or weak secrets.
+/// [`ClientError`] for invalid ids, grant types, metadata (`client_policy_check`), or weak
+/// secrets.
 pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), ClientError> {
     if let Some(name) = reg.unknown.keys().next() {
         return Err(ClientError::UnknownField(name.clone()));
@@ -143,7 +159,7 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
     if reg.public && reg.policy.allows_grant("client_credentials") {
         return Err(ClientError::PublicClientCredentials);
     }
-    check_uris(&reg.policy)?;
+    crate::client_policy_check::check_policy(&reg.policy)?;
     let (secret_hash, shown) = match (reg.public, reg.client_secret) {
         (true, Some(_)) => return Err(ClientError::PublicWithSecret),
         (true, None) => (None, None),
@@ -162,70 +178,11 @@ pub fn build_client(reg: Registration) -> Result<(Client, Option<String>), Clien
         Client {
             client_id: reg.client_id,
             secret_hash,
+            registered_at: 0,
             policy: reg.policy,
         },
         shown,
     ))
-}
-
-/// RFC 6749 §3.1.2: redirect URIs (and the back-channel logout URI) are absolute, without
-/// fragment; https, or http only for loopback (RFC 8252 §7.3, RFC 9700 §2.1). Origins are
-/// `scheme://host[:port]` exactly.
-fn check_uris(policy: &ClientPolicy) -> Result<(), ClientError> {
-    let bad = |what: &str, uri: &str, why: &str| {
-        Err(ClientError::InvalidUri(format!("{what} `{uri}`: {why}")))
-    };
-    let loopback = |u: &url::Url| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    for uri in policy
-        .redirect_uris
-        .iter()
-        .chain(&policy.post_logout_redirect_uris)
-    {
-        let Ok(url) = url::Url::parse(uri) else {
-            return bad("redirect URI", uri, "not an absolute URI");
-        };
-        if url.fragment().is_some() {
-            return bad("redirect URI", uri, "must not contain a fragment");
-        }
-        let allowed = match url.scheme() {
-            "https" => true,
-            "http" => loopback(&url),
-            "javascript" | "data" => false,
-            // Private-use schemes of native apps (RFC 8252 §7.1).
-            _ => true,
-        };
-        if !allowed {
-            return bad(
-                "redirect URI",
-                uri,
-                "use https (http only for loopback addresses)",
-            );
-        }
-    }
-    // OIDC Back-Channel Logout 1.0 §2.2: an absolute URL, no fragment.
-    if let Some(uri) = &policy.backchannel_logout_uri {
-        let ok = url::Url::parse(uri).ok().is_some_and(|u| {
-            u.fragment().is_none()
-                && (u.scheme() == "https" || u.scheme() == "http" && loopback(&u))
-        });
-        if !ok {
-            let why = "use an https URL without fragment (http only for loopback addresses)";
-            return bad("backchannel_logout_uri", uri, why);
-        }
-    }
-    for origin in &policy.allowed_origins {
-        let ok = url::Url::parse(origin)
-            .ok()
-            .is_some_and(|u| u.origin().ascii_serialization() == *origin);
-        if !ok {
-            return bad(
-                "origin",
-                origin,
-                "must be scheme://host[:port] with no path",
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Checks that every signing algorithm `policy` names (`access_token_signed_response_alg`,
@@ -248,12 +205,15 @@ pub fn check_signing_keys(
     .try_for_each(|alg| keys.require(alg).map(drop))
 }
 
-/// Registers a client in the store. Returns the generated secret, if any (shown once).
+/// Registers a client in the store, stamped with the time of registration
+/// ([`Client::registered_at`]: grants issued under an earlier registration of the same id stay
+/// dead). Returns the generated secret, if any (shown once).
 ///
 /// # Errors
 /// [`ClientError`] for invalid registrations, taken ids or store failures.
 pub async fn add_client(store: &Store, reg: Registration) -> Result<Option<String>, ClientError> {
-    let (client, secret) = build_client(reg)?;
+    let (mut client, secret) = build_client(reg)?;
+    client.registered_at = crate::clock::now_ms();
     if !store.put_client(&client, true).await? {
         return Err(ClientError::Exists);
     }
@@ -327,126 +287,6 @@ impl std::fmt::Debug for PresentedClient {
             .field("client_id", &self.client_id)
             .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
             .finish()
-    }
-}
-
-/// Client lookups with a short in-process cache, so the hot paths (refresh, client credentials)
-/// spend their one Redis round trip on the token, not on the client. A change made elsewhere is
-/// seen after at most `ttl`.
-pub struct ClientRegistry {
-    store: Store,
-    ttl: Duration,
-    /// Clients declared in the config file; they take precedence over the store.
-    declared: HashMap<String, Arc<Client>>,
-    cache: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
-    /// CORS origins registered by public clients, and when they were read.
-    origins: RwLock<Option<(Instant, Arc<std::collections::HashSet<String>>)>>,
-}
-
-impl ClientRegistry {
-    /// A registry over `store` caching registrations for `ttl`, with `declared` clients from the
-    /// config file.
-    pub fn new(store: Store, ttl: Duration, declared: Vec<Client>) -> Self {
-        Self {
-            store,
-            ttl,
-            declared: declared
-                .into_iter()
-                .map(|c| (c.client_id.clone(), Arc::new(c)))
-                .collect(),
-            cache: RwLock::new(HashMap::new()),
-            origins: RwLock::new(None),
-        }
-    }
-
-    /// Whether `origin` is registered by a public client (for CORS). The set is read from the
-    /// store at most once per cache period; a store failure denies.
-    pub async fn origin_allowed(&self, origin: &str) -> bool {
-        let fresh = self.origins.read().ok().and_then(|o| {
-            o.as_ref()
-                .filter(|(at, _)| at.elapsed() < self.ttl.max(Duration::from_secs(1)))
-                .map(|(_, set)| set.clone())
-        });
-        let set = match fresh {
-            Some(set) => set,
-            None => {
-                let Ok(stored) = self.store.clients().await else {
-                    return false;
-                };
-                let set: std::collections::HashSet<String> = stored
-                    .iter()
-                    .chain(self.declared.values().map(|c| c.as_ref()))
-                    .filter(|c| c.secret_hash.is_none())
-                    .flat_map(|c| c.policy.allowed_origins.iter().cloned())
-                    .collect();
-                let set = Arc::new(set);
-                if let Ok(mut slot) = self.origins.write() {
-                    *slot = Some((Instant::now(), set.clone()));
-                }
-                set
-            }
-        };
-        set.contains(origin)
-    }
-
-    /// Drops `client_id` from this instance's cache (after a change made here).
-    pub fn forget(&self, client_id: &str) {
-        if let Ok(mut cache) = self.cache.write() {
-            cache.remove(client_id);
-        }
-    }
-
-    /// Whether `client_id` is declared in the config file (and so cannot be changed at run time).
-    pub fn is_declared(&self, client_id: &str) -> bool {
-        self.declared.contains_key(client_id)
-    }
-
-    /// The client `client_id`, from the cache when fresh.
-    ///
-    /// # Errors
-    /// [`StoreError`] when the store is unavailable.
-    pub async fn get(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
-        if let Some(client) = self.declared.get(client_id) {
-            return Ok(Some(client.clone()));
-        }
-        if let Ok(cache) = self.cache.read() {
-            if let Some((at, client)) = cache.get(client_id) {
-                if at.elapsed() < self.ttl {
-                    return Ok(Some(client.clone()));
-                }
-            }
-        }
-        let Some(client) = self.store.client(client_id).await? else {
-            return Ok(None);
-        };
-        let client = Arc::new(client);
-        if !self.ttl.is_zero() {
-            if let Ok(mut cache) = self.cache.write() {
-                cache.insert(client_id.to_owned(), (Instant::now(), client.clone()));
-            }
-        }
-        Ok(Some(client))
-    }
-
-    /// Authenticates a client: a confidential client must present its secret, a public client
-    /// must present none (RFC 6749 §2.3, §3.2.1).
-    ///
-    /// # Errors
-    /// `invalid_client` (401) for unknown clients or wrong/missing secrets; `temporarily_unavailable`
-    /// when the store is down.
-    pub async fn authenticate(
-        &self,
-        presented: &PresentedClient,
-    ) -> Result<Arc<Client>, OAuthError> {
-        let client = self
-            .get(&presented.client_id)
-            .await?
-            .ok_or_else(OAuthError::invalid_client)?;
-        match (&client.secret_hash, &presented.secret) {
-            (None, None) => Ok(client),
-            (Some(stored), Some(secret)) if stored.matches(secret) => Ok(client),
-            _ => Err(OAuthError::invalid_client()),
-        }
     }
 }
 

@@ -62,6 +62,51 @@ pub enum ErrorCode {
     InsufficientUserAuthentication,
 }
 
+/// The longest `error_description` sent, in characters ([`error_description`]).
+pub const MAX_DESCRIPTION_CHARS: usize = 256;
+
+/// The longest piece of request input a description quotes, in characters ([`quoted`]).
+const MAX_QUOTED_CHARS: usize = 40;
+
+/// Whether RFC 6749 §5.2 allows `c` in `error_description`: %x20-21 / %x23-5B / %x5D-7E
+/// (printable ASCII but `"` and `\`).
+fn description_char(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
+}
+
+/// `text` as an `error_description` may carry it (RFC 6749 §5.2): every character outside
+/// %x20-21 / %x23-5B / %x5D-7E becomes `?`, and the text is cut at [`MAX_DESCRIPTION_CHARS`].
+/// The one sanitizer of every description sent: JSON bodies, `WWW-Authenticate` challenges,
+/// the admin API and the authorization endpoint's error redirects.
+pub fn error_description(text: &str) -> String {
+    text.chars()
+        .take(MAX_DESCRIPTION_CHARS)
+        .map(|c| if description_char(c) { c } else { '?' })
+        .collect()
+}
+
+/// A piece of request input (a parameter name, a scope, a URI) as a description may quote it:
+/// between backticks, with every character [`error_description`] would not send and every
+/// backtick replaced by `?`, and cut at 40 characters (then ending in `...`), so a description
+/// never reflects raw input.
+pub fn quoted(value: &str) -> String {
+    let mut out: String = value
+        .chars()
+        .take(MAX_QUOTED_CHARS)
+        .map(|c| {
+            if description_char(c) && c != '`' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if value.chars().nth(MAX_QUOTED_CHARS).is_some() {
+        out.push_str("...");
+    }
+    format!("`{out}`")
+}
+
 /// The DPoP proof algorithms accepted (RFC 9449 §5.1 `dpop_signing_alg_values_supported`).
 pub const DPOP_ALGS: &str = "ES256 RS256 PS256 EdDSA";
 
@@ -253,6 +298,7 @@ impl ResponseError for OAuthError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        let description = error_description(&self.description);
         let mut response = HttpResponse::build(self.status_code());
         // RFC 6749 §5.1/§5.2: token endpoint responses must not be cached.
         response
@@ -271,9 +317,8 @@ impl ResponseError for OAuthError {
                 if self.dpop =>
             {
                 let challenge = format!(
-                    "DPoP realm=\"tessera\", error=\"{}\", error_description=\"{}\", algs=\"{DPOP_ALGS}\"",
+                    "DPoP realm=\"tessera\", error=\"{}\", error_description=\"{description}\", algs=\"{DPOP_ALGS}\"",
                     self.code.as_str(),
-                    self.description.replace('"', "'")
                 );
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
                     response.insert_header((header::WWW_AUTHENTICATE, value));
@@ -286,8 +331,7 @@ impl ResponseError for OAuthError {
             // RFC 9470 §3: the challenge names the error and the `max_age` to meet.
             ErrorCode::InsufficientUserAuthentication => {
                 let challenge = format!(
-                    "Bearer realm=\"tessera\", error=\"insufficient_user_authentication\", error_description=\"{}\", max_age={}",
-                    self.description.replace('"', "'"),
+                    "Bearer realm=\"tessera\", error=\"insufficient_user_authentication\", error_description=\"{description}\", max_age={}",
                     self.max_age.unwrap_or(0)
                 );
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
@@ -302,8 +346,7 @@ impl ResponseError for OAuthError {
                     "insufficient_scope"
                 };
                 let challenge = format!(
-                    "Bearer realm=\"tessera\", error=\"{code}\", error_description=\"{}\"",
-                    self.description.replace('"', "'")
+                    "Bearer realm=\"tessera\", error=\"{code}\", error_description=\"{description}\""
                 );
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
                     response.insert_header((header::WWW_AUTHENTICATE, value));
@@ -322,7 +365,24 @@ impl ResponseError for OAuthError {
         }
         response.json(ErrorBody {
             error: self.code,
-            error_description: &self.description,
+            error_description: &description,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_carry_only_the_characters_rfc_6749_allows() {
+        let raw = "scope \"a\\b\u{7}\u{e9}\n\" is bad";
+        assert_eq!(error_description(raw), "scope ?a?b???? is bad");
+        assert_eq!(
+            error_description(&"x".repeat(300)).len(),
+            MAX_DESCRIPTION_CHARS
+        );
+        assert_eq!(quoted("a`b\"c"), "`a?b?c`");
+        assert_eq!(quoted(&"y".repeat(50)), format!("`{}...`", "y".repeat(40)));
     }
 }

@@ -11,6 +11,7 @@
 pub mod account;
 pub mod acr;
 pub mod backchannel;
+pub mod client_policy_check;
 pub mod clients;
 pub mod clock;
 pub mod config;
@@ -185,13 +186,17 @@ impl Application {
         ));
         let delivery = backchannel::Delivery::new(state.clone().into_inner())?;
         let app_state = state.clone();
+        let connections = http::ConnectionLimit::new(state.settings.connections.max_per_ip);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
                 .wrap_fn(http::render_pages)
+                .wrap_fn(http::admin_no_store)
+                .wrap_fn(http::body_deadline)
                 .wrap_fn(http::with_request_id)
                 .configure(http::configure)
         })
+        .on_connect(move |io, extensions| connections.on_connect(io, extensions))
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: "listener".into(),

@@ -7,13 +7,18 @@
 //! accepted step is kept in the store and advanced with an atomic compare-and-set, so a replayed
 //! code, or an earlier step's code after a later one, is refused.
 
+use std::net::IpAddr;
+
 use totp_rs::{Algorithm, Secret, Totp};
 
 use crate::clock::now;
 use crate::datakey::DataKey;
-use crate::error::StoreError;
+use crate::error::{OAuthError, StoreError};
+use crate::ratelimit::Limiter;
 use crate::secret::{random_token, SecretHash};
-use crate::store::{Backend, Record, Store, User};
+use crate::state::AppState;
+use crate::store::{Backend, PasskeyBackend, Record, Store, User};
+use crate::users::{authenticate, normalize_password};
 
 /// Number of recovery codes issued at confirmation.
 pub const RECOVERY_CODES: usize = 10;
@@ -28,6 +33,10 @@ pub enum MfaError {
     /// The code, recovery code or enrollment state does not check out.
     #[error("invalid code")]
     Invalid,
+    /// Refused before any code was checked: the account's second-factor back-off (429 with
+    /// `Retry-After`), or the store is down (503).
+    #[error("{0}")]
+    Refused(OAuthError),
     /// A stored secret does not open with the data key.
     #[error(transparent)]
     DataKey(#[from] crate::datakey::DataKeyError),
@@ -182,12 +191,47 @@ pub async fn regenerate_recovery_codes(
     Ok(codes)
 }
 
-/// Verifies a second factor for an active user: a TOTP code (consuming its step) or a recovery
-/// code (consuming it). Returns the RFC 8176 `amr` value of the factor used.
+/// The answer to a refused second factor, in the RFC 6749 §5.2 format (`invalid_grant` without
+/// saying which part was wrong).
+impl From<MfaError> for OAuthError {
+    fn from(e: MfaError) -> Self {
+        match e {
+            MfaError::Invalid => {
+                OAuthError::invalid_grant("the credentials or the code are invalid")
+            }
+            MfaError::Refused(e) => e,
+            MfaError::Store(e) => e.into(),
+            MfaError::DataKey(e) => StoreError(e.to_string()).into(),
+        }
+    }
+}
+
+/// Verifies a second factor of an active user: a TOTP code (consuming its step) or a recovery
+/// code (consuming it), under the account's second-factor limit ([`Limiter::second_factor`]:
+/// counted before the code is looked at, cleared only by a right one). Returns the RFC 8176
+/// `amr` value of the factor used. Every second-factor check goes through here: the hosted
+/// second step, the `mfa-otp` grant and the owner's proof ([`prove_owner`]).
 ///
 /// # Errors
-/// [`MfaError::Invalid`] when neither checks out.
+/// [`MfaError::Invalid`] when neither checks out; [`MfaError::Refused`] during the account's
+/// back-off (nothing was checked).
 pub async fn verify_second_factor(
+    limiter: &Limiter,
+    store: &Store,
+    key: &DataKey,
+    user: &User,
+    otp: Option<&str>,
+    recovery: Option<&str>,
+) -> Result<&'static str, MfaError> {
+    let check = check_second_factor(store, key, user, otp, recovery);
+    limiter
+        .second_factor(&user.sub, check)
+        .await
+        .map_err(MfaError::Refused)?
+}
+
+/// [`verify_second_factor`] without the limit.
+async fn check_second_factor(
     store: &Store,
     key: &DataKey,
     user: &User,
@@ -212,6 +256,61 @@ pub async fn verify_second_factor(
         }
         _ => Err(MfaError::Invalid),
     }
+}
+
+/// What a caller without a recent sign-in gives to prove it is the account's owner before a
+/// second factor is added, replaced or removed: the current password, and a current TOTP or
+/// recovery code when an authenticator app is set up. No `Debug`: it holds secrets.
+#[derive(Clone, Copy)]
+pub struct OwnerProof<'a> {
+    /// The current password.
+    pub password: &'a str,
+    /// A current TOTP code (RFC 6238).
+    pub otp: Option<&'a str>,
+    /// An unused recovery code.
+    pub recovery_code: Option<&'a str>,
+}
+
+/// Checks `proof` that the caller from `ip` is the owner of `user` now: an authentication that
+/// includes the current factor, for changing a second factor without a recent sign-in. The
+/// password goes through the login limiter ([`Limiter::check_login`]) and is checked first,
+/// so a wrong password never spends a code; then, when TOTP is active, the code goes through
+/// [`verify_second_factor`] (spent when right). A user with passkeys but no authenticator app
+/// cannot prove the passkey this way and must sign in again.
+///
+/// # Errors
+/// `invalid_grant` when the password or the code is wrong (without saying which),
+/// `invalid_request` for an empty or over-long password;
+/// `insufficient_user_authentication` (RFC 9470 §3) for a passkey-only user; 429 from the
+/// login or second-factor limits; 503 when the store is down.
+pub async fn prove_owner(
+    state: &AppState,
+    user: &User,
+    ip: IpAddr,
+    proof: OwnerProof<'_>,
+) -> Result<(), OAuthError> {
+    let password = normalize_password(proof.password)?;
+    state.limiter.check_login(&user.username, ip).await?;
+    let owner = authenticate(&state.store, &state.hasher, &user.username, password).await?;
+    if owner.filter(|u| u.sub == user.sub).is_none() {
+        tracing::info!(target: "audit", event = "login_failure", sub = %user.sub, %ip, reason = "factor change");
+        return Err(MfaError::Invalid.into());
+    }
+    state.limiter.login_succeeded(&user.username, ip).await?;
+    if user.totp.is_some() {
+        let (otp, recovery) = (proof.otp, proof.recovery_code);
+        let key = &state.data_key;
+        let checked = verify_second_factor(&state.limiter, &state.store, key, user, otp, recovery);
+        if let Err(e) = checked.await {
+            tracing::info!(target: "audit", event = "mfa_failure", sub = %user.sub, %ip, reason = "factor change");
+            return Err(e.into());
+        }
+    } else if state.store.passkey_count(&user.sub).await? > 0 {
+        return Err(OAuthError::insufficient_user_authentication(
+            state.settings.passkey_reauth_max_age,
+        ));
+    }
+    Ok(())
 }
 
 /// Turns MFA off for `user` (after the caller checked password and second factor).

@@ -2,11 +2,13 @@
 //! approvals), login sessions (the server side of the session cookie) and authorization codes. All are short-lived store
 //! records keyed by the SHA-256 of a random value only the browser or client holds.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::secret::{random_token, SecretHash};
-use crate::store::{Backend, Record, Redemption, Store};
+use crate::store::{Attempt, Backend, Record, Redemption, Store};
 
 /// Seconds an authorization request may wait for the user to sign in.
 pub const AUTH_REQUEST_TTL: u64 = 600;
@@ -96,6 +98,21 @@ impl std::fmt::Debug for AuthRequest {
     }
 }
 
+/// The CSRF token of a new pending sign-in in a browser whose CSRF cookie holds `cookie`: that
+/// value when it has the shape of ours (43 URL-safe base64 characters: 32 random bytes), so a
+/// sign-in page already open in another tab keeps working (the browser holds one CSRF cookie,
+/// and a new page would otherwise replace the value that tab's form carries); a new random
+/// token otherwise. The double-submit check is unchanged: a form must carry the value of both
+/// the cookie and its own pending request, whose id only its page knows.
+pub fn csrf_token(cookie: Option<&str>) -> String {
+    let ours = |c: &&str| {
+        c.len() == 43
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    cookie.filter(ours).map_or_else(random_token, str::to_owned)
+}
+
 /// A signed-in browser: the server side of the session cookie.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginSession {
@@ -107,8 +124,41 @@ pub struct LoginSession {
     pub auth_time: u64,
     /// RFC 8176 methods, space-separated.
     pub amr: String,
-    /// Third-party clients the user consented to in this session.
-    pub consented: Vec<String>,
+    /// What the user consented to in this session (OIDC Core §3.1.2.4): by third-party
+    /// client id, the scopes granted to it. A session stored before consent was kept per scope
+    /// (a `consented` list of client ids) reads as no consent at all, so its user is asked
+    /// again.
+    #[serde(default)]
+    pub consents: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl LoginSession {
+    /// The scopes of `scope` (space-separated) the user has not yet granted `client_id` in this
+    /// session, in request order; `None` when nothing at all was granted to it yet (a client
+    /// asking for no scope still needs its first consent).
+    pub fn ungranted<'a>(&self, client_id: &str, scope: &'a str) -> Option<Vec<&'a str>> {
+        let granted = self.consents.get(client_id)?;
+        Some(
+            scope
+                .split(' ')
+                .filter(|s| !s.is_empty() && !granted.contains(*s))
+                .collect(),
+        )
+    }
+
+    /// Records that the user granted `client_id` the scopes of `scope` (space-separated), on
+    /// top of what it had.
+    pub fn grant(&mut self, client_id: &str, scope: &str) {
+        self.consents
+            .entry(client_id.to_owned())
+            .or_default()
+            .extend(
+                scope
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+    }
 }
 
 /// What an authorization code stands for.
@@ -159,7 +209,7 @@ pub async fn save_auth_request(store: &Store, request: &AuthRequest) -> Result<S
     Ok(id)
 }
 
-/// Replaces the stored request `id` (and resets its failure count).
+/// Replaces the stored request `id` (its second-factor attempts stay spent).
 ///
 /// # Errors
 /// [`StoreError`].
@@ -181,14 +231,18 @@ pub async fn auth_request(store: &Store, id: &str) -> Result<Option<AuthRequest>
     store.get(&SecretHash::of(id)).await
 }
 
-/// Counts a wrong second factor on the pending request `id`; the request ends at `max`.
-/// Returns the failures so far (atomic: parallel guesses cannot exceed `max`).
+/// Spends one of the `max` second-factor attempts of the pending request `id`, before the
+/// factor is checked (atomic: parallel guesses never get more than `max` evaluations).
 ///
 /// # Errors
 /// [`StoreError`].
-pub async fn auth_request_failed(store: &Store, id: &str, max: u32) -> Result<u32, StoreError> {
+pub async fn auth_request_attempt(
+    store: &Store,
+    id: &str,
+    max: u32,
+) -> Result<Attempt, StoreError> {
     store
-        .count_failure::<AuthRequest>(&SecretHash::of(id), max)
+        .spend_attempt::<AuthRequest>(&SecretHash::of(id), max)
         .await
 }
 
@@ -287,4 +341,26 @@ pub async fn redeem_code(
     family_id: &str,
 ) -> Result<Redemption<CodeGrant>, StoreError> {
     store.redeem(&SecretHash::of(code), family_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consent_is_kept_per_client_and_scope_and_old_sessions_still_read() {
+        // A session stored before consents were kept per scope.
+        let old = r#"{"username":"ann","sub":"s","auth_time":1,"amr":"pwd","consented":["rp"]}"#;
+        let mut session: LoginSession = serde_json::from_str(old).unwrap();
+        assert_eq!(session.ungranted("rp", "openid"), None);
+        session.grant("rp", "openid");
+        assert_eq!(session.ungranted("rp", "openid"), Some(vec![]));
+        assert_eq!(
+            session.ungranted("rp", "openid profile email"),
+            Some(vec!["profile", "email"])
+        );
+        assert_eq!(session.ungranted("other", "openid"), None);
+        session.grant("rp", "email");
+        assert_eq!(session.ungranted("rp", "email openid"), Some(vec![]));
+    }
 }

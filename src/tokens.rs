@@ -37,6 +37,11 @@ pub struct AccessClaims {
     pub jti: String,
     /// The client the token was issued to.
     pub client_id: String,
+    /// The registration of that client it was issued under ([`crate::store::Client`]'s
+    /// `registered_at`, unix ms; absent in tokens issued before it existed: 0). Our endpoints
+    /// accept the token only while the client's registration is this one.
+    #[serde(default)]
+    pub client_registered_at: u64,
     /// Granted scope, space-separated.
     pub scope: String,
     /// Time the user authenticated, unix seconds (absent for client credentials).
@@ -137,10 +142,15 @@ pub struct IdTokenHint {
 /// Why a bearer access token was refused. The text is safe to show to the client.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
-    /// Not a JWT, bad signature, unknown `kid`, wrong `alg`/`typ`/`iss`, or expired.
+    /// Not a JWT, bad signature, unknown `kid`, wrong `alg`/`typ`/`iss`, expired or not yet
+    /// valid (`nbf`).
     #[error("the access token is invalid or expired")]
     Invalid,
 }
+
+/// Clock-skew allowance of our verifiers, seconds, for `exp` and `nbf` alike (RFC 7519
+/// §4.1.4, §4.1.5: "some small leeway").
+const LEEWAY: u64 = 5;
 
 /// The server's default signing algorithms (`access_token_signing_alg`,
 /// `id_token_signing_alg`), used for clients that registered none.
@@ -179,7 +189,9 @@ impl TokenIssuer {
             // Our own endpoints accept tokens for any audience we issued; presence is required.
             validation.validate_aud = false;
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
-            validation.leeway = 5;
+            // RFC 7519 §4.1.5: not accepted before `nbf`.
+            validation.validate_nbf = true;
+            validation.leeway = LEEWAY;
             validation
         });
         Self {
@@ -206,11 +218,12 @@ impl TokenIssuer {
         self.ttl
     }
 
-    /// Claims for a new access token issued now.
+    /// Claims for a new access token issued now to `client_id` under its registration
+    /// `client_registered_at`.
     pub fn access_claims(
         &self,
         sub: &str,
-        client_id: &str,
+        (client_id, client_registered_at): (&str, u64),
         aud: &str,
         scope: &str,
         auth_time: Option<u64>,
@@ -226,6 +239,7 @@ impl TokenIssuer {
             nbf: now,
             jti: uuid::Uuid::new_v4().simple().to_string(),
             client_id: client_id.to_owned(),
+            client_registered_at,
             scope: scope.to_owned(),
             auth_time,
             sid: sid.map(str::to_owned),
@@ -247,7 +261,7 @@ impl TokenIssuer {
     ) -> AccessClaims {
         let mut claims = self.access_claims(
             &family.sub,
-            &family.client_id,
+            (&family.client_id, family.client_registered_at),
             aud,
             scope,
             Some(family.auth_time),
@@ -348,7 +362,8 @@ impl TokenIssuer {
 
     /// The audience (client id) and subject of one of our ID tokens, used as an
     /// `id_token_hint` (RP-Initiated Logout 1.0 §2): a published `kid` and the algorithm of that
-    /// key, `typ: JWT`, our `iss`; an expired hint is accepted, as the specification allows.
+    /// key, `typ: JWT`, our `iss`, not before its `nbf` if it has one (RFC 7519 §4.1.5, with
+    /// [`LEEWAY`]); an expired hint is accepted, as the specification allows.
     pub fn id_token_hint(&self, token: &str) -> Option<IdTokenHint> {
         let keys = self.keys.load();
         let (header, key) = our_key(&keys, token)?;
@@ -359,6 +374,8 @@ impl TokenIssuer {
         validation.set_issuer(&[&self.issuer]);
         validation.validate_aud = false;
         validation.validate_exp = false;
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY;
         validation.set_required_spec_claims(&["iss", "aud", "sub"]);
         jsonwebtoken::decode::<IdTokenHint>(token, key.decoding_key(), &validation)
             .ok()
@@ -366,7 +383,8 @@ impl TokenIssuer {
     }
 
     /// Verifies one of our access tokens (RFC 9068 §4): a published `kid`, the algorithm of
-    /// that key and no other, `typ: at+jwt`, our `iss`, `aud` present, not expired. An ID token
+    /// that key and no other, `typ: at+jwt`, our `iss`, `aud` present, not expired and not
+    /// before its `nbf` (RFC 7519 §4.1.4, §4.1.5, both with [`LEEWAY`]). An ID token
     /// or a refresh token is refused.
     ///
     /// # Errors

@@ -9,7 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::credentials::{HashError, PasswordHasher, Verification};
 use crate::error::StoreError;
-use crate::store::{Backend, PasskeyBackend, Store, User, UsersPage};
+use crate::store::{Backend, FactorBackend, PasskeyBackend, Store, User, UsersPage};
 
 /// Longest accepted password, in bytes (UTF-8), checked before any hashing.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -370,8 +370,9 @@ pub async fn update(
     Ok(user)
 }
 
-/// Removes every second factor of `user` (TOTP, pending TOTP, recovery codes, passkeys) and
-/// signs out every session, on behalf of `actor`.
+/// Removes every second factor of `user` (TOTP, pending TOTP, recovery codes, passkeys),
+/// forgets its second-factor failures (`rl:factor:<sub>`, so the owner can set up a new factor
+/// and sign in at once) and signs out every session, on behalf of `actor`.
 ///
 /// # Errors
 /// Store failures.
@@ -380,6 +381,7 @@ pub async fn reset_factors(store: &Store, mut user: User, actor: &str) -> Result
     user.totp_pending = None;
     store.set_recovery_codes(&user.sub, &[]).await?;
     store.remove_passkeys(&user.sub).await?;
+    store.factor_success(&user.sub).await?;
     save_and_sign_out(store, user, "user_factors_reset", actor).await
 }
 

@@ -30,7 +30,11 @@ pub async fn run(store: &Store, settings: &Settings, command: ClientCommand) -> 
             };
             let secret = clients::add_client(store, registration)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match e {
+                    // The refused value, naming the flag that gave it.
+                    clients::ClientError::Metadata(m) => m.for_cli(),
+                    e => e.to_string(),
+                })?;
             println!("client_id: {client_id}");
             if let Some(secret) = secret {
                 println!("client_secret: {secret}");

@@ -17,7 +17,9 @@ mod webauthn;
 
 pub use diagnose::{env_warnings, environment_help};
 
-pub use settings::{Argon2Params, BackchannelSettings, HashingSettings, Settings, StoreSettings};
+pub use settings::{
+    Argon2Params, BackchannelSettings, ConnectionSettings, HashingSettings, Settings, StoreSettings,
+};
 pub use webauthn::RelyingParty;
 
 /// The file read when `--config` is not given (if it exists).
@@ -65,11 +67,17 @@ pub struct RawSettings {
     pub redis_timeout_ms: u64,
     /// Seconds a client registration is cached in-process (0..=300).
     pub client_cache_ttl: u64,
+    /// Milliseconds a request body may take to arrive, from the end of its headers
+    /// (100..=600000).
+    pub body_timeout_ms: u64,
+    /// Open connections per client address (the TCP peer); 0 disables (0..=100000).
+    pub max_connections_per_ip: u32,
     /// `tracing` filter directive (RUST_LOG syntax).
     pub log_level: String,
     /// Login attempts per client IP per minute; 0 disables.
     pub login_ip_limit_per_minute: u32,
-    /// Failed logins per account within `login_failure_window` before back-off; 0 disables.
+    /// Unresolved attempts per (account, address) pair, and failing addresses per account
+    /// before its back-off, within `login_failure_window`; 0 disables.
     pub login_account_failure_limit: u32,
     /// Seconds failures are remembered after the last one (default 900).
     pub login_failure_window: u64,
@@ -156,6 +164,8 @@ impl Default for RawSettings {
             hash_concurrency: None,
             redis_timeout_ms: 1000,
             client_cache_ttl: 5,
+            body_timeout_ms: 10_000,
+            max_connections_per_ip: 64,
             log_level: "info".into(),
             login_ip_limit_per_minute: 10,
             login_account_failure_limit: 5,

@@ -38,6 +38,15 @@ pub struct HashingSettings {
     pub queue_limit: usize,
 }
 
+/// Connection and request-body limits against slow or many-connection clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// Milliseconds a request body may take to arrive, from the end of its headers.
+    pub body_timeout_ms: u64,
+    /// Open connections per TCP peer address; 0: no limit.
+    pub max_per_ip: u32,
+}
+
 /// Back-channel logout delivery: how long a notice is retried, and the timeout of one POST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackchannelSettings {
@@ -113,6 +122,8 @@ pub struct Settings {
     pub clients: Vec<crate::store::Client>,
     /// In-process client cache lifetime, seconds.
     pub client_cache_ttl: u64,
+    /// Connection and request-body limits.
+    pub connections: ConnectionSettings,
     /// Bearer token protecting `/metrics`.
     pub metrics_token: Option<String>,
 }

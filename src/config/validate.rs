@@ -139,6 +139,22 @@ impl RawSettings {
             50..=60_000,
             "milliseconds",
         )?;
+        let connections = super::ConnectionSettings {
+            body_timeout_ms: in_range(
+                "body_timeout_ms",
+                "TESSERA_BODY_TIMEOUT_MS",
+                self.body_timeout_ms,
+                100..=600_000,
+                "milliseconds",
+            )?,
+            max_per_ip: in_range(
+                "max_connections_per_ip",
+                "TESSERA_MAX_CONNECTIONS_PER_IP",
+                u64::from(self.max_connections_per_ip),
+                0..=100_000,
+                "connections",
+            )? as u32,
+        };
         let client_cache_ttl = in_range(
             "client_cache_ttl",
             "TESSERA_CLIENT_CACHE_TTL",
@@ -360,6 +376,7 @@ impl RawSettings {
             locales_dir: self.locales_dir,
             clients,
             client_cache_ttl,
+            connections,
             metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
         })
     }

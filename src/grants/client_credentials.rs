@@ -1,7 +1,7 @@
 //! Client credentials grant (RFC 6749 §4.4): machine tokens for confidential clients.
 //! No store round trip: the client comes from the registry cache and the token is a JWT.
 
-use super::{grant_scope, require_grant, token_type, TokenResponse};
+use super::{grant_scope, require_grant, token_type, Grantee, TokenResponse};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::store::Client;
@@ -29,7 +29,7 @@ pub fn client_credentials_grant(
             "client credentials require a confidential client",
         ));
     }
-    let scope = grant_scope(client, scope)?;
+    let scope = grant_scope(client, scope, Grantee::Client)?;
     let default = client
         .policy
         .audience
@@ -47,7 +47,7 @@ pub fn client_credentials_grant(
     };
     let mut claims = state.tokens.access_claims(
         &client.client_id,
-        &client.client_id,
+        (&client.client_id, client.registered_at),
         aud,
         &scope,
         None,

@@ -1,7 +1,7 @@
 //! Device authorization grant (RFC 8628): the device authorization request (§3.1–3.2) and the
 //! token request of the polling device (§3.4–3.5).
 
-use super::{grant_scope, open_session, require_grant, Authentication, TokenResponse};
+use super::{grant_scope, open_session, require_grant, Authentication, Grantee, TokenResponse};
 use crate::device::{self, DeviceAuthorization, DEVICE_CODE_GRANT};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
@@ -21,7 +21,7 @@ pub async fn device_authorization(
     scope: Option<&str>,
 ) -> Result<DeviceAuthorization, OAuthError> {
     require_grant(client, DEVICE_CODE_GRANT)?;
-    let scope = grant_scope(client, scope)?;
+    let scope = grant_scope(client, scope, Grantee::User)?;
     let ttl = state.settings.device_code_ttl;
     Ok(device::start(&state.store, &client.client_id, scope, ttl).await?)
 }

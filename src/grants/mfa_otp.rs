@@ -5,21 +5,24 @@ use std::net::IpAddr;
 
 use super::{open_session, require_grant, Authentication, TokenResponse};
 use crate::error::OAuthError;
-use crate::mfa::{verify_second_factor, PendingLogin, MFA_TOKEN_ATTEMPTS};
+use crate::mfa::{verify_second_factor, MfaError, PendingLogin, MFA_TOKEN_ATTEMPTS};
 use crate::secret::SecretHash;
 use crate::state::AppState;
-use crate::store::{Backend, Client};
+use crate::store::{Attempt, Backend, Client};
 use crate::tokens::RefreshToken;
 
 /// The extension grant type URI (RFC 6749 §4.5).
 pub const MFA_OTP_GRANT: &str = "urn:tessera:params:oauth:grant-type:mfa-otp";
 
 /// Completes a pending login. Every failure is the same `invalid_grant`, whichever part was
-/// wrong; five wrong codes kill the `mfa_token` (counted apart from password failures).
+/// wrong. Each request spends one of the `mfa_token`'s [`MFA_TOKEN_ATTEMPTS`] before its code
+/// is looked at (atomic: parallel guesses never get more evaluations), and every code goes
+/// through the account's second-factor limit, shared with the hosted second step
+/// ([`verify_second_factor`]), so new tokens and new addresses do not buy more guesses.
 ///
 /// # Errors
-/// `invalid_grant`, `unauthorized_client`, 429 when the client IP is over its limit, 503 when
-/// the store is down.
+/// `invalid_grant`, `unauthorized_client`, 429 with `Retry-After` when the client IP is over its
+/// limit or the account is in its second-factor back-off, 503 when the store is down.
 #[tracing::instrument(skip_all, fields(client_id = %client.client_id, grant_type = "mfa-otp"))]
 pub async fn mfa_otp_grant(
     state: &AppState,
@@ -35,6 +38,13 @@ pub async fn mfa_otp_grant(
     let invalid = || OAuthError::invalid_grant("the mfa_token or the code is invalid");
     let hash = SecretHash::of(mfa_token);
     let pending: PendingLogin = state.store.get(&hash).await?.ok_or_else(invalid)?;
+    let spent = state
+        .store
+        .spend_attempt::<PendingLogin>(&hash, MFA_TOKEN_ATTEMPTS)
+        .await?;
+    if !matches!(spent, Attempt::Counted { .. }) {
+        return Err(invalid());
+    }
     let user = state
         .store
         .user(&pending.username)
@@ -42,17 +52,17 @@ pub async fn mfa_otp_grant(
         .filter(|u| u.sub == pending.sub && !u.disabled);
     let verified = match (&user, pending.client_id == client.client_id) {
         (Some(user), true) => {
-            verify_second_factor(&state.store, &state.data_key, user, otp, recovery_code)
-                .await
-                .ok()
+            let (store, key) = (&state.store, &state.data_key);
+            match verify_second_factor(&state.limiter, store, key, user, otp, recovery_code).await {
+                Ok(factor) => Some(factor),
+                Err(MfaError::Refused(e)) => return Err(e),
+                Err(MfaError::Store(e)) => return Err(e.into()),
+                Err(_) => None,
+            }
         }
         _ => None,
     };
     let (Some(user), Some(factor)) = (user, verified) else {
-        state
-            .store
-            .count_failure::<PendingLogin>(&hash, MFA_TOKEN_ATTEMPTS)
-            .await?;
         tracing::info!(target: "audit", event = "mfa_failure", sub = %pending.sub, %ip);
         return Err(invalid());
     };

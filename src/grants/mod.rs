@@ -18,7 +18,8 @@ pub use refresh::refresh_token_grant;
 
 use serde::Serialize;
 
-use crate::error::{ErrorCode, OAuthError, StoreError};
+use crate::clients::{ADMIN_SCOPE, NOT_DEFAULT_SCOPES};
+use crate::error::{quoted, ErrorCode, OAuthError, StoreError};
 use crate::keys::KeyError;
 use crate::state::AppState;
 use crate::store::{Backend, Client, Family, User};
@@ -91,15 +92,44 @@ pub fn split_scope(scope: Option<&str>) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// The scope to grant `client`: the requested scopes when all are allowed, the client's
-/// registered scopes when none is requested (RFC 6749 §3.3).
+/// Whom a grant's tokens speak for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grantee {
+    /// A user (every grant but client credentials): never [`ADMIN_SCOPE`].
+    User,
+    /// The client itself (client credentials, RFC 6749 §4.4).
+    Client,
+}
+
+/// The scope to grant `client` for `grantee`: the requested scopes when all are allowed; when
+/// none is requested, the server's default (RFC 6749 §3.3), the client's registered scopes
+/// except [`NOT_DEFAULT_SCOPES`] (`openid`, `offline_access`, `tessera:admin`), which are only
+/// granted when asked for.
 ///
 /// # Errors
-/// `invalid_scope` when a requested scope is not registered for the client.
-pub fn grant_scope(client: &Client, requested: Option<&str>) -> Result<String, OAuthError> {
+/// `invalid_scope` when a requested scope is not registered for the client, or is
+/// [`ADMIN_SCOPE`] in a user's grant (a user's token never carries admin rights).
+pub fn grant_scope(
+    client: &Client,
+    requested: Option<&str>,
+    grantee: Grantee,
+) -> Result<String, OAuthError> {
     let requested = split_scope(requested);
     if requested.is_empty() {
-        return Ok(client.policy.scopes.join(" "));
+        let default: Vec<&str> = client
+            .policy
+            .scopes
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !NOT_DEFAULT_SCOPES.contains(s))
+            .collect();
+        return Ok(default.join(" "));
+    }
+    if grantee == Grantee::User && requested.contains(&ADMIN_SCOPE) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("scope `{ADMIN_SCOPE}` is granted only by the client_credentials grant"),
+        ));
     }
     if let Some(bad) = requested
         .iter()
@@ -107,7 +137,7 @@ pub fn grant_scope(client: &Client, requested: Option<&str>) -> Result<String, O
     {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
-            format!("scope `{bad}` is not allowed for this client"),
+            format!("scope {} is not allowed for this client", quoted(bad)),
         ));
     }
     let mut granted: Vec<&str> = Vec::with_capacity(requested.len());
@@ -174,6 +204,7 @@ pub async fn open_session(
             .dpop
             .filter(|_| client.secret_hash.is_none())
             .map(str::to_owned),
+        client_registered_at: client.registered_at,
     };
     state
         .store

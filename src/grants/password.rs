@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use super::{grant_scope, open_session, require_grant, Authentication, TokenResponse};
+use super::{grant_scope, open_session, require_grant, Authentication, Grantee, TokenResponse};
 use crate::clock::now;
 use crate::error::OAuthError;
 use crate::mfa::{open_pending_login, PendingLogin};
@@ -44,7 +44,7 @@ pub async fn password_grant(
     dpop: Option<&str>,
 ) -> Result<PasswordOutcome, OAuthError> {
     require_grant(client, "password")?;
-    let scope = grant_scope(client, scope)?;
+    let scope = grant_scope(client, scope, Grantee::User)?;
     let username = normalize_username(username)?;
     let password = normalize_password(password)?;
     state.limiter.check_login(&username, ip).await?;

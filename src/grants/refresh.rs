@@ -14,7 +14,8 @@ use crate::tokens::RefreshToken;
 ///
 /// # Errors
 /// `invalid_grant` for unknown, expired, revoked, rotated (reuse: the family is revoked) or
-/// other-client tokens, or a family bound to another DPoP key (RFC 9449 §5); `invalid_scope`; `unauthorized_client`; `temporarily_unavailable`.
+/// other-client tokens, tokens of an earlier registration of the client (removed and
+/// registered again: the one rotation script compares, no further store call), or a family bound to another DPoP key (RFC 9449 §5); `invalid_scope`; `unauthorized_client`; `temporarily_unavailable`.
 #[tracing::instrument(skip_all, fields(client_id = %client.client_id, grant_type = "refresh_token"))]
 pub async fn refresh_token_grant(
     state: &AppState,
@@ -48,6 +49,7 @@ pub async fn refresh_token_grant(
             },
             Presenter {
                 client_id: &client.client_id,
+                client_registered_at: client.registered_at,
                 jkt: dpop,
                 scope: &requested,
             },

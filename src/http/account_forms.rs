@@ -2,14 +2,15 @@
 //! rename, remove), TOTP (set up, confirm, remove), recovery codes, password, sign-out. Each
 //! needs the browser's login session and the page's CSRF token; adding or removing a factor
 //! also needs a recent authentication (`passkey_reauth_max_age`), else the page asks to sign
-//! in again. Every change is an audit event (logged by the domain functions).
+//! in again (removing TOTP: or the current password and a current code). Every change is an
+//! audit event (logged by the domain functions).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::account_page::{back, render_account, Enrollment, Extras};
-use super::extract::Params;
+use super::extract::{ClientIp, Params};
 use super::pages::{cookie_value, render, SESSION_COOKIE};
 use crate::account::{self, csrf_ok, Account};
 use crate::error::OAuthError;
@@ -218,19 +219,29 @@ pub async fn totp_confirm(
     }
 }
 
-/// `POST /account/totp/remove` with a current `code`, or after a recent sign-in without one.
+/// `POST /account/totp/remove`: after a recent sign-in, or with the current `password` and a
+/// current `code` (the password first, through the login limiter, so a wrong one spends no
+/// code: [`mfa::prove_owner`]). A code alone is not enough.
 pub async fn totp_remove(
     state: web::Data<AppState>,
     req: HttpRequest,
+    ClientIp(ip): ClientIp,
     form: Params,
 ) -> HttpResponse {
     let account = account_or_answer!(state, req, form);
-    let code = form.get("code").filter(|c| !c.is_empty());
     if !account.recent {
-        let checked =
-            mfa::verify_second_factor(&state.store, &state.data_key, &account.user, code, None);
-        if checked.await.is_err() {
-            return refused(&state, &account, "account-error-totp-current-code").await;
+        let proof = mfa::OwnerProof {
+            password: form.get("password").unwrap_or(""),
+            otp: form.get("code").filter(|c| !c.is_empty()),
+            recovery_code: None,
+        };
+        if let Err(e) = mfa::prove_owner(&state, &account.user, ip, proof).await {
+            let error = if e.is_rate_limit() {
+                "account-error-too-many-attempts"
+            } else {
+                "account-error-totp-current-code"
+            };
+            return refused(&state, &account, error).await;
         }
     }
     match mfa::disable(&state.store, account.user.clone()).await {

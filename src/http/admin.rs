@@ -1,7 +1,8 @@
 //! Operator JSON API under `/admin/`: client management (user management is in
-//! `admin_users`). Every call needs a bearer access token with the `tessera:admin` scope
-//! (obtained with client credentials by an admin client created from the CLI); RFC 6750 §3.1
-//! errors otherwise. Errors are JSON `{"error", "error_description"}` ([`admin_error`]).
+//! `admin_users`). Every call needs an admin token ([`Admin`]): an access token with the
+//! `tessera:admin` scope from the client credentials grant of a confidential admin client
+//! (created from the CLI); RFC 6750 §3.1 errors otherwise. Errors are JSON `{"error",
+//! "error_description"}` ([`admin_error`]).
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -9,22 +10,59 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::extract::{read_body, Bearer};
-use crate::clients::{self, ClientError, Registration};
-use crate::error::{ErrorCode, OAuthError};
+use crate::clients::{self, ClientError, Registration, ADMIN_SCOPE};
+use crate::error::{error_description, ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::store::Backend;
+use crate::tokens::AccessClaims;
 
-/// The scope an admin token must carry.
-pub const ADMIN_SCOPE: &str = "tessera:admin";
-
-/// A verified bearer access token (see [`Bearer`]) carrying [`ADMIN_SCOPE`]: the admin client
-/// that acts, named in audit events. No store call (but a DPoP proof's `jti`).
+/// A verified bearer access token (see [`Bearer`]) with admin rights: it carries
+/// [`ADMIN_SCOPE`], was issued by the client credentials grant (`sub` is the client, no
+/// session: a user's token never has admin rights, whatever scopes its client has), and its
+/// client still exists under the registration the token was issued to, is confidential, and is
+/// registered for the client credentials grant with [`ADMIN_SCOPE`]. Yields the admin client
+/// that acts, named in audit events. No store call while the client is in the registry's
+/// cache (but a DPoP proof's `jti`).
 ///
 /// # Errors
-/// As [`Bearer`]; `insufficient_scope` (403, RFC 6750 §3.1) without the scope.
+/// As [`Bearer`]; RFC 6750 §3.1: `insufficient_scope` (403) for a token without the scope, a
+/// user's token, or a client no longer allowed the scope; `invalid_token` (401) when the
+/// client was removed (or removed and registered again).
 pub struct Admin {
     /// The `client_id` of the token: the admin client acting.
     pub client_id: String,
+}
+
+impl Admin {
+    async fn of(state: &AppState, claims: AccessClaims) -> Result<Self, OAuthError> {
+        let insufficient = |why: &str| OAuthError::new(ErrorCode::InsufficientScope, why);
+        if !claims.scope.split(' ').any(|s| s == ADMIN_SCOPE) {
+            return Err(insufficient("the tessera:admin scope is required"));
+        }
+        // Client credentials tokens speak for their client: `sub` is the client id and there
+        // is no session (`sid`) or user authentication (`auth_time`).
+        if claims.sub != claims.client_id || claims.sid.is_some() || claims.auth_time.is_some() {
+            return Err(insufficient(
+                "a user's token never carries admin rights: use the client credentials grant",
+            ));
+        }
+        let client = state
+            .clients
+            .of_grant(&claims.client_id, claims.client_registered_at)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_token("the token's client no longer exists"))?;
+        let allowed = client.secret_hash.is_some()
+            && client.policy.allows_grant("client_credentials")
+            && client.policy.scopes.iter().any(|s| s == ADMIN_SCOPE);
+        if !allowed {
+            return Err(insufficient(
+                "the client is no longer allowed tessera:admin",
+            ));
+        }
+        Ok(Self {
+            client_id: claims.client_id,
+        })
+    }
 }
 
 impl FromRequest for Admin {
@@ -32,34 +70,29 @@ impl FromRequest for Admin {
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, OAuthError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = super::extract::app_state(req).cloned();
         let bearer = Bearer::verified(req);
         Box::pin(async move {
-            let bearer = bearer.await?;
-            if bearer.has_scope(ADMIN_SCOPE) {
-                Ok(Self {
-                    client_id: bearer.0.client_id,
-                })
-            } else {
-                Err(OAuthError::new(
-                    ErrorCode::InsufficientScope,
-                    "the tessera:admin scope is required",
-                ))
-            }
+            let (state, Bearer(claims)) = (state?, bearer.await?);
+            Self::of(&state, claims).await
         })
     }
 }
 
-/// The admin API's error answer: `status` with `{"error": code, "error_description"}`.
+/// The admin API's error answer: `status` with `{"error": code, "error_description"}`, the
+/// description sanitized as every one is ([`error_description`], RFC 6749 §5.2).
 pub(super) fn admin_error(
     status: StatusCode,
     code: &str,
     description: impl std::fmt::Display,
 ) -> HttpResponse {
-    HttpResponse::build(status)
-        .json(json!({"error": code, "error_description": description.to_string()}))
+    let description = error_description(&description.to_string());
+    HttpResponse::build(status).json(json!({"error": code, "error_description": description}))
 }
 
-/// Renders a [`ClientError`]: 404 unknown, 409 taken, 503 store down, 400 otherwise.
+/// Renders a [`ClientError`]: 404 unknown, 409 taken, 503 store down, 400 otherwise: RFC 7591
+/// §3.2.2 `invalid_redirect_uri` for a redirect or post-logout URI, `invalid_client_metadata`
+/// for any other refused registration.
 fn client_error(e: ClientError) -> HttpResponse {
     let (status, code) = match &e {
         ClientError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
@@ -69,7 +102,8 @@ fn client_error(e: ClientError) -> HttpResponse {
                 crate::error::StoreError(e.to_string()),
             ))
         }
-        _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+        ClientError::Metadata(m) => (StatusCode::BAD_REQUEST, m.code()),
+        _ => (StatusCode::BAD_REQUEST, "invalid_client_metadata"),
     };
     admin_error(status, code, e)
 }
@@ -89,8 +123,24 @@ pub async fn create(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
     let body = read_body(&mut payload).await?;
-    let registration: Registration = serde_json::from_slice(&body)
-        .map_err(|e| OAuthError::invalid_request(format!("invalid registration: {e}")))?;
+    // A body that is not JSON is a malformed request; JSON with a wrong member (a wrong type,
+    // a `null` secret, a missing `client_id`) is invalid metadata (RFC 7591 §3.2.2).
+    let registration: Registration = match serde_json::from_slice(&body) {
+        Ok(registration) => registration,
+        Err(e) if e.is_data() => {
+            let why = format!("invalid registration: {e}");
+            return Ok(admin_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client_metadata",
+                why,
+            ));
+        }
+        Err(e) => {
+            return Err(OAuthError::invalid_request(format!(
+                "invalid registration: {e}"
+            )))
+        }
+    };
     let client_id = registration.client_id.clone();
     if state.clients.is_declared(&client_id) {
         return Ok(client_error(ClientError::Exists));
@@ -98,7 +148,9 @@ pub async fn create(
     if let Err(e) = clients::check_signing_keys(&registration.policy, &state.tokens.keys()) {
         return Ok(client_error(e.into()));
     }
-    match clients::add_client(&state.store, registration).await {
+    let result = clients::add_client(&state.store, registration).await;
+    state.clients.forget(&client_id);
+    match result {
         Ok(secret) => {
             let mut body = json!({"client_id": client_id});
             if let Some(secret) = secret {

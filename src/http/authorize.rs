@@ -115,7 +115,8 @@ async fn authorization_request(
         ui_locales: params.get("ui_locales"),
     };
     let session = cookie_value(state, req, SESSION_COOKIE);
-    let outcome = signin::authorize(state, request, session.as_deref()).await?;
+    let csrf = cookie_value(state, req, CSRF_COOKIE);
+    let outcome = signin::authorize(state, request, session.as_deref(), csrf.as_deref()).await?;
     Ok(render(state, outcome))
 }
 

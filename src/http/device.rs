@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::authorize::PageForm;
 use super::extract::{ClientIp, ClientRequest, Params};
-use super::pages::{cookie_value, render, SESSION_COOKIE};
+use super::pages::{cookie_value, render, CSRF_COOKIE, SESSION_COOKIE};
 use super::paths;
 use crate::error::OAuthError;
 use crate::grants::device_authorization as start;
@@ -59,7 +59,8 @@ pub async fn device_page(
         None => signin::device_form(),
         Some(typed) => {
             let session = cookie_value(&state, &req, SESSION_COOKIE);
-            signin::enter_user_code(&state, typed, session.as_deref(), ip).await?
+            let csrf = cookie_value(&state, &req, CSRF_COOKIE);
+            signin::enter_user_code(&state, typed, session.as_deref(), csrf.as_deref(), ip).await?
         }
     };
     Ok(render(&state, outcome))
@@ -75,7 +76,9 @@ pub async fn device_code_form(
     let params = params?;
     let typed = params.get("user_code").unwrap_or("");
     let session = cookie_value(&state, &req, SESSION_COOKIE);
-    let outcome = signin::enter_user_code(&state, typed, session.as_deref(), ip).await?;
+    let csrf = cookie_value(&state, &req, CSRF_COOKIE);
+    let outcome =
+        signin::enter_user_code(&state, typed, session.as_deref(), csrf.as_deref(), ip).await?;
     Ok(render(&state, outcome))
 }
 

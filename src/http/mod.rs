@@ -6,6 +6,9 @@
 //!   authenticated clients, bearer tokens and their session users, client IPs. Their errors
 //!   are [`crate::error::OAuthError`]s, rendered in the RFC format.
 //! - [`with_request_id`]: request ids, request metrics and the access log.
+//! - [`body_deadline`] and [`ConnectionLimit`]: slow bodies cut off, connections per client
+//!   address bounded.
+//! - [`admin_no_store`]: `Cache-Control: no-store` on the admin API's answers.
 //! - `dpop_nonce`: the next RFC 9449 §8 `DPoP-Nonce` on every response of the endpoints that
 //!   take DPoP proofs (when nonces are required), wrapped around them by [`configure`].
 //! - One file per endpoint family: token, revoke, introspect, userinfo, discovery (JWKS and
@@ -20,6 +23,7 @@ mod account_sessions;
 mod admin;
 mod admin_users;
 mod authorize;
+mod cache_control;
 mod cors;
 mod device;
 mod discovery;
@@ -27,6 +31,7 @@ mod dpop_nonce;
 pub mod extract;
 mod health;
 mod introspect;
+mod limits;
 mod metrics;
 mod pages;
 mod passkey_login;
@@ -38,6 +43,8 @@ mod session_list;
 mod token;
 mod userinfo;
 
+pub use cache_control::admin_no_store;
+pub use limits::{body_deadline, ConnectionLimit};
 pub use pages::render_pages;
 pub use request_id::with_request_id;
 pub use routes::{configure, paths};

@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::future::Future;
 
 use crate::sessions::AUTH_REQUEST_TTL;
-use crate::signin::{Notice, Outcome, PageError, Pending, Redirect, Step};
+use crate::signin::{Notice, Outcome, PageError, Pending, Redirect, ScopeChoice, Step};
 use crate::state::AppState;
 use crate::store::Client;
 
@@ -57,21 +57,33 @@ impl Html {
 
 /// What a page asking the user to grant a client access shows and posts: the consent page and
 /// the device approval page.
+/// `scopes` lists the request's scopes, each marked new or already granted (OIDC Core
+/// §3.1.2.4); `any_granted` when some were granted before (the page then says which are new).
 #[derive(Serialize)]
 struct Grant<'a> {
     client_id: &'a str,
     username: &'a str,
-    scopes: Vec<&'a str>,
+    scopes: Vec<Value>,
+    any_granted: bool,
     request_id: &'a str,
     csrf: &'a str,
 }
 
 impl<'a> Grant<'a> {
-    fn of(pending: &'a Pending, client: &'a Client, username: &'a str) -> Value {
+    fn of(
+        pending: &'a Pending,
+        client: &'a Client,
+        username: &'a str,
+        scopes: &'a [ScopeChoice],
+    ) -> Value {
         Value::from_serialize(Self {
             client_id: &client.client_id,
             username,
-            scopes: scope_list(&pending.request.scope),
+            scopes: scopes
+                .iter()
+                .map(|s| context! { scope => &s.scope, new => s.new })
+                .collect(),
+            any_granted: scopes.iter().any(|s| !s.new),
             request_id: &pending.id,
             csrf: &pending.request.csrf,
         })
@@ -241,11 +253,6 @@ fn notice_status(notice: Option<Notice>) -> (StatusCode, Option<&'static str>) {
     }
 }
 
-/// The scopes of a space-separated scope string, for a page to list.
-fn scope_list(scope: &str) -> Vec<&str> {
-    scope.split(' ').filter(|s| !s.is_empty()).collect()
-}
-
 /// A form page of `pending`, with its CSRF cookie. `form-action` allows the request's redirect
 /// origin, because the form's answer may redirect there.
 fn form_page(
@@ -332,8 +339,9 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             pending,
             client,
             username,
+            scopes,
         } => form_page(state, &pending, None, |_| {
-            let grant = Grant::of(&pending, &client, &username);
+            let grant = Grant::of(&pending, &client, &username, &scopes);
             Html::new("consent.html", context! { grant })
         }),
         Step::DeviceCode { user_code, notice } => {
@@ -348,9 +356,10 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             pending,
             client,
             username,
+            scopes,
             user_code,
         } => form_page(state, &pending, None, |_| {
-            let grant = Grant::of(&pending, &client, &username);
+            let grant = Grant::of(&pending, &client, &username, &scopes);
             Html::new("device_approve.html", context! { grant, user_code })
         }),
         Step::DeviceDone { approved } => {
@@ -426,6 +435,7 @@ impl ResponseError for PageError {
             PageError::UnregisteredLogoutUri => "error-unregistered-logout-uri",
             PageError::DeviceCodeGone => "error-device-code-gone",
             PageError::LogoutNeedsClient => "error-logout-needs-client",
+            PageError::LogoutClientMismatch => "error-logout-client-mismatch",
             PageError::PasskeysOff => "error-passkeys-off",
             PageError::Unavailable => "error-unavailable",
         };

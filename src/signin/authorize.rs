@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use super::par::{take_pushed, REQUEST_URI_PREFIX};
 use super::passkey::factors_of;
-use super::step::{Factors, Outcome, PageError, Pending, Redirect, Step};
+use super::step::{Factors, Outcome, PageError, Pending, Redirect, ScopeChoice, Step};
 use crate::acr::Level;
 use crate::clock::now;
-use crate::grants::{grant_scope, require_grant};
-use crate::secret::{random_token, SecretHash};
+use crate::grants::{grant_scope, require_grant, Grantee};
+use crate::secret::SecretHash;
 use crate::sessions::{
-    finish_auth_request, issue_code, login_session, save_auth_request, AuthRequest, CodeGrant,
-    CodeRequest, Continuation, LoginSession,
+    csrf_token, finish_auth_request, issue_code, login_session, save_auth_request, AuthRequest,
+    CodeGrant, CodeRequest, Continuation, LoginSession,
 };
 use crate::state::AppState;
 use crate::store::{Backend, Client};
@@ -120,7 +120,8 @@ pub fn check_request<'a>(
     if let Err(e) = require_grant(client, "authorization_code") {
         return Err(("unauthorized_client", e.description));
     }
-    let scope = grant_scope(client, req.scope).map_err(|e| ("invalid_scope", e.description))?;
+    let scope = grant_scope(client, req.scope, Grantee::User)
+        .map_err(|e| ("invalid_scope", e.description))?;
     // RFC 7636 §4.3 and RFC 9700 §2.1.1: PKCE with S256 for every client; plain is refused.
     let Some(code_challenge) = req.code_challenge.filter(|c| valid_challenge(c)) else {
         return fail(
@@ -166,9 +167,28 @@ fn valid_challenge(challenge: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Whether the login session `session` must still consent to third-party `client`.
-fn needs_consent(client: &Client, session: &LoginSession) -> bool {
-    client.policy.third_party && !session.consented.contains(&client.client_id)
+/// Whether the login session `session` must still ask the user's consent for third-party
+/// `client` to have `scope`: consent is remembered per client and per scope, so a request for a
+/// scope not granted yet asks again (OIDC Core §3.1.2.4).
+fn needs_consent(client: &Client, session: &LoginSession, scope: &str) -> bool {
+    client.policy.third_party
+        && session
+            .ungranted(&client.client_id, scope)
+            .is_none_or(|new| !new.is_empty())
+}
+
+/// The scopes of `scope` as a consent or approval page lists them, each marked `new` unless
+/// the session already granted it to `client_id`.
+fn scope_choices(session: &LoginSession, client_id: &str, scope: &str) -> Vec<ScopeChoice> {
+    let ungranted = session.ungranted(client_id, scope);
+    scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| ScopeChoice {
+            scope: s.to_owned(),
+            new: ungranted.as_ref().is_none_or(|new| new.contains(&s)),
+        })
+        .collect()
 }
 
 /// What a live, fresh login session lacks for a request demanding `required`.
@@ -207,7 +227,8 @@ async fn missing(
 /// `max_age` respected, and the `acr_values` class reached) the user continues at once; a
 /// password-only session that needs two factors goes to the second-factor step (step-up);
 /// otherwise the login form is shown. With `prompt=none` every case that needs the user
-/// answers an error to the redirect URI (OIDC Core §3.1.2.6).
+/// answers an error to the redirect URI (OIDC Core §3.1.2.6). The pending request keeps the
+/// browser's CSRF token (`csrf_cookie`, see [`csrf_token`]).
 ///
 /// # Errors
 /// A [`PageError`] when the client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1) or
@@ -216,6 +237,7 @@ pub async fn authorize(
     state: &AppState,
     req: AuthorizationRequest<'_>,
     session_cookie: Option<&str>,
+    csrf_cookie: Option<&str>,
 ) -> Result<Outcome, PageError> {
     let client_id = req.client_id.ok_or(PageError::NoClient)?;
     let client = state
@@ -284,7 +306,7 @@ pub async fn authorize(
     let mut request = AuthRequest {
         client_id: client.client_id.clone(),
         scope,
-        csrf: random_token(),
+        csrf: csrf_token(csrf_cookie),
         mfa_user: None,
         then: Continuation::Code(CodeRequest {
             redirect_uri: redirect_uri.to_owned(),
@@ -314,7 +336,7 @@ pub async fn authorize(
             match missing(state, &session, required).await? {
                 Missing::Nothing => {
                     // OIDC Core §3.1.2.6: consent cannot be asked for silently.
-                    if silent && needs_consent(&client, &session) {
+                    if silent && needs_consent(&client, &session, &request.scope) {
                         return fail("consent_required", "the user has not consented");
                     }
                     let step =
@@ -379,7 +401,8 @@ pub(super) async fn client_of(state: &AppState, client_id: &str) -> Result<Arc<C
 
 /// A signed-in user continues `request` (stored under `request_id`, if it was): for a device
 /// authorization its approval page; for an authorization request consent for a third-party
-/// client not yet consented to in this session, else a single-use code.
+/// client not yet granted every requested scope in this session (or `prompt=consent`), else a
+/// single-use code.
 ///
 /// # Errors
 /// [`PageError::Unavailable`] when the request cannot be stored for the page's form.
@@ -393,7 +416,9 @@ pub(super) async fn continue_signed_in(
     after_post: bool,
 ) -> Result<Step, PageError> {
     let code = match request.then.clone() {
-        Continuation::Code(code) if !code.prompt_consent && !needs_consent(&client, &session) => {
+        Continuation::Code(code)
+            if !code.prompt_consent && !needs_consent(&client, &session, &request.scope) =>
+        {
             code
         }
         then => {
@@ -402,6 +427,7 @@ pub(super) async fn continue_signed_in(
                 Some(id) => id,
                 None => save_auth_request(&state.store, &request).await?,
             };
+            let scopes = scope_choices(&session, &client.client_id, &request.scope);
             let pending = Pending { id, request };
             let username = session.username;
             return Ok(match then {
@@ -409,12 +435,14 @@ pub(super) async fn continue_signed_in(
                     pending,
                     client,
                     username,
+                    scopes,
                     user_code,
                 },
                 Continuation::Code(_) => Step::Consent {
                     pending,
                     client,
                     username,
+                    scopes,
                 },
             });
         }

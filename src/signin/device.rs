@@ -14,8 +14,7 @@ use super::authorize::{client_of, continue_signed_in, login_form};
 use super::forms::{pending_form, FormContext};
 use super::step::{Notice, Outcome, PageError, Step};
 use crate::device::{self, DeviceApproval, UserCode};
-use crate::secret::random_token;
-use crate::sessions::{finish_auth_request, login_session, AuthRequest, Continuation};
+use crate::sessions::{csrf_token, finish_auth_request, login_session, AuthRequest, Continuation};
 use crate::state::AppState;
 
 /// The code form, empty: what `GET /device` shows without a `user_code`.
@@ -30,7 +29,8 @@ pub fn device_form() -> Outcome {
 /// The user entered `typed` as a user code from client address `ip` (a form post, or the
 /// `user_code` of `verification_uri_complete`). A pending code leads a signed-in user (by
 /// `session_cookie`) to the approval page, anyone else to the login form; every entry counts
-/// against the per-IP limit, and a bad one shows the form again with a notice.
+/// against the per-IP limit, and a bad one shows the form again with a notice. The pending
+/// sign-in keeps the browser's CSRF token (`csrf_cookie`, see [`csrf_token`]).
 ///
 /// # Errors
 /// [`PageError::ClientGone`] when the code's client was removed; [`PageError::Unavailable`]
@@ -39,6 +39,7 @@ pub async fn enter_user_code(
     state: &AppState,
     typed: &str,
     session_cookie: Option<&str>,
+    csrf_cookie: Option<&str>,
     ip: IpAddr,
 ) -> Result<Outcome, PageError> {
     let again = |notice| {
@@ -62,7 +63,7 @@ pub async fn enter_user_code(
     let request = AuthRequest {
         client_id: pending.client_id,
         scope: pending.scope,
-        csrf: random_token(),
+        csrf: csrf_token(csrf_cookie),
         mfa_user: None,
         then: Continuation::Device {
             device: id,

@@ -11,13 +11,13 @@ use super::authorize::{client_of, continue_signed_in};
 use super::passkey::factors_of;
 use super::step::{Factors, Notice, Outcome, PageError, Pending, Redirect, Step};
 use crate::clock::now;
-use crate::mfa::{verify_second_factor, MFA_TOKEN_ATTEMPTS};
+use crate::mfa::{verify_second_factor, MfaError, MFA_TOKEN_ATTEMPTS};
 use crate::sessions::{
-    auth_request, auth_request_failed, finish_auth_request, login_session, open_login_session,
+    auth_request, auth_request_attempt, finish_auth_request, login_session, open_login_session,
     save_login_session, update_auth_request, Continuation, LoginSession,
 };
 use crate::state::AppState;
-use crate::store::{Backend, Client, User};
+use crate::store::{Attempt, Backend, Client, User};
 use crate::users::{authenticate, normalize_password, normalize_username};
 
 /// What every page form carries: the pending request's id and the CSRF token, from the form and
@@ -137,14 +137,16 @@ pub async fn login(
     signed_in(state, client, pending, &user, "pwd").await
 }
 
-/// The second step, with the same replay protection as the `mfa-otp` grant; wrong codes are
-/// counted atomically against the pending request, which ends at [`MFA_TOKEN_ATTEMPTS`]. When
+/// The second step, with the same replay protection and the same account-wide second-factor
+/// limit as the `mfa-otp` grant ([`verify_second_factor`]); each attempt spends one of the
+/// pending request's [`MFA_TOKEN_ATTEMPTS`] before the code is looked at. When
 /// the browser's login session (`session_cookie`) is the same user's (a step-up), that session
 /// is upgraded in place, keeping its families and consents; otherwise a new one opens.
 ///
 /// # Errors
 /// [`PageError::StartAgain`] without a password step or when the user went away,
-/// [`PageError::TooManyCodes`] at the limit, and as for the other forms.
+/// [`PageError::TooManyCodes`] at the request's limit (during the account's back-off the step
+/// shows again with [`Notice::TooManyAttempts`]), and as for the other forms.
 pub async fn second_factor(
     state: &AppState,
     form: FormContext<'_>,
@@ -175,49 +177,62 @@ pub async fn second_factor(
     if let Err(e) = state.limiter.check_ip(ip).await {
         return again(pending, Notice::of(&e));
     }
-    let store = &state.store;
-    match verify_second_factor(
-        store,
-        &state.data_key,
-        &user,
-        factor.otp,
-        factor.recovery_code,
-    )
-    .await
-    {
+    let left = spend_second_step(state, &pending).await?;
+    let (otp, recovery) = (factor.otp, factor.recovery_code);
+    let (store, key) = (&state.store, &state.data_key);
+    match verify_second_factor(&state.limiter, store, key, &user, otp, recovery).await {
         // RFC 8176 §2: password plus one-time password.
         Ok(method) => {
             let amr = format!("pwd {method}");
             second_step_passed(state, client, pending, &user, &amr, session_cookie).await
         }
+        Err(MfaError::Refused(e)) => again(pending, Notice::of(&e)),
+        Err(MfaError::Store(e)) => Err(e.into()),
         Err(_) => {
             tracing::info!(target: "audit", event = "mfa_failure", sub = %user.sub, %ip);
-            wrong_second_factor(state, pending, factors, Notice::InvalidCode).await
+            wrong_second_factor(pending, factors, Notice::InvalidCode, left)
         }
     }
 }
 
-/// Counts a wrong second factor against `pending` (atomic; the request ends at
-/// [`MFA_TOKEN_ATTEMPTS`]) and shows the step again with `notice`.
+/// Spends one of the pending request's [`MFA_TOKEN_ATTEMPTS`] second-step attempts, before the
+/// factor is looked at (atomic: parallel guesses never get more evaluations); returns the
+/// attempts left after this one.
 ///
 /// # Errors
-/// [`PageError::TooManyCodes`] at the limit, [`PageError::Expired`] when the request is gone.
-pub(super) async fn wrong_second_factor(
+/// [`PageError::TooManyCodes`] when every attempt is spent, [`PageError::Expired`] when the
+/// request is gone.
+pub(super) async fn spend_second_step(
     state: &AppState,
+    pending: &Pending,
+) -> Result<u32, PageError> {
+    match auth_request_attempt(&state.store, &pending.id, MFA_TOKEN_ATTEMPTS).await? {
+        Attempt::Counted { left } => Ok(left),
+        Attempt::Exhausted => Err(PageError::TooManyCodes),
+        Attempt::Unknown => Err(PageError::Expired),
+    }
+}
+
+/// A wrong second factor with `left` attempts left on `pending`: the step again with
+/// `notice`.
+///
+/// # Errors
+/// [`PageError::TooManyCodes`] after the last attempt.
+pub(super) fn wrong_second_factor(
     pending: Pending,
     factors: Factors,
     notice: Notice,
+    left: u32,
 ) -> Result<Outcome, PageError> {
-    match auth_request_failed(&state.store, &pending.id, MFA_TOKEN_ATTEMPTS).await? {
-        0 => Err(PageError::Expired),
-        n if n >= MFA_TOKEN_ATTEMPTS => Err(PageError::TooManyCodes),
-        _ => Ok(Step::SecondFactor {
-            pending,
-            factors,
-            notice: Some(notice),
-        }
-        .into()),
+    if left == 0 {
+        return Err(PageError::TooManyCodes);
     }
+    Ok(Step::SecondFactor {
+        pending,
+        factors,
+        notice: Some(notice),
+    }
+    .into())
 }
 
 /// The second step of `user` succeeded with `amr` (RFC 8176). When the browser's login session
@@ -253,8 +268,8 @@ pub(super) async fn second_step_passed(
     signed_in(state, client, pending, user, amr).await
 }
 
-/// The user allows (`allow`) or denies a third-party client; consent is remembered for the
-/// login session behind `session_cookie`.
+/// The user allows (`allow`) or denies a third-party client; the scopes allowed are remembered
+/// for the client in the login session behind `session_cookie`.
 ///
 /// # Errors
 /// [`PageError::SignInAgain`] without a live login session, and as for the other forms.
@@ -284,7 +299,8 @@ pub async fn consent(
         );
         return Ok(Step::Redirect(denied).into());
     }
-    session.consented.push(client.client_id.clone());
+    // OIDC Core §3.1.2.4: what was granted is remembered per client and per scope.
+    session.grant(&client.client_id, &pending.request.scope);
     let ttl = state.settings.login_session_ttl;
     save_login_session(&state.store, cookie, &session, ttl).await?;
     tracing::info!(target: "audit", event = "consent_granted", sub = %session.sub, client_id = %client.client_id);
@@ -311,7 +327,7 @@ pub(super) async fn signed_in(
         sub: user.sub.clone(),
         auth_time: now(),
         amr: amr.to_owned(),
-        consented: Vec::new(),
+        consents: Default::default(),
     };
     let ttl = state.settings.login_session_ttl;
     let cookie = open_login_session(&state.store, &session, ttl).await?;

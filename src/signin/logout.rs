@@ -39,6 +39,7 @@ fn confirmation_token(session_cookie: &str) -> String {
 /// user out).
 ///
 /// # Errors
+/// [`PageError::LogoutClientMismatch`] when `client_id` is not the `id_token_hint`'s audience,
 /// [`PageError::UnregisteredLogoutUri`], [`PageError::LogoutNeedsClient`], or
 /// [`PageError::Unavailable`]; then the session is untouched.
 pub async fn logout(
@@ -49,6 +50,14 @@ pub async fn logout(
     let hint = req
         .id_token_hint
         .and_then(|t| state.tokens.id_token_hint(t));
+    // RP-Initiated Logout 1.0 §2: with both, the client_id must be the hint's audience; a
+    // mismatch is refused outright, whichever of the two a redirect would trust.
+    if let (Some(id), Some(hint)) = (req.client_id, &hint) {
+        if hint.aud != id {
+            tracing::info!(target: "audit", event = "logout_refused", client_id = %id);
+            return Err(PageError::LogoutClientMismatch);
+        }
+    }
     let client_id = req
         .client_id
         .map(str::to_owned)

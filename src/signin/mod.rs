@@ -29,4 +29,6 @@ pub use forms::{consent, login, second_factor, Credentials, FormContext, SecondF
 pub use logout::{logout, LogoutRequest};
 pub use par::{push, PushedRequest, PAR_TTL, REQUEST_URI_PREFIX};
 pub use passkey::{passkey_login, passkey_options};
-pub use step::{Factors, LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, Step};
+pub use step::{
+    Factors, LogoutConfirmation, Notice, Outcome, PageError, Pending, Redirect, ScopeChoice, Step,
+};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::error::{OAuthError, StoreError};
+use crate::error::{error_description, OAuthError, StoreError};
 use crate::sessions::AuthRequest;
 use crate::store::Client;
 
@@ -75,7 +75,9 @@ pub struct Redirect {
 
 impl Redirect {
     /// An error for a verified client and redirect URI, sent back to the client
-    /// (RFC 6749 §4.1.2.1) with its `state`.
+    /// (RFC 6749 §4.1.2.1) with its `state`; the description is sanitized as every
+    /// `error_description` is ([`error_description`], RFC 6749 §4.1.2.1 allows the same
+    /// characters as §5.2).
     pub(super) fn error(
         uri: &str,
         state: Option<&str>,
@@ -85,7 +87,7 @@ impl Redirect {
     ) -> Self {
         let mut params = vec![
             ("error", code.to_owned()),
-            ("error_description", description.to_owned()),
+            ("error_description", error_description(description)),
         ];
         if let Some(s) = state {
             params.push(("state", s.to_owned()));
@@ -96,6 +98,16 @@ impl Redirect {
             after_post,
         }
     }
+}
+
+/// One scope a consent or device approval page lists: `new` when the login session has not
+/// granted it to the client yet (OIDC Core §3.1.2.4: the page shows what is new).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeChoice {
+    /// The scope.
+    pub scope: String,
+    /// Not granted yet.
+    pub new: bool,
 }
 
 /// The next step of a browser sign-in.
@@ -130,6 +142,8 @@ pub enum Step {
         client: Arc<Client>,
         /// The signed-in user's username.
         username: String,
+        /// The request's scopes, marked new or already granted (OIDC Core §3.1.2.4).
+        scopes: Vec<ScopeChoice>,
     },
     /// Ask for a device's user code (RFC 8628 §3.3), with what was typed and, after a failed
     /// entry, a notice.
@@ -148,6 +162,9 @@ pub enum Step {
         client: Arc<Client>,
         /// The signed-in user's username.
         username: String,
+        /// The request's scopes, marked new or already granted to the client in this login
+        /// session, as on the consent page.
+        scopes: Vec<ScopeChoice>,
         /// The user code, as displayed, to compare with the device's.
         user_code: String,
     },
@@ -245,6 +262,10 @@ pub enum PageError {
     /// `post_logout_redirect_uri` is not registered for the named client.
     #[error("the post-logout redirect URI is not registered")]
     UnregisteredLogoutUri,
+    /// RP-Initiated Logout 1.0 §2: `client_id` and `id_token_hint` are both given and the
+    /// hint was issued to another client (its `aud`).
+    #[error("the client_id is not the id_token_hint's audience")]
+    LogoutClientMismatch,
     /// `post_logout_redirect_uri` without `client_id` or `id_token_hint`.
     #[error("logout names no client")]
     LogoutNeedsClient,

@@ -74,7 +74,9 @@ pub trait Backend {
     ) -> Result<(), StoreError>;
 
     /// Atomically rotates the refresh token `presented` of `family_id` to `successor` for
-    /// `client_id`, checking `scope` (empty: no narrowing) is within the grant, and records the
+    /// `client_id` (a family opened under another registration of that id, see
+    /// [`Presenter::client_registered_at`], is [`Rotation::Invalid`] and unchanged), checking
+    /// `scope` (empty: no narrowing) is within the grant, and records the
     /// time as the session's last refresh. The family keeps its expiry: a session lives
     /// `refresh_token_ttl` from login. A rotated token presented again revokes the family (RFC
     /// 9700 §4.14.2) and queues its back-channel logout notice (a second round trip, only
@@ -120,10 +122,20 @@ pub trait Backend {
         per_minute: u32,
     ) -> Result<Limit, StoreError>;
 
-    /// Counts a login attempt on account `username` and its pair with `ip`, atomically at
-    /// `now_ms`: refused during the account's back-off or past the pair limit; otherwise the
-    /// attempt counts as a failure until [`Backend::login_success`] clears it (so parallel
-    /// attempts cannot overshoot), and reaching the limit starts the back-off of `rule`.
+    /// Counts a login attempt on account `username` from address `ip` (the caller's limit
+    /// address), atomically at `now_ms`. Every allowed attempt counts as an unresolved failure
+    /// of the (account, address) pair until [`Backend::login_success`] clears it, so parallel
+    /// attempts cannot overshoot. Refused ([`LimitedBy::Pair`]) at `rule.failure_limit`
+    /// unresolved attempts, for `rule.window_ms` from the pair's first. An address with an
+    /// unresolved failure is refused during the account's back-off ([`LimitedBy::Account`],
+    /// waiting until the back-off ends or the pair expires, whichever is first) and its further
+    /// failures do not extend it. An address with none is let through the back-off, and its
+    /// first failure counts against the account: reaching the limit starts (or extends) the
+    /// back-off of `rule` ([`super::limits::backoff_ms`]). Account failures are remembered
+    /// `rule.window_ms` after the last one (longer while a back-off runs).
+    ///
+    /// [`LimitedBy::Pair`]: super::limits::LimitedBy::Pair
+    /// [`LimitedBy::Account`]: super::limits::LimitedBy::Account
     async fn account_attempt(
         &self,
         username: &str,
@@ -132,8 +144,18 @@ pub trait Backend {
         rule: &Backoff,
     ) -> Result<Limit, StoreError>;
 
-    /// Clears the failure counters of account `username` and its pair with `ip`.
-    async fn login_success(&self, username: &str, ip: IpAddr) -> Result<(), StoreError>;
+    /// Clears the unresolved failures of the pair (account `username`, address `ip`) after a
+    /// correct password, and takes back the one account failure the pair's first attempt
+    /// counted. The other addresses' failures and a running back-off stay: a success (perhaps
+    /// an attacker's who has the password) never reopens the account to the addresses that
+    /// failed on it. `now_ms` is the time of the success (the memory backend's clock; Redis
+    /// keeps its own).
+    async fn login_success(
+        &self,
+        username: &str,
+        ip: IpAddr,
+        now_ms: u64,
+    ) -> Result<(), StoreError>;
 
     /// Stores `sealed` as the data-key check unless one is stored; returns the stored one.
     async fn data_key_check(&self, sealed: &str) -> Result<String, StoreError>;
@@ -178,11 +200,16 @@ pub trait Backend {
     /// Removes and returns the live record of `kind` under `id` (atomic: one taker wins).
     async fn take_record(&self, kind: Kind, id: &SecretHash) -> Result<Option<String>, StoreError>;
 
-    /// Counts a failure against the record of `kind` under `id`; at `max` failures the record
-    /// is deleted. Returns the failures so far (0 when there is no such record). Atomic, so
-    /// parallel failures can never exceed `max`.
-    async fn record_failed(&self, kind: Kind, id: &SecretHash, max: u32)
-        -> Result<u32, StoreError>;
+    /// Spends one attempt of the record of `kind` under `id`, before the attempt is evaluated:
+    /// returns the attempts so far, this one included (0 when there is no such record); an
+    /// attempt past `max` deletes the record. Atomic, so parallel attempts can never get more
+    /// than `max` evaluations.
+    async fn record_attempt(
+        &self,
+        kind: Kind,
+        id: &SecretHash,
+        max: u32,
+    ) -> Result<u32, StoreError>;
 
     /// Marks the record of `kind` under `id` as redeemed by family `family_id` (atomic: single
     /// use). `Fresh` with the record once, then `Reused` with the first family.
@@ -287,4 +314,28 @@ pub trait PasskeyBackend {
 
     /// Removes every passkey of `sub`; returns how many there were.
     async fn remove_passkeys(&self, sub: &str) -> Result<usize, StoreError>;
+}
+
+/// The second-factor limit part of the store contract: one counter per user
+/// (`rl:factor:<sub>`, [`super::names::factor_limit`]) with the back-off of the account limit.
+/// Kept apart from [`Backend`] so each backend implements it in a file of its own. Callers use
+/// `ratelimit::Limiter::second_factor`.
+#[allow(async_fn_in_trait)]
+pub trait FactorBackend {
+    /// Counts a second-factor attempt on the account of user `sub` (`rl:factor:<sub>`),
+    /// atomically at `now_ms`, before the factor is checked: refused
+    /// ([`super::LimitedBy::SecondFactor`]) during the account's second-factor back-off;
+    /// otherwise the attempt counts as a failure until [`FactorBackend::factor_success`] clears
+    /// it (so parallel attempts cannot overshoot), and reaching the limit starts the back-off
+    /// of `rule`, the schedule of [`Backend::account_attempt`]. Nothing else clears it: not a
+    /// correct password, not a new `mfa_token`, not another address.
+    async fn factor_attempt(
+        &self,
+        sub: &str,
+        now_ms: u64,
+        rule: &Backoff,
+    ) -> Result<Limit, StoreError>;
+
+    /// Clears the second-factor failures of user `sub` (a correct factor, an operator's reset).
+    async fn factor_success(&self, sub: &str) -> Result<(), StoreError>;
 }

@@ -1,7 +1,9 @@
 //! The limiter arithmetic, as the store runs it: the Rust twin of the Lua in
-//! `redis/scripts/ip_attempt.lua` and `redis/scripts/account_attempt.lua` (the memory backend
-//! calls these functions; the unit tests below pin the numbers both must produce). What limits
-//! apply and what a refusal means to a client is policy, decided above the store.
+//! `redis/scripts/ip_attempt.lua`, `redis/scripts/account_attempt.lua` and
+//! `redis/scripts/backoff.lua` (the back-off the account and second-factor limits share); the
+//! memory backend calls these functions, and the unit tests below pin the numbers both must
+//! produce. What limits apply and what a refusal means to a client is policy, decided above
+//! the store.
 
 /// Which limit refused an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +14,8 @@ pub enum LimitedBy {
     Account,
     /// Too many unresolved attempts on one (account, IP) pair.
     Pair,
+    /// The account is in its second-factor back-off.
+    SecondFactor,
 }
 
 impl LimitedBy {
@@ -21,6 +25,7 @@ impl LimitedBy {
             LimitedBy::Ip => "ip",
             LimitedBy::Account => "account",
             LimitedBy::Pair => "pair",
+            LimitedBy::SecondFactor => "second_factor",
         }
     }
 }
@@ -40,8 +45,10 @@ pub enum Limit {
 }
 
 /// The per-account failure rule: `failure_limit` failures within `window_ms` start a back-off
-/// of `base_ms` × 2^(failures − limit), at most `max_ms`. The same limit applies to each
-/// (account, IP) pair, without back-off.
+/// of `base_ms` × 2^(failures − limit), at most `max_ms`, where only an address's first
+/// unresolved failure counts against the account. The same limit applies to the unresolved
+/// attempts of each (account, address) pair, for `window_ms` from its first, without back-off,
+/// and the same rule (all failures counted) to the account's second-factor failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// Failures before the back-off starts (0: no account limit).

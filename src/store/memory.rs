@@ -3,6 +3,7 @@
 //! [`super::names`], so both backends share one layout.
 
 mod device;
+mod factors;
 mod notices;
 mod passkey;
 mod rotation;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use self::state::{Counter, FamilyRecord, State, StoredRecord};
 
-use super::limits::{backoff_ms, gcra, Backoff, Limit, LimitedBy};
+use super::limits::{gcra, Backoff, Limit, LimitedBy};
 use super::model::{
     Client, Family, KeyMeta, Presenter, Rotation, Successor, TokenState, User, UsersPage,
 };
@@ -236,40 +237,50 @@ impl Backend for MemoryStore {
         let (account_key, pair_key) = names::account_limits(username, ip);
         let mut state = self.lock();
         let limit = u64::from(rule.failure_limit);
-        let mut account = state.counter(&account_key, now);
-        if account.until > now {
-            return Ok(Limit::Limited {
-                by: LimitedBy::Account,
-                retry_after_ms: account.until - now,
-            });
-        }
         let mut pair = state.counter(&pair_key, now);
-        if pair.value == 0 {
-            pair.expires = now + rule.window_ms;
+        if pair.value > 0 {
+            let ttl = (pair.expires - now).max(1);
+            if pair.value >= limit {
+                return Ok(Limit::Limited {
+                    by: LimitedBy::Pair,
+                    retry_after_ms: ttl,
+                });
+            }
+            let until = state.counter(&account_key, now).until;
+            if until > now {
+                return Ok(Limit::Limited {
+                    by: LimitedBy::Account,
+                    retry_after_ms: (until - now).min(ttl),
+                });
+            }
+            pair.value += 1;
+            state.counters.insert(pair_key, pair);
+            return Ok(Limit::Allowed);
         }
-        pair.value += 1;
+        let pair = Counter {
+            value: 1,
+            until: 0,
+            expires: now + rule.window_ms,
+        };
         state.counters.insert(pair_key, pair);
-        if pair.value > limit {
-            return Ok(Limit::Limited {
-                by: LimitedBy::Pair,
-                retry_after_ms: (pair.expires - now).max(1),
-            });
-        }
-        account.value += 1;
-        account.expires = now + rule.window_ms;
-        if account.value >= limit {
-            account.until = now + backoff_ms(account.value, rule);
-            account.expires = account.expires.max(account.until);
-        }
+        let mut account = state.counter(&account_key, now);
+        account.fail(now, rule);
         state.counters.insert(account_key, account);
         Ok(Limit::Allowed)
     }
 
-    async fn login_success(&self, username: &str, ip: IpAddr) -> Result<(), StoreError> {
+    async fn login_success(&self, username: &str, ip: IpAddr, now: u64) -> Result<(), StoreError> {
         let (account, pair) = names::account_limits(username, ip);
         let mut state = self.lock();
-        state.counters.remove(&account);
-        state.counters.remove(&pair);
+        let resolved = state
+            .counters
+            .remove(&pair)
+            .is_some_and(|c| c.expires > now);
+        if let Some(account) = state.counters.get_mut(&account) {
+            if resolved && account.expires > now {
+                account.value = account.value.saturating_sub(1);
+            }
+        }
         Ok(())
     }
 
@@ -373,7 +384,7 @@ impl Backend for MemoryStore {
         Ok(state.records.remove(&key).map(|r| r.json))
     }
 
-    async fn record_failed(
+    async fn record_attempt(
         &self,
         kind: Kind,
         id: &SecretHash,
@@ -385,11 +396,11 @@ impl Backend for MemoryStore {
             return Ok(0);
         };
         record.failures += 1;
-        let failures = record.failures;
-        if failures >= max {
+        let attempts = record.failures;
+        if attempts > max {
             state.records.remove(&key);
         }
-        Ok(failures)
+        Ok(attempts)
     }
 
     async fn redeem_record(

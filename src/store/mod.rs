@@ -22,7 +22,7 @@ pub mod sessions;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-pub use backend::{Backend, DeviceBackend, PasskeyBackend};
+pub use backend::{Backend, DeviceBackend, FactorBackend, PasskeyBackend};
 pub use device::{DevicePoll, NewDevice};
 pub use limits::{Backoff, Limit, LimitedBy};
 pub use model::{
@@ -31,7 +31,7 @@ pub use model::{
 };
 pub use notices::{Claimed, Notice, NoticeBackend};
 pub use passkeys::{Added, StoredPasskey};
-pub use records::{Kind, Record, Redemption};
+pub use records::{Attempt, Kind, Record, Redemption};
 pub use sessions::SessionBackend;
 
 use crate::error::StoreError;
@@ -107,7 +107,7 @@ dispatch! { Backend {
     async fn ip_attempt(&self, ip: IpAddr, now_ms: u64, per_minute: u32) -> Limit;
     async fn account_attempt(&self, username: &str, ip: IpAddr, now_ms: u64, rule: &Backoff)
         -> Limit;
-    async fn login_success(&self, username: &str, ip: IpAddr) -> ();
+    async fn login_success(&self, username: &str, ip: IpAddr, now_ms: u64) -> ();
     async fn data_key_check(&self, sealed: &str) -> String;
     async fn accept_totp_step(&self, sub: &str, step: u64) -> bool;
     async fn set_recovery_codes(&self, sub: &str, hashes: &[SecretHash]) -> ();
@@ -119,7 +119,7 @@ dispatch! { Backend {
     async fn put_record(&self, kind: Kind, id: &SecretHash, json: &str, ttl: u64) -> ();
     async fn record(&self, kind: Kind, id: &SecretHash) -> Option<String>;
     async fn take_record(&self, kind: Kind, id: &SecretHash) -> Option<String>;
-    async fn record_failed(&self, kind: Kind, id: &SecretHash, max: u32) -> u32;
+    async fn record_attempt(&self, kind: Kind, id: &SecretHash, max: u32) -> u32;
     async fn redeem_record(&self, kind: Kind, id: &SecretHash, family_id: &str)
         -> Redemption<String>;
     async fn add_session_family(&self, session: &SecretHash, family_id: &str, ttl: u64) -> ();
@@ -146,6 +146,11 @@ dispatch! { NoticeBackend {
 
 dispatch! { SessionBackend {
     async fn user_sessions(&self, sub: &str) -> Vec<SessionInfo>;
+} }
+
+dispatch! { FactorBackend {
+    async fn factor_attempt(&self, sub: &str, now_ms: u64, rule: &Backoff) -> Limit;
+    async fn factor_success(&self, sub: &str) -> ();
 } }
 
 dispatch! { PasskeyBackend {

@@ -58,7 +58,9 @@ pub struct ClientPolicy {
     /// urn:ietf:params:oauth:grant-type:device_code); repeatable.
     #[arg(long = "grant-type", required = true, value_name = "G")]
     pub grant_types: Vec<String>,
-    /// Allowed scope; repeatable. Also the default when a request names none.
+    /// Allowed scope; repeatable. Also the default when a request names none, except openid,
+    /// offline_access and tessera:admin (asked for by name; tessera:admin only with
+    /// client_credentials).
     #[serde(default)]
     #[arg(long = "scope", value_name = "S")]
     pub scopes: Vec<String>,
@@ -186,6 +188,14 @@ pub struct Client {
     pub client_id: String,
     /// Hash of the client secret; `None` for a public client.
     pub secret_hash: Option<SecretHash>,
+    /// When this registration was added, unix milliseconds (0 for clients declared in the
+    /// config file and for records stored before this field existed). It names the
+    /// registration: every grant records the registration it was issued under
+    /// ([`Family::client_registered_at`], the access token's `client_registered_at`), and is
+    /// valid only while the client's current registration is that one, so removing a client
+    /// and registering its `client_id` again never brings an old grant back.
+    #[serde(default)]
+    pub registered_at: u64,
     /// What the client may do.
     #[serde(flatten)]
     pub policy: ClientPolicy,
@@ -222,6 +232,9 @@ pub struct Family {
     /// RFC 9449 §5: the RFC 7638 thumbprint of the DPoP key a public client's refresh tokens
     /// are bound to; every rotation must prove that key.
     pub jkt: Option<String>,
+    /// The [`Client::registered_at`] of the registration the family was opened under (0 for
+    /// families stored before this field existed); it rotates only for that registration.
+    pub client_registered_at: u64,
 }
 
 /// The result of presenting a refresh token for rotation.
@@ -250,7 +263,8 @@ pub enum Rotation {
     /// RFC 9449 §5: the family is bound to a DPoP key the request did not prove; nothing
     /// changed (this is not reuse: the family lives on).
     KeyMismatch,
-    /// Unknown, expired, revoked, or bound to another client; nothing changed.
+    /// Unknown, expired, revoked, bound to another client or opened under another
+    /// registration of it; nothing changed.
     Invalid,
 }
 
@@ -284,6 +298,9 @@ pub struct SessionInfo {
 pub struct Presenter<'a> {
     /// The authenticated client; a family rotates only for its own client.
     pub client_id: &'a str,
+    /// The client's [`Client::registered_at`]; a family opened under another registration of
+    /// that `client_id` is [`Rotation::Invalid`].
+    pub client_registered_at: u64,
     /// The RFC 7638 thumbprint of the DPoP proof's key, when one came (RFC 9449 §5).
     pub jkt: Option<&'a str>,
     /// The scope asked for; empty means no narrowing (RFC 6749 §6).

@@ -13,7 +13,8 @@
 //!   next write.
 //! - `client:<client_id>` → JSON [`super::Client`]; `clients` → set of client ids
 //! - `fam:{<id>}` → hash `sub client_id scope auth_time amr username email jkt current created
-//!   refreshed` (TTL = refresh-token TTL; `created` and `refreshed` are unix seconds);
+//!   refreshed reg` (TTL = refresh-token TTL; `created` and `refreshed` are unix seconds; `reg`
+//!   is the client's `registered_at`, ms, when the family was opened, absent meaning 0);
 //!   `fam:{<id>}:used` → set of rotated-away token hashes (same TTL); `fam:{<id>}:grace` →
 //!   hash `parent successor sealed` of the last rotation, kept only for the refresh grace
 //!   window (PX = `refresh_reuse_grace`): the parent's hash, the successor's hash, and the
@@ -26,9 +27,13 @@
 //!   recovery-code hashes
 //! - `rl:ip:<ip>` → GCRA theoretical arrival time, ms; `rl:{acct:<username>}` → hash
 //!   `failures until`; `rl:{acct:<username>}:ip:<ip>` → unresolved attempts of the pair (the
-//!   account and its pairs share a hash tag: one slot, one script)
+//!   account and its pairs share a hash tag: one slot, one script); `rl:factor:<sub>` → hash
+//!   `failures until` of the account's second-factor attempts (TOTP, recovery codes, passkey
+//!   assertions at the second step): every attempt counts until a correct factor clears it,
+//!   with the back-off of the account limit; not cleared by a correct password, and not tied
+//!   to an `mfa_token`, a pending request or an address
 //! - `<kind>:<hash>` → hash `data failures family` of a typed short-lived record (see
-//!   [`super::Record`]): the kinds are `authreq` (authorization request waiting for sign-in),
+//!   [`super::Record`]; `failures` counts the attempts spent on its budget): the kinds are `authreq` (authorization request waiting for sign-in),
 //!   `session` (browser login session), `code` (authorization code), `mfa` (password step
 //!   waiting for its second factor), `pkreg` (a passkey registration in progress, keyed by the
 //!   hash of the user's `sub`) and `pkauth` (a passkey sign-in challenge, keyed like the
@@ -135,17 +140,24 @@ pub fn recovery_codes(sub: &str) -> String {
     format!("tessera:recovery:{sub}")
 }
 
-/// The per-IP login limit of `ip`.
+/// The per-IP login limit of `ip`, the limit address the caller computed (an IPv6 client
+/// is counted by its /64: `tessera:rl:ip:2001:db8:1:2::`).
 pub fn ip_limit(ip: IpAddr) -> String {
     format!("tessera:rl:ip:{ip}")
 }
 
-/// The per-account failure state and the (account, IP) pair counter (one hash tag).
+/// The per-account failure state (hash: `failures`, `until` ms) and the (account, limit
+/// address) pair counter of unresolved attempts (one hash tag: the account).
 pub fn account_limits(username: &str, ip: IpAddr) -> (String, String) {
     (
         format!("tessera:rl:{{acct:{username}}}"),
         format!("tessera:rl:{{acct:{username}}}:ip:{ip}"),
     )
+}
+
+/// The second-factor failure state of the user `sub` (see the module docs).
+pub fn factor_limit(sub: &str) -> String {
+    format!("tessera:rl:factor:{sub}")
 }
 
 /// A typed record of `kind` under `id`.

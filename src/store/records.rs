@@ -45,6 +45,20 @@ pub enum Redemption<R> {
     Unknown,
 }
 
+/// The answer of [`Store::spend_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Go ahead and evaluate: this attempt is counted, `left` more may follow.
+    Counted {
+        /// Attempts left after this one.
+        left: u32,
+    },
+    /// Every attempt was spent: refused, and the record is gone.
+    Exhausted,
+    /// No such record (expired, finished, or never there).
+    Unknown,
+}
+
 fn encode<R: Record>(record: &R) -> Result<String, StoreError> {
     serde_json::to_string(record).map_err(|_| StoreError("unserialisable record".into()))
 }
@@ -96,17 +110,22 @@ impl Store {
         Ok(decode(self.take_record(Kind::of::<R>(), id).await?))
     }
 
-    /// Counts a failure against the record under `id`, deleting it at `max`; returns the
-    /// failures so far (0: no such record).
+    /// Spends one of the `max` attempts of the record under `id` before the attempt is
+    /// evaluated (atomic: of parallel attempts, at most `max` are ever counted); the attempt
+    /// after the last one deletes the record.
     ///
     /// # Errors
     /// [`StoreError`] when the backend is unavailable.
-    pub async fn count_failure<R: Record>(
+    pub async fn spend_attempt<R: Record>(
         &self,
         id: &SecretHash,
         max: u32,
-    ) -> Result<u32, StoreError> {
-        self.record_failed(Kind::of::<R>(), id, max).await
+    ) -> Result<Attempt, StoreError> {
+        Ok(match self.record_attempt(Kind::of::<R>(), id, max).await? {
+            0 => Attempt::Unknown,
+            n if n > max => Attempt::Exhausted,
+            n => Attempt::Counted { left: max - n },
+        })
     }
 
     /// Redeems the single-use record under `id` for family `family_id`.

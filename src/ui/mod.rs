@@ -107,6 +107,9 @@ impl Ui {
     pub fn load(templates_dir: Option<&Path>, locales_dir: Option<&Path>) -> Result<Self, UiError> {
         let catalogue = Arc::new(Catalogue::load(locales_dir)?);
         let mut env = Environment::new();
+        // A value a page did not get renders empty, also behind a dot (`factors.totp`), so an
+        // operator's template may use fewer or more values than the built-in one.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
         let words = catalogue.clone();
         env.add_function(
             "t",

@@ -15,6 +15,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("login.html", include_str!("../../templates/login.html")),
     ("mfa.html", include_str!("../../templates/mfa.html")),
     ("consent.html", include_str!("../../templates/consent.html")),
+    ("scopes.html", include_str!("../../templates/scopes.html")),
     ("device.html", include_str!("../../templates/device.html")),
     (
         "device_approve.html",

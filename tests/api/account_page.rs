@@ -1,50 +1,14 @@
 //! The hosted account page: its sign-in through tessera's own client, the same page headers
 //! as the login pages, CSRF, and its passkey, TOTP and password forms.
 
-use crate::helpers::{Authenticator, Page, TestApp};
-
-/// Follows `page`'s redirect (relative or absolute) with `browser`.
-async fn follow(app: &TestApp, browser: &mut crate::helpers::Browser, page: &Page) -> Page {
-    let location = page.headers["location"].to_str().unwrap();
-    let url = if location.starts_with('/') {
-        format!("{}{location}", app.base)
-    } else {
-        location.to_owned()
-    };
-    browser.get(&url).await
-}
-
-/// Signs `username` in through `GET /account`; returns the account page.
-async fn signed_in(
-    app: &TestApp,
-    browser: &mut crate::helpers::Browser,
-    username: &str,
-    password: &str,
-) -> Page {
-    let start = browser.get(&format!("{}/account", app.base)).await;
-    assert_eq!(start.status, 302);
-    assert!(start
-        .location()
-        .as_str()
-        .contains("client_id=tessera-account"));
-    let login = follow(app, browser, &start).await;
-    assert_eq!(login.status, 200);
-    let back = browser.submit_login(&login, username, password).await;
-    assert_eq!(back.status, 303, "{}", back.body);
-    assert_eq!(back.location().path(), "/account/callback");
-    let done = follow(app, browser, &back).await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    let page = follow(app, browser, &done).await;
-    assert_eq!(page.status, 200);
-    page
-}
+use crate::helpers::{Authenticator, TestApp};
 
 #[tokio::test]
 async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors() {
     let app = TestApp::spawn_passkeys().await;
     let (username, password, sub) = app.user().await;
     let mut browser = app.browser();
-    let page = signed_in(&app, &mut browser, &username, &password).await;
+    let page = browser.account_sign_in(&username, &password).await;
     assert!(page.body.contains(&username));
     let csp = page.headers["content-security-policy"].to_str().unwrap();
     assert!(
@@ -88,7 +52,7 @@ async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors()
         )
         .await;
     assert_eq!(added.status, 303, "{}", added.body);
-    let page = follow(&app, &mut browser, &added).await;
+    let page = browser.follow(&added).await;
     assert!(page.body.contains("The passkey was added.") && page.body.contains("Desk key"));
 
     // TOTP: the QR image and the key as text.
@@ -149,7 +113,7 @@ async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors()
         )
         .await;
     assert_eq!(changed.status, 303);
-    let page = follow(&app, &mut browser, &changed).await;
+    let page = browser.follow(&changed).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Your password was changed"));
     let logs = crate::helpers::captured_logs();
@@ -195,7 +159,7 @@ async fn the_account_page_lists_sessions_and_ends_one_or_all() {
             .to_owned()
     };
     let mut browser = app.browser();
-    let page = signed_in(&app, &mut browser, &username, &password).await;
+    let page = browser.account_sign_in(&username, &password).await;
     let csrf = page.field("csrf");
     // Both sessions are listed, each with its own sign-out form.
     for tokens in [&first, &second] {
@@ -217,7 +181,7 @@ async fn the_account_page_lists_sessions_and_ends_one_or_all() {
         )
         .await;
     assert_eq!(unknown.status, 303);
-    let page = follow(&app, &mut browser, &unknown).await;
+    let page = browser.follow(&unknown).await;
     assert!(page.body.contains("That session had already ended."));
 
     // Ending the second session revokes its refresh token; the first lives on.
@@ -229,7 +193,7 @@ async fn the_account_page_lists_sessions_and_ends_one_or_all() {
         )
         .await;
     assert_eq!(ended.status, 303, "{}", ended.body);
-    let page = follow(&app, &mut browser, &ended).await;
+    let page = browser.follow(&ended).await;
     assert!(page.body.contains("The session was signed out."));
     assert!(!page.body.contains(&sid(&second)));
     app.assert_refresh_dead(&client, &refresh(&second)).await;

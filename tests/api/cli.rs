@@ -11,26 +11,26 @@ use serde_json::Value;
 use crate::helpers::{eventually, free_port, redis_url, unique};
 
 /// The binary, in an empty temporary directory, with only `PATH` and `env` in its environment.
-struct Tessera {
+pub(crate) struct Tessera {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
 }
 
 impl Tessera {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
             env: Vec::new(),
         }
     }
 
-    fn env(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn env(mut self, name: &str, value: impl Into<String>) -> Self {
         self.env.push((name.to_owned(), value.into()));
         self
     }
 
     /// On the private Redis, with keys in the working directory's `keys/`.
-    fn on_redis() -> Self {
+    pub(crate) fn on_redis() -> Self {
         Self::new().env("TESSERA_REDIS_URL", redis_url())
     }
 
@@ -68,7 +68,7 @@ impl Tessera {
     }
 
     /// Runs `args`, expecting failure; returns standard error.
-    fn fails(&self, args: &[&str]) -> String {
+    pub(crate) fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(!out.status.success(), "{args:?} succeeded: {stderr}");

@@ -20,16 +20,19 @@ async fn dpop_login(app: &TestApp, key: &DpopKey) -> (String, Value) {
     (client, res.json().await.unwrap())
 }
 
+/// A password grant asking for `openid profile email offline_access` (a request without
+/// `scope` gets no `openid`).
 fn password_form<'a>(
     client: &'a str,
     username: &'a str,
     password: &'a str,
-) -> [(&'a str, &'a str); 4] {
+) -> [(&'a str, &'a str); 5] {
     [
         ("grant_type", "password"),
         ("client_id", client),
         ("username", username),
         ("password", password),
+        ("scope", "openid profile email offline_access"),
     ]
 }
 

@@ -16,11 +16,13 @@ use crate::helpers::{
 async fn dpop_login(app: &TestApp, key: &DpopKey, nonce: Option<&str>) -> (String, Value) {
     let client = app.public_client().await;
     let (username, password, _) = app.user().await;
+    let scope = SCOPES.join(" ");
     let form = [
         ("grant_type", "password"),
         ("client_id", client.as_str()),
         ("username", username.as_str()),
         ("password", password.as_str()),
+        ("scope", scope.as_str()),
     ];
     let proof = key.proof("POST", &app.url("/oauth2/token"), json!({ "nonce": nonce }));
     let res = app.post_token_dpop(&form, Some(&proof)).await;
@@ -36,7 +38,9 @@ async fn dpop_admin(app: &TestApp, key: &DpopKey, nonce: Option<&str>) -> (Servi
     let id = app.service_client_with(&secret, &["tessera:admin"]).await;
     let svc = Service { id, secret };
     let proof = key.proof("POST", &app.url("/oauth2/token"), json!({ "nonce": nonce }));
-    let res = app.post_token_dpop(&svc.form(), Some(&proof)).await;
+    let mut form = svc.form().to_vec();
+    form.push(("scope", "tessera:admin"));
+    let res = app.post_token_dpop(&form, Some(&proof)).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "DPoP");

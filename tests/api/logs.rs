@@ -27,6 +27,7 @@ async fn a_full_flow_logs_no_secret_but_logs_the_audit_trail() {
                 ("grant_type", "password"),
                 ("username", username.as_str()),
                 ("password", password.as_str()),
+                ("scope", "openid profile email"),
             ],
         )
         .await;

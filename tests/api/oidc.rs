@@ -276,7 +276,7 @@ async fn admin_api_manages_clients_with_the_admin_scope_only() {
         .service_client_with(&admin_secret, &["tessera:admin"])
         .await;
     let token: Value = app
-        .client_credentials(&admin, &admin_secret, &[])
+        .client_credentials(&admin, &admin_secret, &[("scope", "tessera:admin")])
         .await
         .json()
         .await

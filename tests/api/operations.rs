@@ -1,14 +1,14 @@
 //! Running for real: key rotation across instances, JWKS caching, several instances on one
 //! Redis, Redis outages, graceful shutdown, metrics.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::helpers::{
     basic, eventually, free_port, generate_key, kid_of, random_token, unique, Backend, NewClient,
-    RawSettings, TestApp,
+    PrivateRedis, RawSettings, TestApp,
 };
 
 #[tokio::test]
@@ -98,78 +98,6 @@ async fn two_instances_share_sessions_and_revocations() {
         )
         .await;
     assert_eq!(res.json::<Value>().await.unwrap()["active"], false);
-}
-
-/// A private redis-server on a free port, which this test may stop and restart.
-struct PrivateRedis {
-    port: u16,
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl PrivateRedis {
-    fn binary() -> String {
-        std::env::var("TESSERA_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
-    }
-
-    fn start_on(port: u16, dir: tempfile::TempDir) -> Self {
-        Self::start_with(port, dir, &[])
-    }
-
-    /// Starts on `port` with `extra` arguments (after an optional config file path first).
-    fn start_with(port: u16, dir: tempfile::TempDir, extra: &[&str]) -> Self {
-        let mut command = Command::new(Self::binary());
-        if let Some(conf) = extra.first().filter(|a| a.ends_with(".conf")) {
-            command.arg(conf);
-        }
-        let child = command
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .args(extra.iter().filter(|a| !a.ends_with(".conf")))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server (set TESSERA_TEST_REDIS_SERVER)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { port, child, dir }
-    }
-
-    fn start() -> Self {
-        Self::start_on(free_port(), tempfile::tempdir().unwrap())
-    }
-
-    fn stop(mut self) -> (u16, tempfile::TempDir) {
-        self.kill();
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        (self.port, dir)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A test never leaves a redis-server behind (it would also hold the test run's output open).
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 #[tokio::test]

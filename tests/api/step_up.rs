@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{claims, now, pyotp, TestApp, AFTER_LOGOUT};
+use crate::helpers::{claims, pyotp, TestApp, AFTER_LOGOUT};
 
 const TWO_FACTOR: &str = "urn:tessera:acr:2fa";
 const SINGLE_FACTOR: &str = "urn:tessera:acr:1fa";
@@ -14,18 +14,8 @@ const SINGLE_FACTOR: &str = "urn:tessera:acr:1fa";
 async fn enroll(app: &TestApp, username: &str, password: &str) -> (String, u64) {
     let client = app.public_client().await;
     let access = app.bearer_login(&client, username, password).await;
-    let body: Value = app.post_totp(Some(&access)).await.json().await.unwrap();
-    let uri = url::Url::parse(body["otpauth_uri"].as_str().unwrap()).unwrap();
-    let secret = uri
-        .query_pairs()
-        .find(|(k, _)| k == "secret")
-        .unwrap()
-        .1
-        .into_owned();
-    let t0 = now();
-    let res = app.post_totp_confirm(&access, &pyotp(&secret, t0)).await;
-    assert_eq!(res.status(), 200);
-    (secret, t0)
+    let totp = app.enroll_totp(&access).await;
+    (totp.secret, totp.t0)
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 
 mod device;
 mod dpop;
+mod factors;
 mod passkeys;
+mod registration;
 mod sessions;
 
 use std::net::IpAddr;
@@ -14,7 +16,7 @@ use tessera::secret::SecretHash;
 use tessera::store::memory::MemoryStore;
 use tessera::store::redis::RedisStore;
 use tessera::store::{
-    Backend, Backoff, Client, ClientPolicy, Family, Limit, LimitedBy, Presenter, Record,
+    Attempt, Backend, Backoff, Client, ClientPolicy, Family, Limit, LimitedBy, Presenter, Record,
     Redemption, Rotation, Store, Successor, TokenState, User,
 };
 
@@ -45,6 +47,7 @@ pub fn family(sub: &str, client_id: &str, scope: &str) -> Family {
         username: unique("user"),
         email: Some("someone@example.test".to_owned()),
         jkt: None,
+        client_registered_at: 0,
     }
 }
 
@@ -57,6 +60,7 @@ pub fn next(hash: &SecretHash) -> Successor<'_> {
 pub fn by<'a>(client_id: &'a str, jkt: Option<&'a str>, scope: &'a [&'a str]) -> Presenter<'a> {
     Presenter {
         client_id,
+        client_registered_at: 0,
         jkt,
         scope,
     }
@@ -107,6 +111,7 @@ async fn clients_contract(store: &Store) {
     let client = Client {
         client_id: unique("client"),
         secret_hash: Some(hash()),
+        registered_at: 1_700_000_000_123,
         policy: ClientPolicy {
             grant_types: vec!["password".into(), "refresh_token".into()],
             scopes: vec!["openid".into()],
@@ -407,22 +412,31 @@ async fn records_contract(store: &Store) {
     store.put(&id, &note, TTL).await.unwrap();
     assert_eq!(store.get::<Note>(&id).await.unwrap().as_ref(), Some(&note));
 
-    // Failures count up to the limit, then the record is gone. Rewriting a live record keeps
-    // its count (a pending request's budget cannot be reset); a new record starts at zero.
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 1);
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 2);
+    // Attempts are spent up to the budget, the last one still evaluated (the record lives on
+    // for its taker); the one after is refused and the record is gone. Rewriting a live record
+    // keeps its count (a pending request's budget cannot be reset); a new one starts afresh.
+    let spend = || store.spend_attempt::<Note>(&id, 3);
+    assert_eq!(spend().await.unwrap(), Attempt::Counted { left: 2 });
+    assert_eq!(spend().await.unwrap(), Attempt::Counted { left: 1 });
     let rewritten = Note {
         text: unique("rewritten"),
     };
     store.put(&id, &rewritten, TTL).await.unwrap();
     let stored = store.get::<Note>(&id).await.unwrap();
     assert_eq!(stored.as_ref(), Some(&rewritten));
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 3);
+    assert_eq!(spend().await.unwrap(), Attempt::Counted { left: 0 });
+    let last = store.get::<Note>(&id).await.unwrap();
+    assert_eq!(
+        last.as_ref(),
+        Some(&rewritten),
+        "alive for the last attempt"
+    );
+    assert_eq!(spend().await.unwrap(), Attempt::Exhausted);
     let gone = store.get::<Note>(&id).await.unwrap();
-    assert_eq!(gone, None, "dead at the limit");
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 0);
+    assert_eq!(gone, None, "dead past the budget");
+    assert_eq!(spend().await.unwrap(), Attempt::Unknown);
     store.put(&id, &note, TTL).await.unwrap();
-    assert_eq!(store.count_failure::<Note>(&id, 3).await.unwrap(), 1);
+    assert_eq!(spend().await.unwrap(), Attempt::Counted { left: 2 });
     store.take::<Note>(&id).await.unwrap();
 
     // Take is single use.
@@ -471,6 +485,13 @@ async fn limits_contract(store: &Store) {
         Limit::Allowed
     );
 
+    account_contract(store, now).await;
+}
+
+/// `account_attempt` and `login_success`: an address's first unresolved failure counts against
+/// the account, its others against the pair; during the back-off only an address without
+/// failures is let through; a success clears the pair alone.
+async fn account_contract(store: &Store, now: u64) {
     let rule = Backoff {
         failure_limit: 2,
         window_ms: 60_000,
@@ -478,51 +499,52 @@ async fn limits_contract(store: &Store) {
         max_ms: 8_000,
     };
     let account = unique("acct");
-    assert_eq!(
-        store
-            .account_attempt(&account, ip, now, &rule)
-            .await
-            .unwrap(),
-        Limit::Allowed
-    );
-    // The second failure reaches the limit and starts a back-off of base_ms.
-    assert_eq!(
-        store
-            .account_attempt(&account, ip, now, &rule)
-            .await
-            .unwrap(),
-        Limit::Allowed
-    );
-    assert_eq!(
-        store
-            .account_attempt(&account, ip, now + 10, &rule)
-            .await
-            .unwrap(),
-        Limit::Limited {
-            by: LimitedBy::Account,
-            retry_after_ms: 990
-        }
-    );
-    // After the back-off, the pair is over its limit of unresolved attempts.
+    let octet = rand_octet();
+    let [a, b, c]: [IpAddr; 3] =
+        ["198.51.100", "203.0.113", "192.0.2"].map(|net| format!("{net}.{octet}").parse().unwrap());
+    let attempt = |ip, at| store.account_attempt(&account, ip, at, &rule);
+    let account_wait = |ms| Limit::Limited {
+        by: LimitedBy::Account,
+        retry_after_ms: ms,
+    };
+    // A's second failure counts against its pair alone, its third meets the pair limit.
+    assert_eq!(attempt(a, now).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(a, now).await.unwrap(), Limit::Allowed);
     assert!(matches!(
-        store
-            .account_attempt(&account, ip, now + 1_000, &rule)
-            .await
-            .unwrap(),
-        Limit::Limited {
-            by: LimitedBy::Pair,
-            ..
-        }
+        attempt(a, now).await.unwrap(),
+        Limit::Limited { by: LimitedBy::Pair, retry_after_ms } if retry_after_ms > 50_000 && retry_after_ms <= 60_000
     ));
-    // A success clears both.
-    store.login_success(&account, ip).await.unwrap();
-    assert_eq!(
-        store
-            .account_attempt(&account, ip, now + 1_000, &rule)
-            .await
-            .unwrap(),
-        Limit::Allowed
-    );
+    // B's first failure is the account's second: a back-off of base_ms, which B waits out.
+    assert_eq!(attempt(b, now).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(b, now + 10).await.unwrap(), account_wait(990));
+    // C has no failure: let through, and its failure doubles the back-off.
+    assert_eq!(attempt(c, now + 10).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(b, now + 20).await.unwrap(), account_wait(1_990));
+    // A success clears C's pair and takes back its count (3 failures, not 4, after C's next
+    // failure: a back-off of 2 s); B still waits.
+    store.login_success(&account, c, now + 20).await.unwrap();
+    assert_eq!(attempt(c, now + 20).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(b, now + 40).await.unwrap(), account_wait(1_980));
+    // After the back-off, B's second failure is let through and does not extend it.
+    assert_eq!(attempt(b, now + 2_020).await.unwrap(), Limit::Allowed);
+    assert_eq!(attempt(c, now + 2_020).await.unwrap(), Limit::Allowed);
+
+    // An address waits for the back-off or for its pair to expire, whichever comes first.
+    let short = Backoff {
+        failure_limit: 2,
+        window_ms: 5_000,
+        base_ms: 8_000,
+        max_ms: 8_000,
+    };
+    let account = unique("acct");
+    for ip in [a, b] {
+        let first = store.account_attempt(&account, ip, now, &short).await;
+        assert_eq!(first.unwrap(), Limit::Allowed);
+    }
+    assert!(matches!(
+        store.account_attempt(&account, a, now + 10, &short).await.unwrap(),
+        Limit::Limited { by: LimitedBy::Account, retry_after_ms } if retry_after_ms > 4_000 && retry_after_ms <= 5_000
+    ));
 }
 
 fn rand_octet() -> u8 {
@@ -562,6 +584,7 @@ async fn contract(store: Store) {
     records_contract(&store).await;
     limits_contract(&store).await;
     second_factor_contract(&store).await;
+    factors::factor_limit_contract(&store).await;
     refreshed_session_outlives_its_login_contract(&store).await;
     crate::store_users_contract::user_listing_contract(&store).await;
     crate::store_users_contract::user_removal_contract(&store).await;
@@ -571,6 +594,7 @@ async fn contract(store: Store) {
     sessions::grace_contract(&store).await;
     sessions::notice_contract(&store).await;
     passkeys::passkey_contract(&store).await;
+    registration::registration_contract(&store).await;
 }
 
 #[tokio::test]

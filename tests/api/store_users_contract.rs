@@ -104,6 +104,7 @@ pub async fn user_removal_contract(store: &Store) {
         username: user.username.clone(),
         email: None,
         jkt: None,
+        client_registered_at: 0,
     };
     store
         .create_family(&family_id, &family, &SecretHash::of(&unique("rt")), 600)

@@ -171,8 +171,10 @@ impl FromRequest for FormBearer {
 }
 
 /// The user of a verified [`Bearer`] token, for endpoints acting on the user's own account: the
-/// token must belong to a live session (`sid`, a refresh-token family) of a user that exists
-/// and is not disabled. Two store calls (family, user).
+/// token must have been issued to the current registration of its client (removing a client
+/// ends its tokens, and registering the id again does not revive them), belong to a live
+/// session (`sid`, a refresh-token family) and to a user that exists and is not disabled. Two
+/// store calls (family, user); the client comes from the registry's cache.
 ///
 /// # Errors
 /// As [`Bearer`]; `invalid_token` "the session has ended" otherwise; 503 when the store is
@@ -189,6 +191,9 @@ impl SessionUser {
     pub async fn of(state: &AppState, claims: &AccessClaims) -> Result<Self, OAuthError> {
         let ended = || OAuthError::invalid_token("the session has ended");
         let sid = claims.sid.as_deref().ok_or_else(ended)?;
+        if !issued_to_current_client(state, claims).await? {
+            return Err(ended());
+        }
         if !state.store.family_alive(sid).await? {
             return Err(ended());
         }
@@ -200,6 +205,22 @@ impl SessionUser {
             .map(Self)
             .ok_or_else(ended)
     }
+}
+
+/// Whether `claims` were issued to the client's current registration: the client exists and
+/// its `registered_at` is the token's `client_registered_at`. From the registry's cache.
+///
+/// # Errors
+/// 503 when the store is down (on a cache miss).
+pub async fn issued_to_current_client(
+    state: &AppState,
+    claims: &AccessClaims,
+) -> Result<bool, OAuthError> {
+    Ok(state
+        .clients
+        .of_grant(&claims.client_id, claims.client_registered_at)
+        .await?
+        .is_some())
 }
 
 impl FromRequest for SessionUser {

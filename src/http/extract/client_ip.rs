@@ -11,8 +11,8 @@ use super::app_state;
 use crate::error::OAuthError;
 use crate::state::AppState;
 
-/// The client's IP address: the TCP peer, or what a trusted proxy says (see
-/// [`crate::ratelimit::TrustedProxies::client_ip`]).
+/// The client's IP address: the TCP peer, or what a trusted proxy says, an IPv4-mapped IPv6
+/// address as IPv4 (see [`crate::ratelimit::TrustedProxies::client_ip`]).
 ///
 /// As an extractor it fails only without registered application state (503).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,7 +23,7 @@ mod dpop;
 mod params;
 mod token_request;
 
-pub use bearer::{Bearer, FormBearer, SessionUser};
+pub use bearer::{issued_to_current_client, Bearer, FormBearer, SessionUser};
 pub use client::ClientRequest;
 pub use client_ip::{client_ip, ClientIp};
 pub use dpop::{proof_jkt, ProofRequest};
@@ -47,7 +47,7 @@ type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, OAuthError>>>>;
 /// # Errors
 /// 503 `temporarily_unavailable` (and an error log) when none is registered, which only a
 /// misassembled app can cause.
-fn app_state(req: &HttpRequest) -> Result<&web::Data<AppState>, OAuthError> {
+pub(super) fn app_state(req: &HttpRequest) -> Result<&web::Data<AppState>, OAuthError> {
     req.app_data::<web::Data<AppState>>().ok_or_else(|| {
         tracing::error!("the application state is not registered");
         OAuthError::unavailable(

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::{Stream, StreamExt};
 
 use super::Extracting;
-use crate::error::OAuthError;
+use crate::error::{quoted, OAuthError};
 use crate::http::MAX_BODY_BYTES;
 
 /// Request parameters from an `application/x-www-form-urlencoded` body (RFC 6749 §3.2) or, as a
@@ -68,12 +68,14 @@ impl Params {
                 for (k, v) in members {
                     let serde_json::Value::String(v) = v else {
                         return Err(OAuthError::invalid_request(format!(
-                            "parameter `{k}` must be a string"
+                            "parameter {} must be a string",
+                            quoted(&k)
                         )));
                     };
                     if map.insert(k.clone(), v).is_some() {
                         return Err(OAuthError::invalid_request(format!(
-                            "parameter `{k}` is repeated"
+                            "parameter {} is repeated",
+                            quoted(&k)
                         )));
                     }
                 }
@@ -132,7 +134,8 @@ fn form_fields(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
     for (k, v) in form_urlencoded::parse(body) {
         if map.insert(k.to_string(), v.into_owned()).is_some() {
             return Err(OAuthError::invalid_request(format!(
-                "parameter `{k}` is repeated"
+                "parameter {} is repeated",
+                quoted(&k)
             )));
         }
     }
@@ -170,15 +173,22 @@ impl<'de> serde::Deserialize<'de> for JsonMembers {
 ///
 /// # Errors
 /// `invalid_request` (in the RFC 6749 §5.2 format, not a bare 413) when it is larger or breaks
-/// off.
+/// off; with status 408 when it did not arrive within `body_timeout_ms`.
 pub async fn read_body<S>(payload: &mut S) -> Result<BytesMut, OAuthError>
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+        let chunk = chunk.map_err(|e| match e {
+            // RFC 9110 §15.5.9: the complete request did not arrive in the time the server
+            // was prepared to wait (`body_timeout_ms`, see `http::body_deadline`).
+            PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                OAuthError::invalid_request("the request body did not arrive in time")
+                    .with_status(StatusCode::REQUEST_TIMEOUT)
+            }
+            _ => OAuthError::invalid_request("the request body could not be read"),
+        })?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(OAuthError::invalid_request(format!(
                 "the request body is larger than {MAX_BODY_BYTES} bytes"

@@ -20,6 +20,12 @@ impl State {
         let Some(record) = self.family(family_id) else {
             return Rotation::Invalid;
         };
+        // A family of another registration of the client id is no grant of this one.
+        if record.family.client_id == by.client_id
+            && record.family.client_registered_at != by.client_registered_at
+        {
+            return Rotation::Invalid;
+        }
         // RFC 9449 §5: a family bound to a key rotates only with that key; without it nothing
         // changes (not reuse, so the family is not revoked).
         if record

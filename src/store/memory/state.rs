@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
 use crate::secret::SecretHash;
+use crate::store::limits::{backoff_ms, Backoff};
 use crate::store::model::{Client, Family, KeyMeta, User};
 
 /// A limiter counter: `value` (TAT or count), `until` (back-off end), expiring at `expires` (ms).
@@ -13,6 +14,20 @@ pub(super) struct Counter {
     pub(super) value: u64,
     pub(super) until: u64,
     pub(super) expires: u64,
+}
+
+impl Counter {
+    /// One more failure at `now` (the twin of `count_failure` in `redis/scripts/backoff.lua`):
+    /// reaching the limit of `rule` starts its back-off; the failures are remembered for the
+    /// window after the last one, or until the back-off ends if that is later.
+    pub(super) fn fail(&mut self, now: u64, rule: &Backoff) {
+        self.value += 1;
+        self.expires = now + rule.window_ms;
+        if self.value >= u64::from(rule.failure_limit) {
+            self.until = now + backoff_ms(self.value, rule);
+            self.expires = self.expires.max(self.until);
+        }
+    }
 }
 
 pub(super) struct FamilyRecord {

@@ -10,6 +10,7 @@ pub(super) fn limit(which: &str, wait: u64) -> Limit {
         "ip" => LimitedBy::Ip,
         "account" => LimitedBy::Account,
         "pair" => LimitedBy::Pair,
+        "second_factor" => LimitedBy::SecondFactor,
         _ => return Limit::Allowed,
     };
     Limit::Limited {
@@ -30,6 +31,8 @@ pub(super) fn decode_family(fields: &[String]) -> Result<Family, StoreError> {
             username: username.clone(),
             email: (!email.is_empty()).then(|| email.clone()),
             jkt: rest.first().filter(|j| !j.is_empty()).cloned(),
+            // Absent (a family stored before registrations were recorded): 0.
+            client_registered_at: rest.get(1).and_then(|r| r.parse().ok()).unwrap_or(0),
         }),
         _ => Err(StoreError("malformed family record".into())),
     }

@@ -1,25 +1,24 @@
-//! The shared connection: one multiplexed connection (`ConnectionManager`, the cluster
-//! client's connection, or the master Sentinel names; all reconnect by themselves) is shared by
-//! all workers, so a request costs no pool check-out round trip.
+//! The shared connection: one multiplexed connection (a standalone server's, see `link.rs`;
+//! the cluster client's; or the master Sentinel names; all reconnect by themselves) is shared
+//! by all workers, so a request costs no pool check-out round trip.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{
-    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
-};
+use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelServerType};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
 use super::diagnose::Target;
+use super::link::Single;
 use crate::error::StoreError;
 
 /// The shared connection: a standalone server, a Redis Cluster, or the master named by Redis
 /// Sentinel.
 #[derive(Clone)]
 pub(super) enum Conn {
-    Single(ConnectionManager),
+    Single(Single),
     Cluster(ClusterConnection),
     Sentinel(SentinelConn),
 }
@@ -137,20 +136,12 @@ impl ConnectionLike for Conn {
 }
 
 impl Conn {
-    /// Connects to `url`, bounding connection attempts and every command by `timeout`.
+    /// Connects to `url`, bounding every command (a reconnection included) by `timeout`.
     ///
     /// # Errors
     /// [`StoreError`] when the URL is invalid or the first connection fails.
     pub(super) async fn single(url: &str, timeout: Duration) -> redis::RedisResult<Self> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(2)
-            .set_max_delay(1000);
-        Ok(Conn::Single(
-            ConnectionManager::new_with_config(client, config).await?,
-        ))
+        Ok(Conn::Single(Single::connect(url, timeout).await?))
     }
 
     /// Connects to a Redis Cluster through the seed node URLs `nodes`, bounding connection

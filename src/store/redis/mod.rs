@@ -8,6 +8,8 @@ mod codec;
 mod connection;
 mod device;
 mod diagnose;
+mod factors;
+mod link;
 mod notices;
 mod passkey;
 mod rotation;
@@ -21,7 +23,9 @@ use redis::AsyncCommands;
 
 use self::codec::{decode_family, from_json, limit, seconds, to_json};
 use self::connection::Conn;
-use self::scripts::{ACCOUNT_ATTEMPT, IP_ATTEMPT, RECORD_FAILED, REDEEM, TOKEN_STATE, TOTP_STEP};
+use self::scripts::{
+    ACCOUNT_ATTEMPT, IP_ATTEMPT, LOGIN_SUCCESS, RECORD_ATTEMPT, REDEEM, TOKEN_STATE, TOTP_STEP,
+};
 use super::limits::{Backoff, Limit};
 use super::model::{
     Client, Family, KeyMeta, Presenter, Rotation, Successor, TokenState, User, UsersPage,
@@ -186,6 +190,7 @@ impl Backend for RedisStore {
                     ("jkt", family.jkt.as_deref().unwrap_or("")),
                     ("current", token_hash.as_str()),
                     ("created", &crate::clock::now().to_string()),
+                    ("reg", &family.client_registered_at.to_string()),
                 ],
             )
             .ignore()
@@ -296,9 +301,13 @@ impl Backend for RedisStore {
         Ok(limit(&which, wait))
     }
 
-    async fn login_success(&self, username: &str, ip: IpAddr) -> Result<(), StoreError> {
+    async fn login_success(&self, username: &str, ip: IpAddr, _: u64) -> Result<(), StoreError> {
         let (account, pair) = names::account_limits(username, ip);
-        let () = self.conn.clone().del(&[account, pair]).await?;
+        let _: i64 = LOGIN_SUCCESS
+            .key(account)
+            .key(pair)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
         Ok(())
     }
 
@@ -412,18 +421,18 @@ impl Backend for RedisStore {
         Ok(data)
     }
 
-    async fn record_failed(
+    async fn record_attempt(
         &self,
         kind: Kind,
         id: &SecretHash,
         max: u32,
     ) -> Result<u32, StoreError> {
-        let failures: u32 = RECORD_FAILED
+        let attempts: u32 = RECORD_ATTEMPT
             .key(names::record(kind.as_str(), id))
             .arg(max)
             .invoke_async(&mut self.conn.clone())
             .await?;
-        Ok(failures)
+        Ok(attempts)
     }
 
     async fn redeem_record(

@@ -31,7 +31,8 @@ impl RedisStore {
             .arg(by.jkt.unwrap_or(""))
             .arg(crate::clock::now())
             .arg(grace_ms)
-            .arg(sealed);
+            .arg(sealed)
+            .arg(by.client_registered_at);
         for s in by.scope {
             invocation.arg(*s);
         }

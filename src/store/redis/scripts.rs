@@ -1,5 +1,6 @@
 //! The Lua scripts, one `.lua` file each beside this one (every read-check-write is one
-//! script, atomic on the server). Each script touches one Redis Cluster slot.
+//! script, atomic on the server; `backoff.lua` is a function the limit scripts share, put in
+//! front of each). Each script touches one Redis Cluster slot.
 
 use std::sync::LazyLock;
 
@@ -17,17 +18,33 @@ pub(super) static TOKEN_STATE: LazyLock<Script> =
 pub(super) static IP_ATTEMPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/ip_attempt.lua")));
 
-/// Per-account back-off and per-pair limit.
-pub(super) static ACCOUNT_ATTEMPT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/account_attempt.lua")));
+/// Per-account back-off and per-pair limit (after the shared back-off, `backoff.lua`).
+pub(super) static ACCOUNT_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("scripts/backoff.lua"),
+        include_str!("scripts/account_attempt.lua")
+    ))
+});
+
+/// Per-account second-factor back-off (after the shared back-off, `backoff.lua`).
+pub(super) static FACTOR_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("scripts/backoff.lua"),
+        include_str!("scripts/factor_attempt.lua")
+    ))
+});
+
+/// A success: the pair cleared, its account count taken back.
+pub(super) static LOGIN_SUCCESS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/login_success.lua")));
 
 /// TOTP step compare-and-set.
 pub(super) static TOTP_STEP: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/totp_step.lua")));
 
-/// A failure against a typed record.
-pub(super) static RECORD_FAILED: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/record_failed.lua")));
+/// An attempt against a typed record's budget.
+pub(super) static RECORD_ATTEMPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/record_attempt.lua")));
 
 /// Single-use redemption of a typed record.
 pub(super) static REDEEM: LazyLock<Script> =

@@ -14,7 +14,7 @@ impl TestApp {
         let secret = random_token();
         let admin = self.service_client_with(&secret, &["tessera:admin"]).await;
         let token: Value = self
-            .client_credentials(&admin, &secret, &[])
+            .client_credentials(&admin, &secret, &[("scope", "tessera:admin")])
             .await
             .json()
             .await

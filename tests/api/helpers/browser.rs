@@ -40,7 +40,20 @@ impl Page {
             .find(&marker)
             .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
             + marker.len();
-        self.body[start..].split('"').next().unwrap().to_owned()
+        let raw = self.body[start..].split('"').next().unwrap();
+        // As a browser reads it: the character references the page's HTML escaping writes.
+        [
+            ("&#x2f;", "/"),
+            ("&#x27;", "'"),
+            ("&quot;", "\""),
+            ("&lt;", "<"),
+            ("&gt;", ">"),
+            ("&amp;", "&"),
+        ]
+        .iter()
+        .fold(raw.to_owned(), |value, (reference, c)| {
+            value.replace(reference, c)
+        })
     }
 
     pub fn location(&self) -> url::Url {
@@ -96,6 +109,48 @@ impl Browser {
             set_cookies,
             body: res.text().await.unwrap(),
         }
+    }
+
+    /// The value of the cookie whose name contains `name_part` (names carry a prefix).
+    pub fn cookie(&self, name_part: &str) -> &str {
+        let (_, value) = self
+            .cookies
+            .iter()
+            .find(|(name, _)| name.contains(name_part))
+            .unwrap_or_else(|| panic!("no cookie {name_part}: {:?}", self.cookies.keys()));
+        value
+    }
+
+    /// Follows `page`'s redirect (relative or absolute).
+    pub async fn follow(&mut self, page: &Page) -> Page {
+        let location = page.headers["location"].to_str().unwrap();
+        let url = if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            location.to_owned()
+        };
+        self.get(&url).await
+    }
+
+    /// Signs `username` in through `GET /account` (tessera's own client); returns the account
+    /// page.
+    pub async fn account_sign_in(&mut self, username: &str, password: &str) -> Page {
+        let start = self.get(&format!("{}/account", self.base)).await;
+        assert_eq!(start.status, 302);
+        assert!(start
+            .location()
+            .as_str()
+            .contains("client_id=tessera-account"));
+        let login = self.follow(&start).await;
+        assert_eq!(login.status, 200);
+        let back = self.submit_login(&login, username, password).await;
+        assert_eq!(back.status, 303, "{}", back.body);
+        assert_eq!(back.location().path(), "/account/callback");
+        let done = self.follow(&back).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let page = self.follow(&done).await;
+        assert_eq!(page.status, 200);
+        page
     }
 
     /// `GET <url>` (absolute).

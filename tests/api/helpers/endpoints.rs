@@ -158,10 +158,13 @@ impl TestApp {
         self.post_token_from(xff, &form).await
     }
 
-    /// Password grant for a public client; returns the JSON body (asserting 200).
+    /// Password grant for a public client asking for every scope the client is registered
+    /// with (a request without `scope` gets no `openid` or `offline_access`); returns the JSON
+    /// body (asserting 200).
     pub async fn login(&self, client_id: &str, username: &str, password: &str) -> Value {
+        let scope = self.registered_scopes(client_id).await;
         let res = self
-            .password_grant(client_id, username, password, None)
+            .password_grant(client_id, username, password, Some(&scope))
             .await;
         assert_eq!(res.status(), 200, "login failed");
         res.json().await.unwrap()

@@ -32,11 +32,63 @@ pub fn now() -> u64 {
     tessera::clock::now()
 }
 
+/// A 6-digit code that is none of the codes of `secret` accepted at unix time `at` (±1 step).
+pub fn wrong_code(secret: &str, at: u64) -> String {
+    let window = [
+        pyotp(secret, at - 30),
+        pyotp(secret, at),
+        pyotp(secret, at + 30),
+    ];
+    (0..)
+        .map(|n: u32| format!("{:06}", n * 111_111 % 1_000_000))
+        .find(|code| !window.contains(code))
+        .unwrap()
+}
+
+/// A confirmed TOTP enrollment: the secret (base32), the recovery codes, and the time whose
+/// step confirmed it (consumed: the next step's code is the one to sign in with).
+pub struct Totp {
+    pub secret: String,
+    pub recovery: Vec<String>,
+    pub t0: u64,
+}
+
 impl TestApp {
     /// `POST /account/mfa/totp` (start an enrollment), with a bearer token when given.
     pub async fn post_totp(&self, bearer: Option<&str>) -> reqwest::Response {
         let req = self.with_bearer(reqwest::Method::POST, "/account/mfa/totp", bearer);
         req.send().await.unwrap()
+    }
+
+    /// `POST /account/mfa/totp` with `bearer` and the JSON `proof` (password, code).
+    pub async fn post_totp_with(&self, bearer: &str, proof: &Value) -> reqwest::Response {
+        let req = self.with_bearer(reqwest::Method::POST, "/account/mfa/totp", Some(bearer));
+        req.json(proof).send().await.unwrap()
+    }
+
+    /// Enrolls TOTP with `bearer` (a recent sign-in) and confirms it with the current code.
+    pub async fn enroll_totp(&self, bearer: &str) -> Totp {
+        self.enroll_totp_at(bearer, now()).await
+    }
+
+    /// [`TestApp::enroll_totp`], confirmed with the code of unix time `t0` (within a step of
+    /// now: the step after an earlier enrollment's, whose step is used up).
+    pub async fn enroll_totp_at(&self, bearer: &str, t0: u64) -> Totp {
+        let res = self.post_totp(Some(bearer)).await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        let uri = url::Url::parse(body["otpauth_uri"].as_str().unwrap()).unwrap();
+        let (_, secret) = uri.query_pairs().find(|(k, _)| k == "secret").unwrap();
+        let secret = secret.into_owned();
+        let res = self.post_totp_confirm(bearer, &pyotp(&secret, t0)).await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        let recovery = serde_json::from_value(body["recovery_codes"].clone()).unwrap();
+        Totp {
+            secret,
+            recovery,
+            t0,
+        }
     }
 
     /// `POST /account/mfa/totp/confirm` with `{"code": code}`.
@@ -69,12 +121,25 @@ impl TestApp {
         field: &str,
         code: &str,
     ) -> reqwest::Response {
-        self.post_token(&[
+        self.post_mfa_step_from(None, client, mfa_token, field, code)
+            .await
+    }
+
+    /// [`TestApp::post_mfa_step`] through a proxy sending `X-Forwarded-For: <xff>` (if given).
+    pub async fn post_mfa_step_from(
+        &self,
+        xff: Option<&str>,
+        client: &str,
+        mfa_token: &str,
+        field: &str,
+        code: &str,
+    ) -> reqwest::Response {
+        let form = [
             ("grant_type", "urn:tessera:params:oauth:grant-type:mfa-otp"),
             ("client_id", client),
             ("mfa_token", mfa_token),
             (field, code),
-        ])
-        .await
+        ];
+        self.post_token_from(xff, &form).await
     }
 }

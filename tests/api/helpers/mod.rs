@@ -15,6 +15,7 @@ mod dpop;
 mod endpoints;
 mod mfa;
 mod passkeys;
+mod redis_server;
 mod setup;
 
 use std::io::Write;
@@ -35,11 +36,12 @@ pub use assertions::{
     claims, expect_error, header, kid_of, password_form, refresh_token,
 };
 pub use backchannel::{Answer, Receiver};
-pub use browser::{pkce, Browser, Page, SpaFlow, AFTER_LOGOUT, ORIGIN, REDIRECT};
+pub use browser::{pkce, Page, SpaFlow, AFTER_LOGOUT, ORIGIN, REDIRECT};
 pub use device::DEVICE_GRANT;
 pub use dpop::{ath, DpopKey, Service};
-pub use mfa::{now, pyotp};
+pub use mfa::{now, pyotp, wrong_code, Totp};
 pub use passkeys::Authenticator;
+pub use redis_server::PrivateRedis;
 pub use setup::{generate_key, generate_key_for, random_token, served_routes, NewClient, SCOPES};
 pub use tessera::config::RawSettings;
 pub use tessera::keys::TokenType;
@@ -127,6 +129,13 @@ pub fn test_data_key() -> String {
 /// A unique name for test data (usernames, client ids), so tests share one Redis safely.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A random address in 10.0.0.0/8, so tests never share an IP counter (as the client address
+/// behind a trusted proxy).
+pub fn fresh_ip() -> String {
+    let n = uuid::Uuid::new_v4().as_u128();
+    format!("10.{}.{}.{}", (n >> 16) as u8, (n >> 8) as u8, n as u8)
 }
 
 /// A free TCP port on 127.0.0.1 (bound once, then released).

@@ -73,8 +73,14 @@ impl TestApp {
     /// A server whose issuer is `http://localhost:<port>` (an RP ID must be a domain), so its
     /// relying party is `localhost` with that origin.
     pub async fn spawn_passkeys() -> Self {
+        Self::spawn_passkeys_with(|_| {}).await
+    }
+
+    /// [`TestApp::spawn_passkeys`], letting `tweak` adjust the raw settings too.
+    pub async fn spawn_passkeys_with(tweak: impl FnOnce(&mut super::RawSettings)) -> Self {
         Self::spawn_with(Backend::Redis, |raw| {
             raw.issuer = raw.issuer.replace("127.0.0.1", "localhost");
+            tweak(raw);
         })
         .await
     }
@@ -156,6 +162,21 @@ impl TestApp {
         let mut claims = self.state.tokens.verify_access_token(bearer).unwrap();
         claims.auth_time = claims.auth_time.map(|t| t - age);
         self.state.tokens.sign_access_token(&claims, None).unwrap()
+    }
+
+    /// Makes the login session `cookie` `age` seconds older: a sign-in that is no longer
+    /// recent.
+    pub async fn age_login_session(&self, cookie: &str, age: u64) {
+        let store = &self.state.store;
+        let mut session = tessera::sessions::login_session(store, cookie)
+            .await
+            .unwrap()
+            .unwrap();
+        session.auth_time -= age;
+        let ttl = self.settings.login_session_ttl;
+        tessera::sessions::save_login_session(store, cookie, &session, ttl)
+            .await
+            .unwrap();
     }
 
     /// The `sub` of `username`.

@@ -224,6 +224,12 @@ impl TestApp {
         (id, secret)
     }
 
+    /// The scopes client `client_id` is registered with, space-separated.
+    pub async fn registered_scopes(&self, client_id: &str) -> String {
+        let client = self.state.store.client(client_id).await.unwrap().unwrap();
+        client.policy.scopes.join(" ")
+    }
+
     /// Whether the store holds a client with this id.
     pub async fn client_stored(&self, client_id: &str) -> bool {
         self.state.store.client(client_id).await.unwrap().is_some()

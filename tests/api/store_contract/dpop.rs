@@ -33,6 +33,7 @@ pub async fn dpop_contract(store: &Store) {
         username: unique("user"),
         email: None,
         jkt: Some("key-one".into()),
+        client_registered_at: 0,
     };
     let (id, h0, h1) = (
         unique("fam"),

@@ -1,28 +1,27 @@
--- Per-account limits. KEYS: account, pair (one hash tag).
+-- Per-account limits (backoff.lua is prepended). KEYS: account, pair (one hash tag: the account).
 -- ARGV: now ms, failure limit, back-off base ms, back-off max ms, failure window ms.
--- 1. Account back-off: refused while `until` lies ahead.
--- 2. Pair: at most `limit` unresolved attempts per (account, IP).
--- 3. Account: the attempt is counted before the password is checked (a success clears the
---    count), so parallel attempts cannot overshoot; reaching the limit starts the back-off
---    base * 2^(n - limit) (the twin of limits::backoff_ms).
+-- Every allowed attempt counts as an unresolved failure of its (account, address) pair before
+-- the password is checked (a success clears the pair), so parallel attempts cannot overshoot.
+-- 1. Pair: at most `limit` unresolved attempts per (account, address), in a window of
+--    `window` ms from the first.
+-- 2. An address with an unresolved failure is refused during the account back-off (until its
+--    pair expires or the back-off ends), and its further failures do not extend the back-off.
+-- 3. An address with none is let through the back-off; its first failure counts against the
+--    account, and reaching the limit starts (or extends) the back-off
+--    base * 2^(n - limit), capped (count_failure of backoff.lua).
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[5])
-local until_ms = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
-if until_ms > now then return {'account', until_ms - now} end
-local pair = redis.call('INCR', KEYS[2])
-if pair == 1 then redis.call('PEXPIRE', KEYS[2], window) end
-if pair > limit then
+local pair = tonumber(redis.call('GET', KEYS[2]) or '0')
+if pair > 0 then
   local ttl = redis.call('PTTL', KEYS[2])
   if ttl < 1 then ttl = 1 end
-  return {'pair', ttl}
+  if pair >= limit then return {'pair', ttl} end
+  local wait = tonumber(redis.call('HGET', KEYS[1], 'until') or '0') - now
+  if wait > 0 then return {'account', math.min(wait, ttl)} end
+  redis.call('INCR', KEYS[2])
+  return {'ok', 0}
 end
-local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-local life = window
-if n >= limit then
-  local backoff = math.min(tonumber(ARGV[3]) * (2 ^ math.min(n - limit, 32)), tonumber(ARGV[4]))
-  redis.call('HSET', KEYS[1], 'until', string.format('%d', now + backoff))
-  if backoff > life then life = backoff end
-end
-redis.call('PEXPIRE', KEYS[1], string.format('%d', life))
+redis.call('SET', KEYS[2], '1', 'PX', window)
+count_failure(KEYS[1], now, limit, tonumber(ARGV[3]), tonumber(ARGV[4]), window)
 return {'ok', 0}
