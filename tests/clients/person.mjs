@@ -38,7 +38,15 @@ export class Person {
     if (at < 0) throw new Error(`no form posting to ${action} on the page (status ${page.status})`);
     const html = page.body.slice(at, page.body.indexOf('</form>', at));
     const fields = {};
-    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]] = m[2];
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]] = unescapeHtml(m[2]);
     return [new URL(action, this.baseUrl).href, fields];
   }
+}
+
+// An attribute value as a browser reads it: the character references HTML escaping writes.
+function unescapeHtml(value) {
+  return value.replace(/&(#x([0-9a-f]+)|#([0-9]+)|amp|lt|gt|quot);/gi, (_, name, hex, dec) =>
+    hex ? String.fromCodePoint(parseInt(hex, 16))
+      : dec ? String.fromCodePoint(parseInt(dec, 10))
+        : { amp: '&', lt: '<', gt: '>', quot: '"' }[name.toLowerCase()]);
 }
