@@ -141,21 +141,20 @@ where
     S::Future: 'static,
     B: MessageBody + 'static,
 {
-    let accept = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let state = req.app_data::<web::Data<AppState>>().cloned();
     let fut = srv.call(req);
     async move {
         let mut res = fut.await?;
-        let html = res.response_mut().extensions_mut().remove::<Html>();
-        let (Some(html), Some(state)) = (html, state) else {
+        // Only a page pays for this: the request is read after the answer carries one.
+        let Some(html) = res.response_mut().extensions_mut().remove::<Html>() else {
+            return Ok(res.map_into_left_body());
+        };
+        let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else {
             return Ok(res.map_into_left_body());
         };
         let ui = &state.ui;
-        let language = ui.language(html.ui_locales.as_deref(), accept.as_deref());
+        let accept = res.request().headers().get(header::ACCEPT_LANGUAGE);
+        let accept = accept.and_then(|v| v.to_str().ok());
+        let language = ui.language(html.ui_locales.as_deref(), accept);
         let body = ui.render(html.template, language, html.context);
         Ok(res.map_body(|head, _| match body {
             Ok(body) => {
