@@ -18,7 +18,7 @@ use crate::ratelimit::Limiter;
 use crate::secret::{random_token, SecretHash};
 use crate::state::AppState;
 use crate::store::{Backend, PasskeyBackend, Record, Store, User};
-use crate::users::{authenticate, normalize_password};
+use crate::users::{authenticate_limited, normalize_password};
 
 /// Number of recovery codes issued at confirmation.
 pub const RECOVERY_CODES: usize = 10;
@@ -290,13 +290,12 @@ pub async fn prove_owner(
     proof: OwnerProof<'_>,
 ) -> Result<(), OAuthError> {
     let password = normalize_password(proof.password)?;
-    state.limiter.check_login(&user.username, ip).await?;
-    let owner = authenticate(&state.store, &state.hasher, &user.username, password).await?;
+    let (limiter, store, hasher) = (&state.limiter, &state.store, &state.hasher);
+    let owner = authenticate_limited(limiter, store, hasher, &user.username, password, ip).await?;
     if owner.filter(|u| u.sub == user.sub).is_none() {
         tracing::info!(target: "audit", event = "login_failure", sub = %user.sub, %ip, reason = "factor change");
         return Err(MfaError::Invalid.into());
     }
-    state.limiter.login_succeeded(&user.username, ip).await?;
     if user.totp.is_some() {
         let (otp, recovery) = (proof.otp, proof.recovery_code);
         let key = &state.data_key;

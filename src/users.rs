@@ -8,7 +8,8 @@
 use unicode_normalization::UnicodeNormalization;
 
 use crate::credentials::{HashError, PasswordHasher, Verification};
-use crate::error::StoreError;
+use crate::error::{OAuthError, StoreError};
+use crate::ratelimit::Limiter;
 use crate::store::{Backend, FactorBackend, PasskeyBackend, Store, User, UsersPage};
 
 /// Longest accepted password, in bytes (UTF-8), checked before any hashing.
@@ -215,6 +216,30 @@ pub async fn logout_all(store: &Store, sub: &str) -> Result<usize, StoreError> {
     let revoked = store.revoke_user_families(sub).await?;
     tracing::info!(target: "audit", event = "logout_all", sub = %sub, revoked);
     Ok(revoked)
+}
+
+/// [`authenticate`] under the login limits: `limiter` checks (and counts) the attempt from `ip`
+/// before any hashing, and a right password clears its failures. The one password check of
+/// every sign-in path: the password grant, the hosted login form, and the owner's proof before
+/// a second factor changes.
+///
+/// # Errors
+/// 429 `temporarily_unavailable` (RFC 6585 §4, with `Retry-After`) from a login limit; 503
+/// when the store is down or hashing is saturated.
+pub async fn authenticate_limited(
+    limiter: &Limiter,
+    store: &Store,
+    hasher: &PasswordHasher,
+    username: &str,
+    password: String,
+    ip: std::net::IpAddr,
+) -> Result<Option<User>, OAuthError> {
+    limiter.check_login(username, ip).await?;
+    let user = authenticate(store, hasher, username, password).await?;
+    if user.is_some() {
+        limiter.login_succeeded(username, ip).await?;
+    }
+    Ok(user)
 }
 
 /// Checks `password` for the (already normalised) `username`. Unknown, disabled and wrong all

@@ -13,7 +13,7 @@ use crate::mfa::{open_pending_login, PendingLogin};
 use crate::state::AppState;
 use crate::store::Client;
 use crate::tokens::RefreshToken;
-use crate::users::{authenticate, normalize_password, normalize_username};
+use crate::users::{authenticate_limited, normalize_password, normalize_username};
 
 /// What a correct password leads to.
 #[derive(Debug)]
@@ -47,12 +47,18 @@ pub async fn password_grant(
     let scope = grant_scope(client, scope, Grantee::User)?;
     let username = normalize_username(username)?;
     let password = normalize_password(password)?;
-    state.limiter.check_login(&username, ip).await?;
-    let Some(user) = authenticate(&state.store, &state.hasher, &username, password).await? else {
+    let checked = authenticate_limited(
+        &state.limiter,
+        &state.store,
+        &state.hasher,
+        &username,
+        password,
+        ip,
+    );
+    let Some(user) = checked.await? else {
         tracing::info!(target: "audit", event = "login_failure", client_id = %client.client_id, %ip);
         return Err(OAuthError::invalid_grant("invalid username or password"));
     };
-    state.limiter.login_succeeded(&username, ip).await?;
     if user.totp.is_some() {
         let pending = PendingLogin {
             username: user.username,

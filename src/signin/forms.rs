@@ -18,7 +18,7 @@ use crate::sessions::{
 };
 use crate::state::AppState;
 use crate::store::{Attempt, Backend, Client, User};
-use crate::users::{authenticate, normalize_password, normalize_username};
+use crate::users::{authenticate_limited, normalize_password, normalize_username};
 
 /// What every page form carries: the pending request's id and the CSRF token, from the form and
 /// from its cookie. No `Debug`: it holds the CSRF token.
@@ -102,20 +102,22 @@ pub async fn login(
     ) else {
         return retry(pending, client, Notice::MissingCredentials);
     };
-    if let Err(e) = state.limiter.check_login(&username, ip).await {
-        return retry(pending, client, Notice::of(&e));
-    }
-    let user = match authenticate(&state.store, &state.hasher, &username, password).await {
+    let checked = authenticate_limited(
+        &state.limiter,
+        &state.store,
+        &state.hasher,
+        &username,
+        password,
+        ip,
+    );
+    let user = match checked.await {
         Ok(Some(user)) => user,
         Ok(None) => {
             tracing::info!(target: "audit", event = "login_failure", client_id = %client.client_id, %ip);
             return retry(pending, client, Notice::InvalidCredentials);
         }
-        Err(e) => return retry(pending, client, Notice::of(&e.into())),
+        Err(e) => return retry(pending, client, Notice::of(&e)),
     };
-    if state.limiter.login_succeeded(&username, ip).await.is_err() {
-        return retry(pending, client, Notice::Unavailable);
-    }
     let Ok(factors) = factors_of(state, &user).await else {
         return retry(pending, client, Notice::Unavailable);
     };
