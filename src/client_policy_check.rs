@@ -24,6 +24,16 @@ pub enum Member {
     BackchannelLogoutUri,
     /// `allowed_origins` (`--allowed-origin`).
     AllowedOrigins,
+    /// `client_name` (`--client-name`).
+    ClientName,
+    /// `logo_uri` (`--logo-uri`).
+    LogoUri,
+    /// `client_uri` (`--client-uri`).
+    ClientUri,
+    /// `policy_uri` (`--policy-uri`).
+    PolicyUri,
+    /// `tos_uri` (`--tos-uri`).
+    TosUri,
 }
 
 impl Member {
@@ -36,6 +46,11 @@ impl Member {
             Self::PostLogoutRedirectUris => "post_logout_redirect_uris",
             Self::BackchannelLogoutUri => "backchannel_logout_uri",
             Self::AllowedOrigins => "allowed_origins",
+            Self::ClientName => "client_name",
+            Self::LogoUri => "logo_uri",
+            Self::ClientUri => "client_uri",
+            Self::PolicyUri => "policy_uri",
+            Self::TosUri => "tos_uri",
         }
     }
 
@@ -48,6 +63,11 @@ impl Member {
             Self::PostLogoutRedirectUris => "--post-logout-redirect-uri",
             Self::BackchannelLogoutUri => "--backchannel-logout-uri",
             Self::AllowedOrigins => "--allowed-origin",
+            Self::ClientName => "--client-name",
+            Self::LogoUri => "--logo-uri",
+            Self::ClientUri => "--client-uri",
+            Self::PolicyUri => "--policy-uri",
+            Self::TosUri => "--tos-uri",
         }
     }
 }
@@ -151,9 +171,55 @@ fn check_redirect_uri(member: Member, uri: &str) -> Result<(), MetadataError> {
     }
 }
 
+/// The longest `client_name`, in characters, and the longest display URI, in bytes.
+const MAX_CLIENT_NAME: usize = 100;
+const MAX_DISPLAY_URI: usize = 2048;
+
+/// The display metadata of OIDC Dynamic Client Registration 1.0 §2 the hosted pages show:
+/// `client_name` (1 to [`MAX_CLIENT_NAME`] characters, no control characters), `logo_uri`
+/// (`https` only: the page loads it, so never from plain http) and `client_uri`, `policy_uri`,
+/// `tos_uri` (links: `https`, or `http` on a loopback address for development).
+fn check_display(policy: &ClientPolicy) -> Result<(), MetadataError> {
+    if let Some(name) = &policy.client_name {
+        let length = name.chars().count();
+        if name.trim().is_empty() || length > MAX_CLIENT_NAME || name.chars().any(char::is_control)
+        {
+            return Err(MetadataError::new(
+                Member::ClientName,
+                name,
+                "must be 1 to 100 characters without control characters",
+            ));
+        }
+    }
+    let links = [
+        (Member::LogoUri, &policy.logo_uri),
+        (Member::ClientUri, &policy.client_uri),
+        (Member::PolicyUri, &policy.policy_uri),
+        (Member::TosUri, &policy.tos_uri),
+    ];
+    for (member, uri) in links {
+        let Some(uri) = uri else { continue };
+        let url = url::Url::parse(uri).ok().filter(|u| u.host().is_some());
+        let ok = uri.len() <= MAX_DISPLAY_URI
+            && url.is_some_and(|u| {
+                u.scheme() == "https"
+                    || member != Member::LogoUri && u.scheme() == "http" && loopback(&u)
+            });
+        if !ok {
+            let why = if member == Member::LogoUri {
+                "use an absolute https URL of at most 2048 bytes (the page loads the logo, so never over plain http)"
+            } else {
+                "use an absolute https URL of at most 2048 bytes (http only for loopback addresses)"
+            };
+            return Err(MetadataError::new(member, uri, why));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a registration's policy: grant types listed once, scopes that are RFC 6749 §3.3
 /// scope-tokens, redirect and post-logout redirect URIs ([`check_redirect_uri`]), the
-/// back-channel logout URI and the CORS origins.
+/// back-channel logout URI, the CORS origins and the display metadata ([`check_display`]).
 ///
 /// # Errors
 /// The first [`MetadataError`] found.
@@ -207,7 +273,7 @@ pub fn check_policy(policy: &ClientPolicy) -> Result<(), MetadataError> {
             ));
         }
     }
-    Ok(())
+    check_display(policy)
 }
 
 #[cfg(test)]
@@ -269,5 +335,53 @@ mod tests {
             e.for_cli(),
             "--grant-type `password`: is listed twice: list each grant type once"
         );
+    }
+
+    #[test]
+    fn display_metadata_logo_is_https_only_and_links_allow_loopback_http() {
+        let display = |name: Option<&str>, logo: Option<&str>, tos: Option<&str>| ClientPolicy {
+            client_name: name.map(str::to_owned),
+            logo_uri: logo.map(str::to_owned),
+            tos_uri: tos.map(str::to_owned),
+            ..ClientPolicy::default()
+        };
+        let ok = display(
+            Some("Acme Mail"),
+            Some("https://cdn.acme.example/logo.png"),
+            Some("http://127.0.0.1:3000/terms"),
+        );
+        assert_eq!(check_policy(&ok), Ok(()));
+        for (policy, member) in [
+            (
+                display(None, Some("http://127.0.0.1/logo.png"), None),
+                Member::LogoUri,
+            ),
+            (
+                display(None, Some("data:image/png;base64,AAAA"), None),
+                Member::LogoUri,
+            ),
+            (display(None, Some("/logo.png"), None), Member::LogoUri),
+            (
+                display(None, None, Some("http://acme.example/terms")),
+                Member::TosUri,
+            ),
+            (
+                display(None, None, Some("javascript:alert(1)")),
+                Member::TosUri,
+            ),
+            (display(Some(" "), None, None), Member::ClientName),
+            (display(Some("a\u{7}b"), None, None), Member::ClientName),
+            (
+                display(Some(&"x".repeat(101)), None, None),
+                Member::ClientName,
+            ),
+        ] {
+            let e = check_policy(&policy).unwrap_err();
+            assert_eq!(
+                (e.member, e.code()),
+                (member, "invalid_client_metadata"),
+                "{e}"
+            );
+        }
     }
 }

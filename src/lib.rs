@@ -164,10 +164,7 @@ impl Application {
         for client in &settings.clients {
             clients::check_signing_keys(&client.policy, &keys)?;
         }
-        let ui = ui::Ui::load(
-            settings.templates_dir.as_deref(),
-            settings.locales_dir.as_deref(),
-        )?;
+        let ui = ui::Ui::load(&settings.pages)?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let keys = Arc::new(arc_swap::ArcSwap::new(keys));
         keys::rotation::spawn_refresher(

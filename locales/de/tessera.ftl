@@ -30,6 +30,16 @@ consent-scope-granted = (bereits erlaubt)
 consent-scope-new = (neu)
 consent-allow = Erlauben
 consent-deny = Ablehnen
+consent-policy = Datenschutzerklärung von { $client }
+consent-terms = Nutzungsbedingungen von { $client }
+consent-client-home = Über { $client }
+consent-new-tab = (öffnet sich in einem neuen Tab)
+
+## Bereiche in Worten (Nachrichten-ID: scope-<scope>)
+scope-openid = Bestätigen, wer Sie sind (Ihre Kontokennung)
+scope-profile = Ihr Benutzername
+scope-email = Ihre E-Mail-Adresse
+scope-offline_access = Verbunden bleiben, auch wenn Sie es gerade nicht nutzen
 device-title = Gerät verbinden
 device-lead = Geben Sie den Code ein, den Ihr Gerät anzeigt.
 device-code = Code

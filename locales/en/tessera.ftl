@@ -33,6 +33,16 @@ consent-scope-granted = (already allowed)
 consent-scope-new = (new)
 consent-allow = Allow
 consent-deny = Deny
+consent-policy = Privacy policy of { $client }
+consent-terms = Terms of service of { $client }
+consent-client-home = About { $client }
+consent-new-tab = (opens in a new tab)
+
+## Scopes in words (message id: scope-<scope>)
+scope-openid = Confirm who you are (your account identifier)
+scope-profile = Your username
+scope-email = Your email address
+scope-offline_access = Stay connected when you are not using it
 device-title = Connect a device
 device-lead = Enter the code shown on your device.
 device-code = Code

@@ -11,6 +11,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 mod diagnose;
+mod pages;
 mod settings;
 mod validate;
 mod webauthn;
@@ -138,6 +139,17 @@ pub struct RawSettings {
     pub templates_dir: Option<PathBuf>,
     /// Directory of `<language tag>/*.ftl` Fluent catalogues adding or overriding page words.
     pub locales_dir: Option<PathBuf>,
+    /// The product name on every page (title, header); the catalogue's `product` when unset.
+    pub product_name: Option<String>,
+    /// A logo file (PNG, SVG, JPEG, WebP, GIF; at most 512 KiB) in every page's header.
+    pub logo_file: Option<PathBuf>,
+    /// The buttons' colour, `#rrggbb`; the built-in blue when unset.
+    pub primary_color: Option<String>,
+    /// A stylesheet loaded on every page after the built-in one.
+    pub css_file: Option<PathBuf>,
+    /// Consent-page descriptions of scopes, by scope: a text, or texts by language tag.
+    #[serde(default)]
+    pub scope_descriptions: std::collections::BTreeMap<String, crate::ui::ScopeDescription>,
     /// Clients declared in the file (`[[clients]]` tables) for static deployments.
     #[serde(default)]
     pub clients: Vec<crate::clients::Registration>,
@@ -196,6 +208,11 @@ impl Default for RawSettings {
             passkey_reauth_max_age: 300,
             templates_dir: None,
             locales_dir: None,
+            product_name: None,
+            logo_file: None,
+            primary_color: None,
+            css_file: None,
+            scope_descriptions: std::collections::BTreeMap::new(),
             clients: Vec::new(),
         }
     }

@@ -114,10 +114,8 @@ pub struct Settings {
     pub relying_party: Option<super::RelyingParty>,
     /// Seconds since sign-in within which a user may change their factors.
     pub passkey_reauth_max_age: u64,
-    /// Operator templates replacing the built-in ones (`crate::ui`).
-    pub templates_dir: Option<PathBuf>,
-    /// Operator Fluent catalogues (`crate::ui`).
-    pub locales_dir: Option<PathBuf>,
+    /// The hosted pages' templates, catalogues, branding and scope descriptions (`crate::ui`).
+    pub pages: crate::ui::PageSettings,
     /// Clients declared in the config file.
     pub clients: Vec<crate::store::Client>,
     /// In-process client cache lifetime, seconds.

@@ -12,6 +12,7 @@ impl RawSettings {
     /// [`ConfigError::Invalid`] naming the key, its environment variable and the accepted range.
     pub fn validate(self) -> Result<Settings, ConfigError> {
         let (relying_party, passkey_reauth_max_age) = self.relying_party()?;
+        let pages = self.page_settings()?;
         let issuer = self.issuer;
         let parsed = url::Url::parse(&issuer)
             .map_err(|e| invalid("issuer", "TESSERA_ISSUER", format!("not a URL: {e}")))?;
@@ -372,8 +373,7 @@ impl RawSettings {
             totp_issuer: self.totp_issuer,
             relying_party,
             passkey_reauth_max_age,
-            templates_dir: self.templates_dir,
-            locales_dir: self.locales_dir,
+            pages,
             clients,
             client_cache_ttl,
             connections,

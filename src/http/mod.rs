@@ -22,6 +22,7 @@ mod account_page;
 mod account_sessions;
 mod admin;
 mod admin_users;
+mod assets;
 mod authorize;
 mod cache_control;
 mod cors;

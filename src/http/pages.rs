@@ -32,6 +32,8 @@ pub(super) struct Html {
     template: &'static str,
     context: Value,
     ui_locales: Option<String>,
+    /// The origin of a client's `logo_uri` the page shows (CSP `img-src`).
+    image_origin: Option<String>,
 }
 
 impl Html {
@@ -41,7 +43,14 @@ impl Html {
             template,
             context,
             ui_locales: None,
+            image_origin: None,
         }
+    }
+
+    /// The page shows `client`'s logo: its origin joins the CSP `img-src`.
+    fn showing(mut self, client: &Client) -> Self {
+        self.image_origin = client.policy.logo_uri.as_deref().and_then(origin_of);
+        self
     }
 
     /// The message page: `heading` and `message` are message ids (`crate::ui`).
@@ -55,6 +64,33 @@ impl Html {
     }
 }
 
+/// A client as the pages show it: `name` is its display name (`client_name`, else the id),
+/// with the display metadata of OIDC Dynamic Client Registration 1.0 §2 (`logo_uri`, shown at
+/// a fixed size; `client_uri`, `policy_uri`, `tos_uri` as links), each absent when unset.
+#[derive(Serialize)]
+struct ClientView<'a> {
+    id: &'a str,
+    name: &'a str,
+    logo_uri: Option<&'a str>,
+    client_uri: Option<&'a str>,
+    policy_uri: Option<&'a str>,
+    tos_uri: Option<&'a str>,
+}
+
+impl<'a> ClientView<'a> {
+    fn of(client: &'a Client) -> Self {
+        let policy = &client.policy;
+        Self {
+            id: &client.client_id,
+            name: client.display_name(),
+            logo_uri: policy.logo_uri.as_deref(),
+            client_uri: policy.client_uri.as_deref(),
+            policy_uri: policy.policy_uri.as_deref(),
+            tos_uri: policy.tos_uri.as_deref(),
+        }
+    }
+}
+
 /// What a page asking the user to grant a client access shows and posts: the consent page and
 /// the device approval page.
 /// `scopes` lists the request's scopes, each marked new or already granted (OIDC Core
@@ -62,6 +98,7 @@ impl Html {
 #[derive(Serialize)]
 struct Grant<'a> {
     client_id: &'a str,
+    client: ClientView<'a>,
     username: &'a str,
     scopes: Vec<Value>,
     any_granted: bool,
@@ -78,6 +115,7 @@ impl<'a> Grant<'a> {
     ) -> Value {
         Value::from_serialize(Self {
             client_id: &client.client_id,
+            client: ClientView::of(client),
             username,
             scopes: scopes
                 .iter()
@@ -90,14 +128,6 @@ impl<'a> Grant<'a> {
     }
 }
 
-/// The stylesheet of the pages (the CSP allows no inline style).
-pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../assets/tessera.css"))
-}
-
 /// A page with a heading and a message (message ids).
 pub(super) fn message(
     status: StatusCode,
@@ -105,14 +135,6 @@ pub(super) fn message(
     message: &'static str,
 ) -> HttpResponse {
     page(status, None, Html::message(heading, message))
-}
-
-/// The hosted pages' WebAuthn script (served from `/assets/`: the CSP allows no inline script).
-pub async fn passkey_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../assets/passkey.js"))
 }
 
 /// An HTML response with the security headers every page carries. `form_target` is the origin
@@ -123,7 +145,7 @@ pub(super) fn page(status: StatusCode, form_target: Option<&str>, html: Html) ->
         None => "'self'".into(),
     };
     let mut response = HttpResponse::build(status);
-    secure_headers(&mut response, &form_action);
+    secure_headers(&mut response, &form_action, html.image_origin.as_deref());
     let mut response = response.content_type("text/html; charset=utf-8").finish();
     response.extensions_mut().insert(html);
     response
@@ -173,12 +195,20 @@ where
     }
 }
 
-fn secure_headers(response: &mut HttpResponseBuilder, form_action: &str) {
+/// The headers of every page and redirect: the CSP (`form-action` as given; `img-src` ours,
+/// `data:` for the TOTP QR code, and `image_origin` for a client's logo), no framing, no
+/// referrer, no sniffing, no caching.
+fn secure_headers(
+    response: &mut HttpResponseBuilder,
+    form_action: &str,
+    image_origin: Option<&str>,
+) {
+    let image = image_origin.map(|o| format!(" {o}")).unwrap_or_default();
     response
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             format!(
-                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:{image}; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
             ),
         ))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
@@ -296,7 +326,7 @@ fn redirect(state: &AppState, to: &Redirect, with_iss: bool) -> HttpResponse {
         StatusCode::FOUND
     };
     let mut response = HttpResponse::build(status);
-    secure_headers(&mut response, "'self'");
+    secure_headers(&mut response, "'self'", None);
     response
         .insert_header((header::LOCATION, url.to_string()))
         .finish()
@@ -313,13 +343,14 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
         } => form_page(state, &pending, notice, |error| {
             let context = context! {
                 client_id => &client.client_id,
+                client => ClientView::of(&client),
                 request_id => &pending.id,
                 csrf => &pending.request.csrf,
                 username,
                 error,
                 passkeys => state.settings.relying_party.is_some(),
             };
-            Html::new("login.html", context)
+            Html::new("login.html", context).showing(&client)
         }),
         Step::SecondFactor {
             pending,
@@ -341,7 +372,7 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             scopes,
         } => form_page(state, &pending, None, |_| {
             let grant = Grant::of(&pending, &client, &username, &scopes);
-            Html::new("consent.html", context! { grant })
+            Html::new("consent.html", context! { grant }).showing(&client)
         }),
         Step::DeviceCode { user_code, notice } => {
             let (status, error) = notice_status(notice);
@@ -359,7 +390,7 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             user_code,
         } => form_page(state, &pending, None, |_| {
             let grant = Grant::of(&pending, &client, &username, &scopes);
-            Html::new("device_approve.html", context! { grant, user_code })
+            Html::new("device_approve.html", context! { grant, user_code }).showing(&client)
         }),
         Step::DeviceDone { approved } => {
             let (heading, message) = if approved {
@@ -377,6 +408,7 @@ pub(super) fn render(state: &AppState, outcome: Outcome) -> HttpResponse {
             let confirmation = context! {
                 token => &confirmation.token,
                 client_id => &confirmation.client_id,
+                client_name => &confirmation.client_name,
                 post_logout_redirect_uri => &confirmation.post_logout_redirect_uri,
                 state => &confirmation.state,
             };

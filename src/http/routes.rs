@@ -5,8 +5,8 @@ use actix_web::http::Method;
 use actix_web::{web, Route};
 
 use super::{
-    account, account_forms, account_page, account_sessions, admin, admin_users, authorize, cors,
-    device, discovery, dpop_nonce, health, introspect, metrics, pages, passkey_login, passkeys,
+    account, account_forms, account_page, account_sessions, admin, admin_users, assets, authorize,
+    cors, device, discovery, dpop_nonce, health, introspect, metrics, passkey_login, passkeys,
     revoke, session_list, token, userinfo,
 };
 
@@ -30,6 +30,10 @@ pub mod paths {
     pub const STYLESHEET: &str = "/assets/tessera.css";
     /// The hosted pages' WebAuthn script (passkey sign-in and registration).
     pub const PASSKEY_SCRIPT: &str = "/assets/passkey.js";
+    /// The operator's stylesheet (setting `css_file`).
+    pub const THEME_STYLESHEET: &str = "/assets/theme.css";
+    /// The operator's logo (setting `logo_file`).
+    pub const LOGO: &str = "/assets/logo";
     /// RFC 6749 §3.2 token endpoint.
     pub const TOKEN: &str = "/oauth2/token";
     /// RFC 9126 §2 pushed authorization request endpoint.
@@ -218,8 +222,10 @@ pub const RESOURCES: &[Resource] = &[
     resource!(DEVICE_AUTHORIZATION, cors: false, [POST => device::device_authorization]),
     resource!(DEVICE, cors: false, [GET => device::device_page, POST => device::device_code_form]),
     resource!(DEVICE_APPROVE, cors: false, [POST => device::approve]),
-    resource!(STYLESHEET, cors: false, [GET => pages::stylesheet]),
-    resource!(PASSKEY_SCRIPT, cors: false, [GET => pages::passkey_script]),
+    resource!(STYLESHEET, cors: false, [GET => assets::stylesheet]),
+    resource!(PASSKEY_SCRIPT, cors: false, [GET => assets::passkey_script]),
+    resource!(THEME_STYLESHEET, cors: false, [GET => assets::theme_stylesheet]),
+    resource!(LOGO, cors: false, [GET => assets::logo]),
     resource!(LOGOUT_ALL, cors: false, dpop: true, [POST => account::logout_all]),
     resource!(MFA_TOTP, cors: false, dpop: true, [
         POST => account::start_totp,

@@ -62,9 +62,13 @@ pub async fn logout(
         .client_id
         .map(str::to_owned)
         .or_else(|| hint.as_ref().map(|h| h.aud.clone()));
+    let client = match &client_id {
+        Some(id) => state.clients.get(id).await?,
+        None => None,
+    };
     let target = match (req.post_logout_redirect_uri, &client_id) {
         (None, _) => None,
-        (Some(uri), Some(id)) => match state.clients.get(id).await? {
+        (Some(uri), Some(_)) => match &client {
             Some(client)
                 if client
                     .policy
@@ -96,6 +100,7 @@ pub async fn logout(
             if !(confirmed || hinted) {
                 return Ok(Step::ConfirmLogout(LogoutConfirmation {
                     token,
+                    client_name: client.as_ref().map(|c| c.display_name().to_owned()),
                     client_id,
                     post_logout_redirect_uri: target.as_ref().map(|t| t.uri.clone()),
                     state: req.state.map(str::to_owned),

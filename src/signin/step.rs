@@ -191,6 +191,8 @@ pub struct LogoutConfirmation {
     pub token: String,
     /// The client the logout named (directly or through its `id_token_hint`).
     pub client_id: Option<String>,
+    /// That client's display name (`Client::display_name`), when it is registered.
+    pub client_name: Option<String>,
     /// The registered `post_logout_redirect_uri` to return to.
     pub post_logout_redirect_uri: Option<String>,
     /// `state`, echoed on the redirect.

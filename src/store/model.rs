@@ -120,6 +120,31 @@ pub struct ClientPolicy {
     #[serde(default)]
     #[arg(long = "backchannel-logout-session-required")]
     pub backchannel_logout_session_required: bool,
+    /// OIDC Dynamic Client Registration 1.0 §2 `client_name`: the name the hosted pages show
+    /// for the client (1 to 100 characters, no control characters); its `client_id` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long = "client-name", value_name = "NAME")]
+    pub client_name: Option<String>,
+    /// OIDC Dynamic Client Registration 1.0 §2 `logo_uri`: the client's logo, shown on the
+    /// hosted pages at a fixed size (an absolute `https` URL; the pages' CSP allows its origin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long = "logo-uri", value_name = "URI")]
+    pub logo_uri: Option<String>,
+    /// OIDC Dynamic Client Registration 1.0 §2 `client_uri`: the client's home page (`https`,
+    /// or `http` on a loopback address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long = "client-uri", value_name = "URI")]
+    pub client_uri: Option<String>,
+    /// OIDC Dynamic Client Registration 1.0 §2 `policy_uri`: how the client uses the data it
+    /// gets, linked from the consent page (`https`, or `http` on a loopback address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long = "policy-uri", value_name = "URI")]
+    pub policy_uri: Option<String>,
+    /// OIDC Dynamic Client Registration 1.0 §2 `tos_uri`: the client's terms of service,
+    /// linked from the consent page (`https`, or `http` on a loopback address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long = "tos-uri", value_name = "URI")]
+    pub tos_uri: Option<String>,
 }
 
 /// A JWS signing algorithm tessera signs with (RFC 7518 §3.1 / RFC 8037 §3.1 names); each has
@@ -199,6 +224,16 @@ pub struct Client {
     /// What the client may do.
     #[serde(flatten)]
     pub policy: ClientPolicy,
+}
+
+impl Client {
+    /// The name the hosted pages show: `client_name` (OIDC Registration §2), else `client_id`.
+    pub fn display_name(&self) -> &str {
+        self.policy
+            .client_name
+            .as_deref()
+            .unwrap_or(&self.client_id)
+    }
 }
 
 impl std::fmt::Debug for Client {

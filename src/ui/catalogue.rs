@@ -145,17 +145,30 @@ impl Catalogue {
     /// Message `id` in language `index` with `args`; from English when that language lacks it;
     /// the id itself when no language has it (a visible, harmless fault).
     pub(super) fn text(&self, index: usize, id: &str, args: Option<&FluentArgs<'_>>) -> String {
+        self.lookup(index, id, args)
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    /// Message `id` in language `index`, else in English; `None` when neither has it.
+    pub(super) fn lookup(
+        &self,
+        index: usize,
+        id: &str,
+        args: Option<&FluentArgs<'_>>,
+    ) -> Option<String> {
         let chosen = self.languages.get(index).into_iter();
         for language in chosen.chain(self.languages.first()) {
             let bundle = &language.bundle;
             if let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) {
                 let mut errors = Vec::new();
-                return bundle
-                    .format_pattern(pattern, args, &mut errors)
-                    .into_owned();
+                return Some(
+                    bundle
+                        .format_pattern(pattern, args, &mut errors)
+                        .into_owned(),
+                );
             }
         }
-        id.to_owned()
+        None
     }
 
     /// The message ids of English that language `index` lacks (the built-in catalogues are

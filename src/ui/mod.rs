@@ -9,9 +9,11 @@
 //! id too, so every word of every page lives in the catalogues.
 
 mod catalogue;
+mod scopes;
 mod templates;
+mod theme;
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use fluent_bundle::{FluentArgs, FluentValue};
@@ -19,6 +21,22 @@ use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, State};
 
 use catalogue::Catalogue;
+pub use scopes::ScopeDescription;
+pub use theme::{Color, Logo, ThemeSettings};
+
+/// What the operator configures for the pages.
+#[derive(Debug, Clone, Default)]
+pub struct PageSettings {
+    /// Files replacing the built-in templates of the same name (setting `templates_dir`).
+    pub templates_dir: Option<PathBuf>,
+    /// `<language tag>/*.ftl` catalogues adding or overriding words (setting `locales_dir`).
+    pub locales_dir: Option<PathBuf>,
+    /// Product name, logo, primary colour, stylesheet.
+    pub theme: ThemeSettings,
+    /// Descriptions of the operator's scopes on the consent page, by scope (setting
+    /// `scope_descriptions`); they replace built-in ones of the same scope.
+    pub scope_descriptions: std::collections::BTreeMap<String, ScopeDescription>,
+}
 
 /// Why the pages could not be loaded at start-up; each names the file (and line) to fix.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +75,15 @@ pub enum UiError {
         /// The directory name.
         tag: String,
     },
+    /// A page setting (`product_name`, `logo_file`, `css_file`, `scope_descriptions`) that
+    /// cannot be used.
+    #[error("configuration key `{key}`: {problem}")]
+    Setting {
+        /// The key as written in the TOML file.
+        key: &'static str,
+        /// What is wrong and what is accepted.
+        problem: String,
+    },
     /// A directory or file that cannot be read.
     #[error("cannot read {path}: {detail}")]
     Io {
@@ -71,10 +98,19 @@ pub enum UiError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Language(usize);
 
-/// Templates and catalogues, loaded once at start-up; cheap to share.
+/// Templates, catalogues and branding, loaded once at start-up; cheap to share.
 pub struct Ui {
     env: Environment<'static>,
     catalogue: Arc<Catalogue>,
+    theme: theme::Theme,
+}
+
+/// The page's language in a template function: `lang_index` of the render context.
+fn page_language(state: &State) -> usize {
+    state
+        .lookup("lang_index")
+        .and_then(|v| usize::try_from(v).ok())
+        .unwrap_or(0)
 }
 
 /// `t(id, **args)` in a template: message `id` in the page's language (`lang_index` of the
@@ -83,10 +119,7 @@ fn translate(catalogue: &Catalogue, state: &State, id: &Value, kwargs: Kwargs) -
     let Some(id) = id.as_str() else {
         return Value::from("");
     };
-    let index = state
-        .lookup("lang_index")
-        .and_then(|v| usize::try_from(v).ok())
-        .unwrap_or(0);
+    let index = page_language(state);
     let mut args = FluentArgs::new();
     for name in kwargs.args() {
         let value: Value = kwargs.get(name).unwrap_or_default();
@@ -100,12 +133,14 @@ fn translate(catalogue: &Catalogue, state: &State, id: &Value, kwargs: Kwargs) -
 }
 
 impl Ui {
-    /// Loads the built-in templates and catalogues with the operator's overrides.
+    /// Loads the built-in templates and catalogues with the operator's overrides and branding.
     ///
     /// # Errors
-    /// [`UiError`] naming the file and line of a template or catalogue that does not compile.
-    pub fn load(templates_dir: Option<&Path>, locales_dir: Option<&Path>) -> Result<Self, UiError> {
-        let catalogue = Arc::new(Catalogue::load(locales_dir)?);
+    /// [`UiError`] naming the file and line of a template or catalogue that does not compile,
+    /// or the setting whose file cannot be used.
+    pub fn load(settings: &PageSettings) -> Result<Self, UiError> {
+        let catalogue = Arc::new(Catalogue::load(settings.locales_dir.as_deref())?);
+        let theme = theme::Theme::load(&settings.theme)?;
         let mut env = Environment::new();
         // A value a page did not get renders empty, also behind a dot (`factors.totp`), so an
         // operator's template may use fewer or more values than the built-in one.
@@ -117,8 +152,34 @@ impl Ui {
                 Ok(translate(&words, state, &id, kwargs))
             },
         );
-        templates::load(&mut env, templates_dir)?;
-        Ok(Self { env, catalogue })
+        let scopes = scopes::Describer::new(&settings.scope_descriptions, catalogue.clone())?;
+        env.add_function(
+            "describe_scope",
+            move |state: &State, scope: &str| -> Result<Value, minijinja::Error> {
+                Ok(scopes.describe(page_language(state), scope).into())
+            },
+        );
+        templates::load(&mut env, settings.templates_dir.as_deref())?;
+        Ok(Self {
+            env,
+            catalogue,
+            theme,
+        })
+    }
+
+    /// The stylesheet `/assets/tessera.css`: the built-in one with the primary colour.
+    pub fn stylesheet(&self) -> &str {
+        &self.theme.stylesheet
+    }
+
+    /// The operator's stylesheet `/assets/theme.css` (setting `css_file`).
+    pub fn custom_stylesheet(&self) -> Option<&str> {
+        self.theme.css.as_deref()
+    }
+
+    /// The operator's logo `/assets/logo` (setting `logo_file`).
+    pub fn logo(&self) -> Option<&Logo> {
+        self.theme.logo.as_ref()
     }
 
     /// The language for a page: the first of `ui_locales` (space-separated tags, OIDC Core
@@ -148,7 +209,9 @@ impl Ui {
         self.catalogue.tags()
     }
 
-    /// Renders template `name` in `language` with `context` (which gets `lang`, the tag).
+    /// Renders template `name` in `language` with `context`, which gets `lang` (the tag),
+    /// `product` (the product name) and `theme.logo`, `theme.css` (whether the operator's
+    /// logo and stylesheet are there).
     ///
     /// # Errors
     /// A template that fails at render time (an operator's override using a value wrongly).
@@ -158,9 +221,19 @@ impl Ui {
         language: Language,
         context: Value,
     ) -> Result<String, minijinja::Error> {
+        let product = match &self.theme.product_name {
+            Some(name) => name.clone(),
+            None => self.catalogue.text(language.0, "product", None),
+        };
+        let theme = minijinja::context! {
+            logo => self.theme.logo.is_some(),
+            css => self.theme.css.is_some(),
+        };
         let context = minijinja::context! {
             lang => self.tag(language),
             lang_index => language.0,
+            product,
+            theme,
             ..context
         };
         self.env.get_template(name)?.render(context)

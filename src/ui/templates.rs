@@ -16,6 +16,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("mfa.html", include_str!("../../templates/mfa.html")),
     ("consent.html", include_str!("../../templates/consent.html")),
     ("scopes.html", include_str!("../../templates/scopes.html")),
+    (
+        "client_logo.html",
+        include_str!("../../templates/client_logo.html"),
+    ),
     ("device.html", include_str!("../../templates/device.html")),
     (
         "device_approve.html",

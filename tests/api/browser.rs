@@ -199,7 +199,12 @@ async fn third_party_clients_ask_for_consent() {
     let mut f = app.spa_flow(true).await;
     let consent = f.sign_in().await;
     assert_eq!(consent.status, 200);
-    assert!(consent.body.contains("Allow access?") && consent.body.contains("<li>email</li>"));
+    assert!(
+        consent.body.contains("Allow access?")
+            && consent
+                .body
+                .contains(r#"<li data-scope="email">Your email address</li>"#)
+    );
     let denied = f.browser.submit_consent(&consent, "deny").await;
     assert_eq!(denied.status, 303);
     assert_eq!(denied.query()["error"], "access_denied");

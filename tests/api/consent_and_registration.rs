@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::helpers::{expect_error, random_token, unique, TestApp, AFTER_LOGOUT};
 
 /// `url` with its `scope` replaced by `scope`, plus `extra` parameters.
-fn with_scope(url: &str, scope: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) fn with_scope(url: &str, scope: &str, extra: &[(&str, &str)]) -> String {
     let mut url = url::Url::parse(url).unwrap();
     let pairs: Vec<(String, String)> = url
         .query_pairs()
@@ -46,7 +46,13 @@ async fn a_scope_not_yet_granted_asks_for_consent_again_listing_what_is_new() {
     let first = with_scope(&f.url, "openid", &[]);
     let consent = f.browser.sign_in(&first, &f.username, &f.password).await;
     assert_eq!(consent.status, 200);
-    assert!(consent.body.contains("<li>openid</li>"), "{}", consent.body);
+    assert!(
+        consent.body.contains(
+            r#"<li data-scope="openid">Confirm who you are (your account identifier)</li>"#
+        ),
+        "{}",
+        consent.body
+    );
     assert_eq!(
         f.browser.submit_consent(&consent, "allow").await.status,
         303
@@ -63,14 +69,14 @@ async fn a_scope_not_yet_granted_asks_for_consent_again_listing_what_is_new() {
     // Interactively, the consent page marks what is new and what was allowed.
     let consent = f.browser.get(&more).await;
     assert_eq!(consent.status, 200, "{}", consent.body);
-    assert!(consent
-        .body
-        .contains(r#"<li class="new">profile <strong>(new)</strong></li>"#));
-    assert!(consent
-        .body
-        .contains(r#"<li class="new">email <strong>(new)</strong></li>"#));
     assert!(consent.body.contains(
-        r#"<li class="granted">openid <span class="note">(already allowed)</span></li>"#
+        r#"<li class="new" data-scope="profile">Your username <strong>(new)</strong></li>"#
+    ));
+    assert!(consent.body.contains(
+        r#"<li class="new" data-scope="email">Your email address <strong>(new)</strong></li>"#
+    ));
+    assert!(consent.body.contains(
+        r#"<li class="granted" data-scope="openid">Confirm who you are (your account identifier) <span class="note">(already allowed)</span></li>"#
     ));
     let allowed = f.browser.submit_consent(&consent, "allow").await;
     assert_eq!(allowed.status, 303);
@@ -122,7 +128,7 @@ async fn a_logout_whose_client_id_is_not_the_hints_audience_is_an_error_page() {
 }
 
 /// `POST /admin/clients` with `body`: (status, error, error_description).
-async fn register(app: &TestApp, admin: &str, body: Value) -> (u16, String, String) {
+pub(crate) async fn register(app: &TestApp, admin: &str, body: Value) -> (u16, String, String) {
     let res = app
         .admin(Method::POST, "/clients", Some(admin), Some(&body))
         .await;

@@ -4,6 +4,7 @@ mod account_page;
 mod admin_users;
 mod algorithms;
 mod backchannel;
+mod branding;
 mod browser;
 mod cli;
 mod client_auth;

@@ -1,6 +1,6 @@
 //! `openapi.yaml` and the served routes describe the same API.
 
-use crate::helpers::{served_routes, TestApp};
+use crate::helpers::{served_routes, Backend, TestApp};
 
 const SPEC: &str = include_str!("../../openapi.yaml");
 const METHODS: &[&str] = &[
@@ -71,7 +71,16 @@ fn every_route_is_documented_with_its_method() {
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
-    let app = TestApp::spawn().await;
+    // With the optional files configured, so that their routes answer (404 without them).
+    let dir = tempfile::tempdir().unwrap();
+    let (logo, css) = (dir.path().join("logo.svg"), dir.path().join("theme.css"));
+    std::fs::write(&logo, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
+    std::fs::write(&css, "h1 { color: CanvasText; }").unwrap();
+    let app = TestApp::spawn_with(Backend::Redis, move |raw| {
+        raw.logo_file = Some(logo);
+        raw.css_file = Some(css);
+    })
+    .await;
     let spec = spec_operations();
     assert!(!spec.is_empty());
     let mut missing = Vec::new();

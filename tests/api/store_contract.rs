@@ -127,6 +127,11 @@ async fn clients_contract(store: &Store) {
             require_pushed_authorization_requests: true,
             backchannel_logout_uri: Some("https://app.example.test/backchannel".into()),
             backchannel_logout_session_required: true,
+            client_name: Some("Contract app".into()),
+            logo_uri: Some("https://app.example.test/logo.png".into()),
+            client_uri: Some("https://app.example.test/".into()),
+            policy_uri: Some("https://app.example.test/privacy".into()),
+            tos_uri: Some("https://app.example.test/terms".into()),
         },
     };
     assert!(store.put_client(&client, true).await.unwrap());

@@ -16,6 +16,22 @@ pub const ORIGIN: &str = "http://127.0.0.1:9";
 /// The SPA client's registered post-logout redirect URI.
 pub const AFTER_LOGOUT: &str = "http://127.0.0.1:9/bye";
 
+/// `raw` with the character references of the pages' HTML escaping decoded.
+fn unescape(raw: &str) -> String {
+    [
+        ("&#x2f;", "/"),
+        ("&#x27;", "'"),
+        ("&quot;", "\""),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&amp;", "&"),
+    ]
+    .iter()
+    .fold(raw.to_owned(), |value, (reference, c)| {
+        value.replace(reference, c)
+    })
+}
+
 /// A browser: a cookie jar (by name) in front of the test server.
 pub struct Browser {
     pub(super) http: reqwest::Client,
@@ -40,20 +56,13 @@ impl Page {
             .find(&marker)
             .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
             + marker.len();
-        let raw = self.body[start..].split('"').next().unwrap();
-        // As a browser reads it: the character references the page's HTML escaping writes.
-        [
-            ("&#x2f;", "/"),
-            ("&#x27;", "'"),
-            ("&quot;", "\""),
-            ("&lt;", "<"),
-            ("&gt;", ">"),
-            ("&amp;", "&"),
-        ]
-        .iter()
-        .fold(raw.to_owned(), |value, (reference, c)| {
-            value.replace(reference, c)
-        })
+        unescape(self.body[start..].split('"').next().unwrap())
+    }
+
+    /// The body with the character references the page's HTML escaping writes decoded, as a
+    /// browser reads the text and attribute values.
+    pub fn text(&self) -> String {
+        unescape(&self.body)
     }
 
     pub fn location(&self) -> url::Url {

@@ -84,6 +84,17 @@ impl NewClient {
         self
     }
 
+    /// OIDC Dynamic Client Registration 1.0 §2 display metadata: `client_name`, `logo_uri`
+    /// and the `policy_uri` / `tos_uri` links.
+    pub fn display(mut self, name: &str, logo: &str, policy: &str, tos: &str) -> Self {
+        let p = &mut self.registration.policy;
+        p.client_name = Some(name.into());
+        p.logo_uri = Some(logo.into());
+        p.policy_uri = Some(policy.into());
+        p.tos_uri = Some(tos.into());
+        self
+    }
+
     /// OIDC Back-Channel Logout 1.0 `backchannel_logout_uri` (session required).
     pub fn backchannel(mut self, uri: &str) -> Self {
         self.registration.policy.backchannel_logout_uri = Some(uri.into());

@@ -1,0 +1,190 @@
+//! The operator's branding of the pages, without forking: the product name, a logo file, a
+//! primary colour and a stylesheet file (settings `product_name`, `logo_file`,
+//! `primary_color`, `css_file`). Files are read once at start-up and served from our own
+//! origin (`/assets/logo`, `/assets/theme.css`), so the pages' CSP stays `'self'`.
+
+use std::path::Path;
+
+use super::UiError;
+
+/// The built-in stylesheet (light and dark through `prefers-color-scheme`).
+const BUILT_IN_CSS: &str = include_str!("../../assets/tessera.css");
+
+/// The largest logo file, bytes.
+const MAX_LOGO_BYTES: usize = 512 * 1024;
+
+/// An sRGB colour from `#rrggbb` (setting `primary_color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Color([u8; 3]);
+
+impl Color {
+    /// Parses `#rrggbb` (hex digits, either case).
+    pub fn parse(text: &str) -> Option<Self> {
+        let hex = text
+            .strip_prefix('#')
+            .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
+        let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+        Some(Self([byte(0)?, byte(2)?, byte(4)?]))
+    }
+
+    /// WCAG 2.2 relative luminance (§ "relative luminance" definition), 0..=1.
+    fn luminance(self) -> f64 {
+        let channel = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let [r, g, b] = self.0.map(channel);
+        0.2126 * r + 0.7152 * g + 0.0722 * b
+    }
+
+    /// The WCAG 2.2 contrast ratio with `other` (1..=21).
+    fn contrast(self, other: Self) -> f64 {
+        let (a, b) = (self.luminance(), other.luminance());
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    }
+
+    /// Black or white, whichever contrasts more with this colour: text on it then has at
+    /// least 4.58:1, above WCAG 2.2 SC 1.4.3's 4.5:1 for any colour.
+    fn text_on(self) -> Self {
+        let (black, white) = (Self([0; 3]), Self([255; 3]));
+        if self.contrast(white) >= self.contrast(black) {
+            white
+        } else {
+            black
+        }
+    }
+}
+
+impl std::fmt::Display for Color {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [r, g, b] = self.0;
+        write!(f, "#{r:02x}{g:02x}{b:02x}")
+    }
+}
+
+/// The branding an operator configures (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct ThemeSettings {
+    /// The product name in every page's title and header; the catalogue's `product` (tessera)
+    /// when unset.
+    pub product_name: Option<String>,
+    /// A PNG, SVG, JPEG, WebP or GIF file (at most 512 KiB) shown in every page's header.
+    pub logo_file: Option<std::path::PathBuf>,
+    /// The buttons' colour; its text is black or white, whichever contrasts more.
+    pub primary_color: Option<Color>,
+    /// A stylesheet loaded after the built-in one, on every page.
+    pub css_file: Option<std::path::PathBuf>,
+}
+
+/// A logo file: its bytes and media type.
+pub struct Logo {
+    /// The file's content.
+    pub bytes: Vec<u8>,
+    /// Its media type, from the file name's extension.
+    pub content_type: &'static str,
+}
+
+/// The loaded branding.
+pub(super) struct Theme {
+    pub(super) product_name: Option<String>,
+    pub(super) stylesheet: String,
+    pub(super) css: Option<String>,
+    pub(super) logo: Option<Logo>,
+}
+
+fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, UiError> {
+    std::fs::read(path).map_err(|e| UiError::Setting {
+        key,
+        problem: format!("cannot read {}: {e}", path.display()),
+    })
+}
+
+fn logo(path: &Path) -> Result<Logo, UiError> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let content_type = match extension.as_deref() {
+        Some("png") => "image/png",
+        Some("svg") => "image/svg+xml",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("webp") => "image/webp",
+        Some("gif") => "image/gif",
+        _ => {
+            return Err(UiError::Setting {
+                key: "logo_file",
+                problem: format!(
+                    "{} is not a .png, .svg, .jpg, .jpeg, .webp or .gif file",
+                    path.display()
+                ),
+            })
+        }
+    };
+    let bytes = read("logo_file", path)?;
+    if bytes.len() > MAX_LOGO_BYTES {
+        return Err(UiError::Setting {
+            key: "logo_file",
+            problem: format!("{} is larger than 512 KiB", path.display()),
+        });
+    }
+    Ok(Logo {
+        bytes,
+        content_type,
+    })
+}
+
+impl Theme {
+    /// Reads the files `settings` names.
+    pub(super) fn load(settings: &ThemeSettings) -> Result<Self, UiError> {
+        let mut stylesheet = BUILT_IN_CSS.to_owned();
+        if let Some(primary) = settings.primary_color {
+            // Later in the sheet than the built-in values, so it wins in both appearances.
+            stylesheet.push_str(&format!(
+                ":root {{ --primary: {primary}; --on-primary: {}; }}\n",
+                primary.text_on()
+            ));
+        }
+        let css =
+            match &settings.css_file {
+                Some(path) => Some(String::from_utf8(read("css_file", path)?).map_err(|_| {
+                    UiError::Setting {
+                        key: "css_file",
+                        problem: format!("{} is not UTF-8 text", path.display()),
+                    }
+                })?),
+                None => None,
+            };
+        Ok(Self {
+            product_name: settings.product_name.clone(),
+            stylesheet,
+            css,
+            logo: settings.logo_file.as_deref().map(logo).transpose()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_parse_and_text_on_them_has_at_least_aa_contrast() {
+        assert_eq!(Color::parse("#1F5fbf"), Some(Color([0x1f, 0x5f, 0xbf])));
+        for bad in ["1f5fbf", "#1f5fb", "#1f5fbfa", "#gg0000", "#+f0000"] {
+            assert_eq!(Color::parse(bad), None, "{bad}");
+        }
+        let white = Color([255; 3]);
+        assert!((Color([0; 3]).contrast(white) - 21.0).abs() < 1e-9);
+        for hex in [
+            "#1f5fbf", "#ffcc00", "#777777", "#00a000", "#ff0000", "#000000",
+        ] {
+            let c = Color::parse(hex).unwrap();
+            assert!(c.contrast(c.text_on()) >= 4.5, "{hex}");
+        }
+        assert_eq!(Color::parse("#ffcc00").unwrap().text_on(), Color([0; 3]));
+        assert_eq!(Color::parse("#1f5fbf").unwrap().to_string(), "#1f5fbf");
+    }
+}
