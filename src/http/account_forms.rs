@@ -19,7 +19,7 @@ use crate::passkeys::{self, PasskeyError};
 use crate::sessions::end_login_session;
 use crate::signin::{Outcome, PageError, Step};
 use crate::state::AppState;
-use crate::users::{authenticate, normalize_password, set_password};
+use crate::users::{authenticate_limited, normalize_password, set_password};
 
 /// The account of a form post whose CSRF token checks out, or the answer to give instead:
 /// without a session, back to the page (which signs in); a forged form, 403.
@@ -273,8 +273,15 @@ pub async fn recovery_codes(
 }
 
 /// `POST /account/password` with `current_password` and `new_password`: every refresh-token
-/// session of the user is signed out; this browser's login session stays.
-pub async fn password(state: web::Data<AppState>, req: HttpRequest, form: Params) -> HttpResponse {
+/// session of the user is signed out; this browser's login session stays. The current password
+/// is checked under the login limits (`users::authenticate_limited`), like every other password
+/// check: a stolen session cookie gives no unlimited guesses at it.
+pub async fn password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ClientIp(ip): ClientIp,
+    form: Params,
+) -> HttpResponse {
     let account = account_or_answer!(state, req, form);
     let wrong = "account-error-password-wrong";
     let Ok(current) = normalize_password(form.get("current_password").unwrap_or("")) else {
@@ -285,9 +292,13 @@ pub async fn password(state: web::Data<AppState>, req: HttpRequest, form: Params
         return refused(&state, &account, "account-error-password-new").await;
     }
     let user = &account.user;
-    match authenticate(&state.store, &state.hasher, &user.username, current).await {
+    let (store, hasher) = (&state.store, &state.hasher);
+    match authenticate_limited(&state.limiter, store, hasher, &user.username, current, ip).await {
         Ok(Some(_)) => {}
         Ok(None) => return refused(&state, &account, wrong).await,
+        Err(e) if e.is_rate_limit() => {
+            return refused(&state, &account, "account-error-too-many-attempts").await
+        }
         Err(_) => return HttpResponse::ServiceUnavailable().finish(),
     }
     match set_password(&state.store, &state.hasher, user.clone(), new, "self").await {

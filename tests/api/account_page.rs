@@ -214,3 +214,48 @@ async fn the_account_page_lists_sessions_and_ends_one_or_all() {
         302
     );
 }
+
+#[tokio::test]
+async fn the_account_pages_password_change_checks_the_current_password_under_the_login_limits() {
+    let app = TestApp::spawn_with(crate::helpers::Backend::Redis, |raw| {
+        raw.trusted_proxies = "127.0.0.1/32".into();
+        raw.login_account_failure_limit = 2;
+        raw.login_backoff_base_ms = 600_000;
+        raw.login_backoff_max = 900;
+    })
+    .await;
+    let (username, password, _) = app.user().await;
+    let mut browser = app.browser();
+    let page = browser.account_sign_in(&username, &password).await;
+    let csrf = page.field("csrf");
+    let mut change = |current: &str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("current_password", current.to_owned()),
+            ("new_password", "a new password".to_owned()),
+        ];
+        app.http
+            .post(format!("{}/account/password", app.base))
+            .form(&form)
+    };
+    for _ in 0..2 {
+        let wrong = browser.send(change("nope")).await;
+        assert_eq!(wrong.status, 400);
+    }
+    // The account is in its back-off for this address: even the right password is refused
+    // before hashing, and nothing changes.
+    let refused = browser.send(change(&password)).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("Too many attempts"),
+        "{}",
+        refused.body
+    );
+    // From an address without failures the old password still signs in: nothing changed.
+    let client = app.public_client().await;
+    let other = crate::helpers::fresh_ip();
+    let res = app
+        .password_grant_from(&client, &username, &password, Some(&other))
+        .await;
+    assert_eq!(res.status(), 200);
+}
