@@ -228,7 +228,7 @@ async fn the_account_pages_password_change_checks_the_current_password_under_the
     let mut browser = app.browser();
     let page = browser.account_sign_in(&username, &password).await;
     let csrf = page.field("csrf");
-    let mut change = |current: &str| {
+    let change = |current: &str| {
         let form = [
             ("csrf", csrf.clone()),
             ("current_password", current.to_owned()),
