@@ -20,7 +20,7 @@ fn file(content_type: &str, body: impl actix_web::body::MessageBody + 'static) -
 
 /// `/assets/tessera.css`: the built-in stylesheet, with `--primary` set from `primary_color`.
 pub async fn stylesheet(state: web::Data<AppState>) -> HttpResponse {
-    file("text/css; charset=utf-8", state.ui.stylesheet().to_owned())
+    file("text/css; charset=utf-8", state.ui.stylesheet())
 }
 
 /// `/assets/passkey.js`: the pages' WebAuthn script.
@@ -34,7 +34,7 @@ pub async fn passkey_script() -> HttpResponse {
 /// `/assets/theme.css`: the operator's stylesheet (`css_file`); 404 when none is configured.
 pub async fn theme_stylesheet(state: web::Data<AppState>) -> HttpResponse {
     match state.ui.custom_stylesheet() {
-        Some(css) => file("text/css; charset=utf-8", css.to_owned()),
+        Some(css) => file("text/css; charset=utf-8", css),
         None => HttpResponse::NotFound().finish(),
     }
 }

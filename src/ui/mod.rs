@@ -168,13 +168,13 @@ impl Ui {
     }
 
     /// The stylesheet `/assets/tessera.css`: the built-in one with the primary colour.
-    pub fn stylesheet(&self) -> &str {
-        &self.theme.stylesheet
+    pub fn stylesheet(&self) -> bytes::Bytes {
+        self.theme.stylesheet.clone()
     }
 
     /// The operator's stylesheet `/assets/theme.css` (setting `css_file`).
-    pub fn custom_stylesheet(&self) -> Option<&str> {
-        self.theme.css.as_deref()
+    pub fn custom_stylesheet(&self) -> Option<bytes::Bytes> {
+        self.theme.css.clone()
     }
 
     /// The operator's logo `/assets/logo` (setting `logo_file`).

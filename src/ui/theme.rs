@@ -82,8 +82,8 @@ pub struct ThemeSettings {
 
 /// A logo file: its bytes and media type.
 pub struct Logo {
-    /// The file's content.
-    pub bytes: Vec<u8>,
+    /// The file's content (shared: serving it copies nothing).
+    pub bytes: bytes::Bytes,
     /// Its media type, from the file name's extension.
     pub content_type: &'static str,
 }
@@ -91,8 +91,8 @@ pub struct Logo {
 /// The loaded branding.
 pub(super) struct Theme {
     pub(super) product_name: Option<String>,
-    pub(super) stylesheet: String,
-    pub(super) css: Option<String>,
+    pub(super) stylesheet: bytes::Bytes,
+    pub(super) css: Option<bytes::Bytes>,
     pub(super) logo: Option<Logo>,
 }
 
@@ -131,7 +131,7 @@ fn logo(path: &Path) -> Result<Logo, UiError> {
         });
     }
     Ok(Logo {
-        bytes,
+        bytes: bytes.into(),
         content_type,
     })
 }
@@ -159,8 +159,8 @@ impl Theme {
             };
         Ok(Self {
             product_name: settings.product_name.clone(),
-            stylesheet,
-            css,
+            stylesheet: stylesheet.into(),
+            css: css.map(Into::into),
             logo: settings.logo_file.as_deref().map(logo).transpose()?,
         })
     }
