@@ -234,12 +234,7 @@ async fn clients_without_a_backchannel_uri_are_told_nothing_and_bad_uris_are_ref
         .await;
     assert_eq!(res.status(), 201);
     let id = body["client_id"].as_str().unwrap();
-    let shown: Value = app
-        .admin(Method::GET, &format!("/clients/{id}"), Some(&admin), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let shown = app.admin_client_view(&admin, id).await;
     assert_eq!(
         shown["backchannel_logout_uri"],
         "https://rp.example.test/bcl"

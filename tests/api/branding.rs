@@ -2,7 +2,6 @@
 //! Dynamic Client Registration 1.0 §2: `client_name`, `logo_uri`, `policy_uri`, `tos_uri`),
 //! scopes in words, and the operator's product name, logo, primary colour and stylesheet.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use tessera::ui::ScopeDescription;
@@ -58,12 +57,7 @@ async fn display_metadata_is_checked_on_registration_with_https_logos_only() {
         "tos_uri": "http://localhost:3000/terms"}));
     let id = good["client_id"].as_str().unwrap().to_owned();
     assert_eq!(register(&app, &admin, good).await.0, 201);
-    let shown: Value = app
-        .admin(Method::GET, &format!("/clients/{id}"), Some(&admin), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let shown = app.admin_client_view(&admin, &id).await;
     assert_eq!(shown["client_name"], "Acme Mail");
     assert_eq!(shown["logo_uri"], LOGO);
     assert_eq!(shown["tos_uri"], "http://localhost:3000/terms");

@@ -47,6 +47,14 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// `GET /admin/clients/{client_id}`, asserting 200: the client's view.
+    pub async fn admin_client_view(&self, token: &str, client_id: &str) -> Value {
+        let path = format!("/clients/{client_id}");
+        let res = self.admin(Method::GET, &path, Some(token), None).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
     /// `PATCH /admin/users/{sub}` with `body`.
     pub async fn admin_users_patch(
         &self,
