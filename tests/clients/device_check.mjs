@@ -11,6 +11,8 @@
 //   TESSERA_PASSWORD          that user's password
 //   TESSERA_DEVICE_CLIENT_ID  a public client: grants device_code and refresh_token, scopes
 //                             openid profile email
+//   TESSERA_DEVICE_CLIENT_NAME  that client's client_name (OIDC Registration §2), which the
+//                             approval page shows instead of its id
 //
 // Prints one line per check and finally "device_check: N passed, M failed" (harness.mjs).
 
@@ -26,6 +28,7 @@ const baseUrl = env('TESSERA_BASE_URL');
 const username = env('TESSERA_USERNAME');
 const password = env('TESSERA_PASSWORD');
 const deviceClientId = env('TESSERA_DEVICE_CLIENT_ID');
+const deviceClientName = env('TESSERA_DEVICE_CLIENT_NAME');
 keepSecret(password);
 const SCOPE = 'openid profile email';
 const TIMEOUT_SECONDS = 10;
@@ -86,9 +89,17 @@ async function main() {
   const polling = started && client.pollDeviceAuthorizationGrant(config, started);
   polling?.catch(() => {});
   const person = new DevicePerson(baseUrl, TIMEOUT_SECONDS);
-  const approval = await check('the person opens verification_uri, types the code and signs in: the approval page', async () => {
+  const approval = await check('the person opens verification_uri, types the code and signs in: the approval page names the client and the scopes in words', async () => {
     const page = await person.signInWithCode(need(started, 'the device authorization').verification_uri, started.user_code);
-    for (const shown of [deviceClientId, 'openid', 'email', started.user_code, 'started this yourself']) {
+    const shownWords = [
+      `${deviceClientName} on a device asks for access`,
+      'Confirm who you are',
+      'Your username',
+      'Your email address',
+      started.user_code,
+      'started this yourself',
+    ];
+    for (const shown of shownWords) {
       assert(page.body.includes(shown), `the approval page shows ${shown}`);
     }
     return page;
