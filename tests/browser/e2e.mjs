@@ -27,12 +27,19 @@
 //   TESSERA_PASSKEY_USERNAME    an existing user without a second factor, for the passkey
 //   TESSERA_PASSKEY_PASSWORD    flow (password sign-in, account page, add a passkey, passkey
 //                               sign-in through the SPA); see passkeys.mjs
+//   TESSERA_A11Y_USERNAME       an existing user without a second factor, for the accessibility
+//   TESSERA_A11Y_PASSWORD       audit of every hosted page (see a11y.mjs)
+//   TESSERA_A11Y_CLIENT_ID      public third-party client (consent page): authorization_code,
+//                               scopes openid profile email offline_access, redirect URI
+//                               http://127.0.0.1:$TESSERA_SPA_PORT/a11y-callback
+//   TESSERA_DEVICE_CLIENT_ID    public client with the device_code grant (scopes openid profile)
 //   CHROMIUM                    optional, default /usr/bin/chromium
 //
 // Prints one line per check and finally "browser_e2e: N passed, M failed"; exits 0 only when
 // nothing failed. On failure the browser's page is saved to target/browser-failure.png and
 // target/browser-failure.html. The login page is saved to docs/login-page.png, the account
-// page to docs/account-page.png and the passkey sign-in to docs/passkey-sign-in.png.
+// page to docs/account-page.png and the passkey sign-in to docs/passkey-sign-in.png; the
+// accessibility audit saves docs/screenshots/{login,consent,account}-{light,dark}.png.
 // Tokens, passwords, codes and secrets are never printed.
 
 import { execFileSync } from 'node:child_process';
@@ -43,6 +50,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { a11yAudit } from './a11y.mjs';
 import { passkeyFlow } from './passkeys.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -63,7 +71,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const STEP_TIMEOUT_MS = 15_000;
-const OVERALL_TIMEOUT_MS = 180_000;
+const OVERALL_TIMEOUT_MS = 300_000;
 const HTTP_TIMEOUT_MS = 10_000;
 
 function env(name) {
@@ -86,6 +94,10 @@ const python = env('TESSERA_PYTHON');
 const passkeyBaseUrl = env('TESSERA_PASSKEY_BASE_URL').replace(/\/+$/, '');
 const passkeyUsername = env('TESSERA_PASSKEY_USERNAME');
 const passkeyPassword = env('TESSERA_PASSKEY_PASSWORD');
+const a11yUsername = env('TESSERA_A11Y_USERNAME');
+const a11yPassword = env('TESSERA_A11Y_PASSWORD');
+const a11yClientId = env('TESSERA_A11Y_CLIENT_ID');
+const deviceClientId = env('TESSERA_DEVICE_CLIENT_ID');
 const spaOrigin = `http://127.0.0.1:${spaPort}`;
 const redirectUri = `${spaOrigin}/callback.html`;
 const postLogoutUri = `${spaOrigin}/`;
@@ -93,7 +105,7 @@ const postLogoutUri = `${spaOrigin}/`;
 // ---------------------------------------------------------------------------------------------
 // reporting
 
-const secrets = new Set([password, process.env.TESSERA_PASSKEY_PASSWORD].filter(Boolean));
+const secrets = new Set([password, passkeyPassword, a11yPassword].filter(Boolean));
 function keepSecret(...values) {
   for (const v of values) if (typeof v === 'string' && v.length >= 6) secrets.add(v);
 }
@@ -628,6 +640,16 @@ async function run() {
   await passkeyFlow({
     check, expect, page, context, keepSecret, storedUser, waitStatus, jwtParts,
     base: passkeyBaseUrl, username: passkeyUsername, password: passkeyPassword, spaOrigin, docs: join(REPO_ROOT, 'docs'),
+  });
+
+  // Issue #20: axe-core on every hosted page, light and dark, English and German. The second
+  // factor page is reached as the user above (TOTP enrolled; password only, no code sent).
+  await a11yAudit({
+    check, pass, fail, expect, http, form, keepSecret, chromium,
+    executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: STEP_TIMEOUT_MS, failurePrefix: FAILURE_PREFIX,
+    base: baseUrl, passkeyBase: passkeyBaseUrl, clientId: a11yClientId, redirectUri: `${spaOrigin}/a11y-callback`, deviceClientId,
+    username: a11yUsername, password: a11yPassword, mfaUsername: username, mfaPassword: password,
+    docs: join(REPO_ROOT, 'docs'),
   });
 }
 

@@ -6,6 +6,7 @@
 // Called by e2e.mjs with its helpers; screenshots go to docs/.
 
 import { join } from 'node:path';
+import { axeRun, describe } from './a11y.mjs';
 
 export async function passkeyFlow(t) {
   const { check, expect, page, context, base } = t;
@@ -54,6 +55,13 @@ export async function passkeyFlow(t) {
     expect(credentials.length === 1 && credentials[0].isResidentCredential, 'the authenticator holds no resident credential');
     await page.screenshot({ path: join(t.docs, 'account-page.png'), fullPage: true });
     return 'screenshot docs/account-page.png';
+  });
+
+  // The account page with passkeys on and one listed (a11y.mjs audits it without).
+  await check('passkeys: the account page with a passkey has no axe violations (WCAG 2.2 A/AA)', async () => {
+    const { passes, violations } = await axeRun(page);
+    expect(violations.length === 0, `${violations.length} violated rule(s):${describe(violations)}`);
+    return `${passes} rules pass`;
   });
 
   await check('passkeys: signing out of the account page', async () => {
