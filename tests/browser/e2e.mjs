@@ -42,21 +42,22 @@
 // accessibility audit saves docs/screenshots/{login,consent,account}-{light,dark}.png.
 // Tokens, passwords, codes and secrets are never printed.
 
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { a11yAudit } from './a11y.mjs';
 import { passkeyFlow } from './passkeys.mjs';
+import { startSpaServer } from './spa_server.mjs';
+import {
+  CheckFailed, HTTP_TIMEOUT_MS, check, counts, dpopProofOf, ecThumbprint, expect, fail, form, http, jsonPost, jwtParts,
+  keepSecret, oauthError, pass, redact, totp,
+} from './support.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = join(HERE, '..', '..');
-const SPA_DIR = join(HERE, 'spa');
-const OIDC_BUNDLE = join(HERE, 'node_modules', 'oidc-client-ts', 'dist', 'browser', 'oidc-client-ts.min.js');
 const LOGIN_SCREENSHOT = join(REPO_ROOT, 'docs', 'login-page.png');
 const FAILURE_PREFIX = join(REPO_ROOT, 'target', 'browser-failure');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -72,7 +73,6 @@ const CHROMIUM_ARGS = [
 ];
 const STEP_TIMEOUT_MS = 15_000;
 const OVERALL_TIMEOUT_MS = 300_000;
-const HTTP_TIMEOUT_MS = 10_000;
 
 function env(name) {
   const value = process.env[name];
@@ -98,151 +98,13 @@ const a11yUsername = env('TESSERA_A11Y_USERNAME');
 const a11yPassword = env('TESSERA_A11Y_PASSWORD');
 const a11yClientId = env('TESSERA_A11Y_CLIENT_ID');
 const deviceClientId = env('TESSERA_DEVICE_CLIENT_ID');
+keepSecret(password, passkeyPassword, a11yPassword);
 const spaOrigin = `http://127.0.0.1:${spaPort}`;
 const redirectUri = `${spaOrigin}/callback.html`;
 const postLogoutUri = `${spaOrigin}/`;
 
-// ---------------------------------------------------------------------------------------------
-// reporting
-
-const secrets = new Set([password, passkeyPassword, a11yPassword].filter(Boolean));
-function keepSecret(...values) {
-  for (const v of values) if (typeof v === 'string' && v.length >= 6) secrets.add(v);
-}
-function redact(text) {
-  let out = String(text);
-  for (const s of secrets) out = out.split(s).join('[redacted]');
-  return out;
-}
-
-let passed = 0;
-let failed = 0;
-function pass(name, detail) {
-  passed += 1;
-  console.log(`PASS ${name}${detail ? ` (${redact(detail)})` : ''}`);
-}
-function fail(name, detail) {
-  failed += 1;
-  console.log(`FAIL ${name}: ${redact(detail)}`);
-}
-class CheckFailed extends Error {}
-// A check: `fn` returns an optional detail string, or throws. The flow stops at the first
-// failed check (every later step depends on the earlier ones).
-async function check(name, fn) {
-  try {
-    const detail = await fn();
-    pass(name, detail);
-  } catch (err) {
-    fail(name, err instanceof Error ? err.message : String(err));
-    throw new CheckFailed(name);
-  }
-}
-function expect(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-// ---------------------------------------------------------------------------------------------
-// helpers
-
-async function http(url, init = {}) {
-  const res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-const form = (fields) => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams(fields).toString(),
-});
-const jsonPost = (body, token) => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-  body: JSON.stringify(body ?? {}),
-});
-function oauthError(res) {
-  return `HTTP ${res.status}${res.json?.error ? ` error=${res.json.error}` : ''}${res.json?.error_description ? ` (${res.json.error_description})` : ''}`;
-}
-function jwtParts(token) {
-  const [h, p] = String(token).split('.');
-  const dec = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-  return { header: dec(h), payload: dec(p) };
-}
-// RFC 7638 thumbprint of an EC public JWK, computed here (not by oidc-client-ts or tessera).
-function ecThumbprint(jwk) {
-  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
-  return createHash('sha256').update(canonical).digest('base64url');
-}
-// The checked DPoP proof a request carried (RFC 9449 §4.2): its header's key thumbprint and
-// its claims.
-async function dpopProofOf(req, htm, htu) {
-  const headers = await req.allHeaders();
-  const proof = headers.dpop;
-  expect(proof, `no DPoP header on ${htm} ${htu}`);
-  const { header, payload } = jwtParts(proof);
-  expect(header.typ === 'dpop+jwt' && header.alg === 'ES256', `proof typ ${header.typ}, alg ${header.alg}`);
-  expect(payload.htm === htm && payload.htu === htu, `proof htm ${payload.htm}, htu ${payload.htu}`);
-  return { jkt: ecThumbprint(header.jwk), payload, authorization: headers.authorization ?? '' };
-}
-
-// TOTP codes from pyotp (an implementation independent of tessera's). The otpauth URI goes in
-// on stdin, never on the command line.
-function totp(otpauthUri, offsetSeconds) {
-  const script = [
-    'import sys, time, pyotp',
-    'totp = pyotp.parse_uri(sys.stdin.read().strip())',
-    `print(totp.at(time.time() + ${Number(offsetSeconds)}))`,
-  ].join('\n');
-  const code = execFileSync(python, ['-c', script], { input: otpauthUri, encoding: 'utf8' }).trim();
-  expect(/^\d{6}$/.test(code), 'pyotp did not print a 6-digit code');
-  keepSecret(code);
-  return code;
-}
-
-// The SPA's static server: spa/, oidc-client-ts's browser bundle and a generated config.js.
 // The SPA's authority: this server, then the passkey server (see passkeys.mjs).
 let spaAuthority = baseUrl;
-function startSpaServer() {
-  const files = {
-    '/': ['index.html', 'text/html; charset=utf-8'],
-    '/index.html': ['index.html', 'text/html; charset=utf-8'],
-    '/callback.html': ['callback.html', 'text/html; charset=utf-8'],
-    '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
-  };
-  const server = createServer((req, res) => {
-    const path = new URL(req.url, spaOrigin).pathname;
-    let body;
-    let type;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (path === '/config.js') {
-      body = `window.TESSERA_SPA_CONFIG = ${JSON.stringify({ authority: spaAuthority, client_id: spaClientId })};\n`;
-      type = 'text/javascript; charset=utf-8';
-    } else if (path === '/oidc-client-ts.min.js') {
-      body = readFileSync(OIDC_BUNDLE);
-      type = 'text/javascript; charset=utf-8';
-    } else if (files[path]) {
-      body = readFileSync(join(SPA_DIR, files[path][0]));
-      type = files[path][1];
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(spaPort, '127.0.0.1', () => resolve(server));
-  });
-}
 
 // "HeadlessChrome/156.0.0.0"-style product from the browser itself.
 async function page0Version(ctx) {
@@ -342,7 +204,7 @@ async function run() {
     expect(start.status === 200 && typeof start.json?.otpauth_uri === 'string', `POST /account/mfa/totp: ${oauthError(start)}`);
     otpauthUri = start.json.otpauth_uri;
     keepSecret(otpauthUri, new URL(otpauthUri).searchParams.get('secret'));
-    const confirm = await http(`${baseUrl}/account/mfa/totp/confirm`, jsonPost({ code: totp(otpauthUri, 0) }, at));
+    const confirm = await http(`${baseUrl}/account/mfa/totp/confirm`, jsonPost({ code: totp(python, otpauthUri, 0) }, at));
     expect(confirm.status === 200, `POST /account/mfa/totp/confirm: ${oauthError(confirm)}`);
     const codes = confirm.json?.recovery_codes;
     expect(Array.isArray(codes) && codes.length > 0, 'no recovery_codes in the confirmation');
@@ -352,7 +214,7 @@ async function run() {
     return `${codes.length} recovery codes`;
   });
 
-  spaServer = await startSpaServer();
+  spaServer = await startSpaServer({ port: spaPort, clientId: spaClientId, authority: () => spaAuthority });
   userDataDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -423,7 +285,7 @@ async function run() {
   let consentShown = false;
   await check('the one-time code signs in: 303 to the redirect_uri with code and state', async () => {
     // A later step than the confirmation's: each step is accepted only once per user.
-    await page.getByLabel('One-time code').fill(totp(otpauthUri, 30));
+    await page.getByLabel('One-time code').fill(totp(python, otpauthUri, 30));
     const redirected = page.waitForResponse((res) => res.request().method() === 'POST' && res.status() >= 300 && res.status() < 400
       && (res.headers().location ?? '').startsWith(redirectUri));
     await page.getByRole('button', { name: 'Verify', exact: true }).click();
@@ -655,6 +517,7 @@ async function run() {
 
 const timer = setTimeout(() => {
   console.log(`browser_e2e: overall time limit (${OVERALL_TIMEOUT_MS / 1000} s) reached`);
+  const { passed, failed } = counts();
   console.log(`browser_e2e: ${passed} passed, ${failed + 1} failed`);
   process.exit(1);
 }, OVERALL_TIMEOUT_MS);
@@ -670,5 +533,6 @@ try {
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   await new Promise((resolve) => (spaServer ? spaServer.close(resolve) : resolve()));
 }
+const { passed, failed } = counts();
 console.log(`browser_e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
