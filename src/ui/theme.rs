@@ -141,6 +141,17 @@ impl Theme {
     pub(super) fn load(settings: &ThemeSettings) -> Result<Self, UiError> {
         let mut stylesheet = BUILT_IN_CSS.to_owned();
         if let Some(primary) = settings.primary_color {
+            // WCAG 2.2 SC 1.4.11: a button needs 3:1 against the page, light (#fff) and dark
+            // (#121212, Chromium's dark Canvas). The operator's choice, so a warning.
+            let (light, dark) = (Color([255; 3]), Color([0x12; 3]));
+            let against = primary.contrast(light).min(primary.contrast(dark));
+            if against < 3.0 {
+                tracing::warn!(
+                    primary_color = %primary,
+                    contrast = format!("{against:.2}"),
+                    "primary_color has less than 3:1 contrast with the light or the dark page background (WCAG 2.2 SC 1.4.11): buttons may be hard to see"
+                );
+            }
             // Later in the sheet than the built-in values, so it wins in both appearances.
             stylesheet.push_str(&format!(
                 ":root {{ --primary: {primary}; --on-primary: {}; }}\n",
