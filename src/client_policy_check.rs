@@ -127,7 +127,7 @@ pub fn present_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>,
 }
 
 /// RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-fn scope_token(scope: &str) -> bool {
+pub(crate) fn scope_token(scope: &str) -> bool {
     !scope.is_empty()
         && scope
             .bytes()

@@ -8,8 +8,9 @@ use crate::ui::{Color, PageSettings, ThemeSettings};
 const MAX_PRODUCT_NAME: usize = 60;
 
 impl RawSettings {
-    /// The pages' settings: `product_name` of 1 to 60 characters without control characters,
-    /// `primary_color` as `#rrggbb`.
+    /// The pages' settings: `product_name` of 1 to 60 characters without control characters
+    /// (empty: unset), `primary_color` as `#rrggbb`, `scope_descriptions` keyed by scopes
+    /// (RFC 6749 §3.3 scope-tokens).
     pub(super) fn page_settings(&self) -> Result<PageSettings, ConfigError> {
         let product_name = self.product_name.as_deref().filter(|n| !n.is_empty());
         if let Some(name) = product_name {
@@ -38,6 +39,20 @@ impl RawSettings {
             })?),
             None => None,
         };
+        if let Some(scope) = self
+            .scope_descriptions
+            .keys()
+            .find(|s| !crate::client_policy_check::scope_token(s))
+        {
+            return Err(invalid(
+                "scope_descriptions",
+                "TESSERA_SCOPE_DESCRIPTIONS",
+                format!(
+                    "{} is no scope: a scope is printable ASCII without space, `\"` and `\\` (RFC 6749 §3.3 scope-token)",
+                    crate::error::quoted(scope)
+                ),
+            ));
+        }
         Ok(PageSettings {
             templates_dir: self.templates_dir.clone(),
             locales_dir: self.locales_dir.clone(),

@@ -75,12 +75,13 @@ pub enum UiError {
         /// The directory name.
         tag: String,
     },
-    /// A page setting (`product_name`, `logo_file`, `css_file`, `scope_descriptions`) that
-    /// cannot be used.
-    #[error("configuration key `{key}`: {problem}")]
+    /// A page setting (`logo_file`, `css_file`, `scope_descriptions`) that cannot be used.
+    #[error("configuration key `{key}` (env {env}): {problem}")]
     Setting {
         /// The key as written in the TOML file.
         key: &'static str,
+        /// The environment variable that sets it.
+        env: &'static str,
         /// What is wrong and what is accepted.
         problem: String,
     },
@@ -92,6 +93,36 @@ pub enum UiError {
         /// The I/O error.
         detail: String,
     },
+}
+
+/// A page setting's key and environment variable, for [`UiError::Setting`].
+#[derive(Clone, Copy)]
+struct Setting {
+    key: &'static str,
+    env: &'static str,
+}
+
+impl Setting {
+    const LOGO_FILE: Self = Self {
+        key: "logo_file",
+        env: "TESSERA_LOGO_FILE",
+    };
+    const CSS_FILE: Self = Self {
+        key: "css_file",
+        env: "TESSERA_CSS_FILE",
+    };
+    const SCOPE_DESCRIPTIONS: Self = Self {
+        key: "scope_descriptions",
+        env: "TESSERA_SCOPE_DESCRIPTIONS",
+    };
+
+    fn refused(self, problem: String) -> UiError {
+        UiError::Setting {
+            key: self.key,
+            env: self.env,
+            problem,
+        }
+    }
 }
 
 /// The language a page is rendered in: an index into the catalogue, chosen by [`Ui::language`].
@@ -169,12 +200,12 @@ impl Ui {
 
     /// The stylesheet `/assets/tessera.css`: the built-in one with the primary colour.
     pub fn stylesheet(&self) -> bytes::Bytes {
-        self.theme.stylesheet.clone()
+        self.theme.stylesheet.text.clone()
     }
 
     /// The operator's stylesheet `/assets/theme.css` (setting `css_file`).
     pub fn custom_stylesheet(&self) -> Option<bytes::Bytes> {
-        self.theme.css.clone()
+        self.theme.css.as_ref().map(|sheet| sheet.text.clone())
     }
 
     /// The operator's logo `/assets/logo` (setting `logo_file`).
@@ -210,8 +241,9 @@ impl Ui {
     }
 
     /// Renders template `name` in `language` with `context`, which gets `lang` (the tag),
-    /// `product` (the product name) and `theme.logo`, `theme.css` (whether the operator's
-    /// logo and stylesheet are there).
+    /// `product` (the product name) and the URLs `theme.stylesheet`, `theme.css` and
+    /// `theme.logo` (the last two absent without the operator's files), each with `?v=` of
+    /// its content so that a changed file is fetched anew.
     ///
     /// # Errors
     /// A template that fails at render time (an operator's override using a value wrongly).
@@ -225,9 +257,11 @@ impl Ui {
             Some(name) => name.clone(),
             None => self.catalogue.text(language.0, "product", None),
         };
+        let theme = &self.theme;
         let theme = minijinja::context! {
-            logo => self.theme.logo.is_some(),
-            css => self.theme.css.is_some(),
+            stylesheet => format!("/assets/tessera.css?v={}", theme.stylesheet.version),
+            css => theme.css.as_ref().map(|c| format!("/assets/theme.css?v={}", c.version)),
+            logo => theme.logo.as_ref().map(|l| format!("/assets/logo?v={}", l.version)),
         };
         let context = minijinja::context! {
             lang => self.tag(language),

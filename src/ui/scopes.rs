@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use unic_langid::LanguageIdentifier;
 
 use super::catalogue::Catalogue;
-use super::UiError;
+use super::{Setting, UiError};
 
 /// The longest description, in characters.
 const MAX_DESCRIPTION: usize = 200;
@@ -22,7 +22,10 @@ const MAX_DESCRIPTION: usize = 200;
 /// (`"orders:read" = { en = "Read your orders", de = "Ihre Bestellungen lesen" }`; a page in
 /// another language gets English, else the first listed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a text, or a table of language tag = text (e.g. { en = \"See your orders\" })"
+)]
 pub enum ScopeDescription {
     /// One text for every language.
     Text(String),
@@ -40,10 +43,7 @@ pub(super) struct Describer {
 }
 
 fn refuse(scope: &str, problem: &str) -> UiError {
-    UiError::Setting {
-        key: "scope_descriptions",
-        problem: format!("scope `{scope}`: {problem}"),
-    }
+    Setting::SCOPE_DESCRIPTIONS.refused(format!("scope `{scope}`: {problem}"))
 }
 
 fn text(scope: &str, text: &str) -> Result<String, UiError> {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::UiError;
+use super::{Setting, UiError};
 
 /// The built-in stylesheet (light and dark through `prefers-color-scheme`).
 const BUILT_IN_CSS: &str = include_str!("../../assets/tessera.css");
@@ -80,60 +80,99 @@ pub struct ThemeSettings {
     pub css_file: Option<std::path::PathBuf>,
 }
 
-/// A logo file: its bytes and media type.
+/// A logo file: its bytes, media type and version.
 pub struct Logo {
     /// The file's content (shared: serving it copies nothing).
     pub bytes: bytes::Bytes,
-    /// Its media type, from the file name's extension.
+    /// Its media type, from the file name's extension (the content checked to match).
     pub content_type: &'static str,
+    /// The `v` of its URL ([`version`]).
+    pub(super) version: String,
+}
+
+/// A stylesheet: its text (shared) and the `v` of its URL ([`version`]).
+pub(super) struct Sheet {
+    pub(super) text: bytes::Bytes,
+    pub(super) version: String,
+}
+
+impl Sheet {
+    fn of(text: String) -> Self {
+        Self {
+            version: version(text.as_bytes()),
+            text: text.into(),
+        }
+    }
 }
 
 /// The loaded branding.
 pub(super) struct Theme {
     pub(super) product_name: Option<String>,
-    pub(super) stylesheet: bytes::Bytes,
-    pub(super) css: Option<bytes::Bytes>,
+    pub(super) stylesheet: Sheet,
+    pub(super) css: Option<Sheet>,
     pub(super) logo: Option<Logo>,
 }
 
-fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, UiError> {
-    std::fs::read(path).map_err(|e| UiError::Setting {
-        key,
-        problem: format!("cannot read {}: {e}", path.display()),
+fn read(key: Setting, path: &Path) -> Result<Vec<u8>, UiError> {
+    std::fs::read(path).map_err(|e| key.refused(format!("cannot read {}: {e}", path.display())))
+}
+
+/// A logo's media type from its extension, and whether `bytes` look like that type (the first
+/// bytes of PNG, JPEG, GIF and WebP files; an SVG's `<svg` element).
+fn image_type(extension: &str, bytes: &[u8]) -> Option<(&'static str, bool)> {
+    let head = |magic: &[u8]| bytes.starts_with(magic);
+    Some(match extension {
+        "png" => ("image/png", head(b"\x89PNG\r\n\x1a\n")),
+        "jpg" | "jpeg" => ("image/jpeg", head(b"\xff\xd8\xff")),
+        "gif" => ("image/gif", head(b"GIF87a") || head(b"GIF89a")),
+        "webp" => (
+            "image/webp",
+            head(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"),
+        ),
+        "svg" => {
+            let svg = bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"<svg"));
+            ("image/svg+xml", svg)
+        }
+        _ => return None,
     })
 }
 
 fn logo(path: &Path) -> Result<Logo, UiError> {
+    let key = Setting::LOGO_FILE;
     let extension = path
         .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    let content_type = match extension.as_deref() {
-        Some("png") => "image/png",
-        Some("svg") => "image/svg+xml",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("webp") => "image/webp",
-        Some("gif") => "image/gif",
-        _ => {
-            return Err(UiError::Setting {
-                key: "logo_file",
-                problem: format!(
-                    "{} is not a .png, .svg, .jpg, .jpeg, .webp or .gif file",
-                    path.display()
-                ),
-            })
-        }
-    };
-    let bytes = read("logo_file", path)?;
-    if bytes.len() > MAX_LOGO_BYTES {
-        return Err(UiError::Setting {
-            key: "logo_file",
-            problem: format!("{} is larger than 512 KiB", path.display()),
-        });
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let known = image_type(&extension, b"").is_some();
+    if !known {
+        let why = "is not a .png, .svg, .jpg, .jpeg, .webp or .gif file";
+        return Err(key.refused(format!("{} {why}", path.display())));
     }
-    Ok(Logo {
-        bytes: bytes.into(),
-        content_type,
-    })
+    let bytes = read(key, path)?;
+    if bytes.len() > MAX_LOGO_BYTES {
+        return Err(key.refused(format!("{} is larger than 512 KiB", path.display())));
+    }
+    match image_type(&extension, &bytes) {
+        Some((content_type, true)) => Ok(Logo {
+            version: version(&bytes),
+            bytes: bytes.into(),
+            content_type,
+        }),
+        _ => Err(key.refused(format!(
+            "{} is not a .{extension} image (its content does not start like one)",
+            path.display()
+        ))),
+    }
+}
+
+/// The `v` of an asset's URL: the first 8 bytes of its SHA-256, hex, so a browser that cached
+/// the file (`Cache-Control: public, max-age=3600`) fetches a changed one after a restart.
+fn version(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Theme {
@@ -158,20 +197,19 @@ impl Theme {
                 primary.text_on()
             ));
         }
-        let css =
-            match &settings.css_file {
-                Some(path) => Some(String::from_utf8(read("css_file", path)?).map_err(|_| {
-                    UiError::Setting {
-                        key: "css_file",
-                        problem: format!("{} is not UTF-8 text", path.display()),
-                    }
-                })?),
-                None => None,
-            };
+        let css = match &settings.css_file {
+            Some(path) => {
+                let key = Setting::CSS_FILE;
+                let text = String::from_utf8(read(key, path)?)
+                    .map_err(|_| key.refused(format!("{} is not UTF-8 text", path.display())))?;
+                Some(Sheet::of(text))
+            }
+            None => None,
+        };
         Ok(Self {
             product_name: settings.product_name.clone(),
-            stylesheet: stylesheet.into(),
-            css: css.map(Into::into),
+            stylesheet: Sheet::of(stylesheet),
+            css,
             logo: settings.logo_file.as_deref().map(logo).transpose()?,
         })
     }
@@ -197,5 +235,21 @@ mod tests {
         }
         assert_eq!(Color::parse("#ffcc00").unwrap().text_on(), Color([0; 3]));
         assert_eq!(Color::parse("#1f5fbf").unwrap().to_string(), "#1f5fbf");
+    }
+
+    #[test]
+    fn a_logo_must_be_what_its_extension_says() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        assert_eq!(image_type("png", png), Some(("image/png", true)));
+        assert_eq!(image_type("png", b"not a png"), Some(("image/png", false)));
+        assert_eq!(image_type("png", b""), Some(("image/png", false)));
+        let svg = br#"<?xml version="1.0"?><SVG xmlns="http://www.w3.org/2000/svg"/>"#;
+        assert_eq!(image_type("svg", svg), Some(("image/svg+xml", true)));
+        assert_eq!(
+            image_type("webp", b"RIFF\0\0\0\0WEBPVP8 "),
+            Some(("image/webp", true))
+        );
+        assert_eq!(image_type("bmp", b"BM"), None);
+        assert_eq!(version(b"a").len(), 16);
     }
 }

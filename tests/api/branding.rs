@@ -14,6 +14,15 @@ use crate::helpers::{
 
 const LOGO: &str = "https://cdn.acme.example/mail/logo.png";
 
+/// The `v` of an asset URL: the first 8 bytes of the content's SHA-256, hex.
+fn version(content: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(content)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[tokio::test]
 async fn display_metadata_is_checked_on_registration_with_https_logos_only() {
     let app = TestApp::spawn().await;
@@ -184,7 +193,7 @@ async fn pages_without_display_metadata_show_the_client_id_and_no_foreign_images
     assert!(csp.contains("img-src 'self' data:; form-action"), "{csp}");
     // No product settings: the built-in name, no operator files.
     assert!(login.body.contains("<title>Sign in · tessera</title>"));
-    assert!(!login.body.contains("/assets/theme.css"));
+    assert!(!login.text().contains("/assets/theme.css"));
     for path in ["/assets/logo", "/assets/theme.css"] {
         assert_eq!(app.get(path).await.status(), 404, "{path}");
     }
@@ -213,21 +222,33 @@ async fn operators_brand_every_page_with_name_logo_colour_and_stylesheet() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    let body = res.text().await.unwrap();
+    // Attribute values are HTML-escaped (`/` as `&#x2f;`); the URLs carry their content's hash.
+    let body = res.text().await.unwrap().replace("&#x2f;", "/");
+    let (logo_v, css_v) = (
+        version(svg.as_bytes()),
+        version(b".card { border-width: 2px; }"),
+    );
     for part in [
-        "· Acme ID</title>",
-        r#"<link rel="stylesheet" href="/assets/theme.css">"#,
-        r#"<img class="brand-logo" src="/assets/logo" alt="" height="32"><span>Acme ID</span>"#,
+        "· Acme ID</title>".to_owned(),
+        format!(r#"<link rel="stylesheet" href="/assets/theme.css?v={css_v}">"#),
+        format!(
+            r#"<img class="brand-logo" src="/assets/logo?v={logo_v}" alt="" height="32"><span>Acme ID</span>"#
+        ),
     ] {
-        assert!(body.contains(part), "{part} not in {body}");
+        assert!(body.contains(&part), "{part} not in {body}");
     }
     let sheet = app.get("/assets/tessera.css").await.text().await.unwrap();
+    let link = format!(
+        r#"<link rel="stylesheet" href="/assets/tessera.css?v={}">"#,
+        version(sheet.as_bytes())
+    );
+    assert!(body.contains(&link), "{link} not in {body}");
     // Yellow buttons get black text (WCAG 2.2 SC 1.4.3: 4.5:1 at least).
     assert!(
         sheet.ends_with(":root { --primary: #ffcc00; --on-primary: #000000; }\n"),
         "{sheet}"
     );
-    let res = app.get("/assets/logo").await;
+    let res = app.get(&format!("/assets/logo?v={logo_v}")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "image/svg+xml");
     let csp = res.headers()["content-security-policy"].to_str().unwrap();
@@ -241,7 +262,7 @@ async fn operators_brand_every_page_with_name_logo_colour_and_stylesheet() {
 #[test]
 fn unusable_branding_settings_stop_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let stderr = Tessera::new()
+    let stderr = Tessera::any_port()
         .env("TESSERA_PRIMARY_COLOR", "blue")
         .fails(&["serve", "--dev"]);
     assert!(
@@ -249,13 +270,28 @@ fn unusable_branding_settings_stop_start_up_naming_the_key() {
         "{stderr}"
     );
     let missing = dir.path().join("missing.png").display().to_string();
-    let stderr = Tessera::new()
+    let stderr = Tessera::any_port()
         .env("TESSERA_LOGO_FILE", &missing)
         .fails(&["serve", "--dev"]);
-    assert!(stderr.contains("`logo_file`: cannot read"), "{stderr}");
+    assert!(
+        stderr.contains("`logo_file` (env TESSERA_LOGO_FILE): cannot read"),
+        "{stderr}"
+    );
+    // A file that is not what its name says: an empty one, and text named .png.
+    for (name, content) in [("empty.svg", ""), ("text.png", "hello")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let stderr = Tessera::any_port()
+            .env("TESSERA_LOGO_FILE", path.display().to_string())
+            .fails(&["serve", "--dev"]);
+        assert!(
+            stderr.contains("its content does not start like one"),
+            "{stderr}"
+        );
+    }
     let bmp = dir.path().join("logo.bmp");
     std::fs::write(&bmp, "BM").unwrap();
-    let stderr = Tessera::new()
+    let stderr = Tessera::any_port()
         .env("TESSERA_LOGO_FILE", bmp.display().to_string())
         .fails(&["serve", "--dev"]);
     assert!(stderr.contains("is not a .png, .svg"), "{stderr}");
@@ -266,10 +302,23 @@ fn unusable_branding_settings_stop_start_up_naming_the_key() {
     )
     .unwrap();
     let path = config.display().to_string();
-    let stderr = Tessera::new().fails(&["--config", &path, "serve", "--dev"]);
+    let stderr = Tessera::any_port().fails(&["--config", &path, "serve", "--dev"]);
     assert!(
-        stderr
-            .contains("`scope_descriptions`: scope `orders:read`: `no tag` is not a language tag"),
+        stderr.contains(
+            "(env TESSERA_SCOPE_DESCRIPTIONS): scope `orders:read`: `no tag` is not a language tag"
+        ),
         "{stderr}"
     );
+    // A scope key that is no scope, and a description of the wrong type.
+    for (toml, says) in [
+        ("\"orders read\" = \"x\"", "`orders read` is no scope"),
+        (
+            "\"orders:read\" = 5",
+            "a text, or a table of language tag = text",
+        ),
+    ] {
+        std::fs::write(&config, format!("[scope_descriptions]\n{toml}\n")).unwrap();
+        let stderr = Tessera::any_port().fails(&["--config", &path, "serve", "--dev"]);
+        assert!(stderr.contains(says), "{stderr}");
+    }
 }

@@ -29,6 +29,12 @@ impl Tessera {
         self
     }
 
+    /// Listening on a port of the system's choice: for `serve` runs that must fail at start-up
+    /// (the pages are loaded after the port is bound), so parallel tests do not race for 8080.
+    pub(crate) fn any_port() -> Self {
+        Self::new().env("TESSERA_LISTEN", "127.0.0.1:0")
+    }
+
     /// On the private Redis, with keys in the working directory's `keys/`.
     pub(crate) fn on_redis() -> Self {
         Self::new().env("TESSERA_REDIS_URL", redis_url())

@@ -132,14 +132,14 @@ fn a_broken_template_or_catalogue_stops_start_up_naming_file_and_line() {
     )
     .unwrap();
     let dir_arg = templates.display().to_string();
-    let stderr = Tessera::new()
+    let stderr = Tessera::any_port()
         .env("TESSERA_TEMPLATES_DIR", &dir_arg)
         .fails(&["serve", "--dev"]);
     assert!(stderr.contains("login.html, line 3"), "{stderr}");
 
     std::fs::remove_file(templates.join("login.html")).unwrap();
     std::fs::write(templates.join("logn.html"), "typo").unwrap();
-    let stderr = Tessera::new()
+    let stderr = Tessera::any_port()
         .env("TESSERA_TEMPLATES_DIR", &dir_arg)
         .fails(&["serve", "--dev"]);
     assert!(
@@ -154,7 +154,7 @@ fn a_broken_template_or_catalogue_stops_start_up_naming_file_and_line() {
         "login-title = Connexion\n\n= oops\n",
     )
     .unwrap();
-    let stderr = Tessera::new()
+    let stderr = Tessera::any_port()
         .env(
             "TESSERA_LOCALES_DIR",
             dir.path().join("locales").display().to_string(),
