@@ -87,7 +87,7 @@ pub enum StartupError {
     #[error(transparent)]
     Pages(#[from] ui::UiError),
     /// No Redis URL and not `--dev`.
-    #[error("no Redis URL configured: set TESSERA_REDIS_URL (or `redis_url` in the config file), or run `tessera serve --dev` for the in-memory store")]
+    #[error("no Redis URL configured: set TESSERA_REDIS_URL (or `redis_url` in the config file); or use `tessera serve --dev` (an in-memory store inside that process: its clients come from [[clients]] in a config file, not from `tessera client add`)")]
     NoRedis,
 }
 
