@@ -74,14 +74,32 @@ pub fn matching_step(secret: &[u8], digits: u8, code: &str, time: u64) -> Option
     totp(secret.to_vec(), digits, "tessera", "check")?.check(code, time)
 }
 
-/// A started enrollment: what the user scans. Carries the secret only inside the URI.
+/// A started enrollment: what the user scans, or types in.
 pub struct Enrollment {
     /// `otpauth://totp/...` Key URI.
     pub otpauth_uri: String,
+    /// The secret as unpadded base32 (RFC 4648 §6), for typing into an authenticator app.
+    pub secret: String,
     /// The QR code of the URI as a base64 PNG.
     pub qr_png: String,
     /// The QR code as an SVG document.
     pub qr_svg: String,
+}
+
+impl Enrollment {
+    /// What `username` scans for `secret` under `issuer_name`.
+    fn of(secret: Vec<u8>, issuer_name: &str, username: &str) -> Result<Self, MfaError> {
+        let totp = totp(secret, 6, issuer_name, username).ok_or(MfaError::Invalid)?;
+        let otpauth_uri = totp.to_url().map_err(|_| MfaError::Invalid)?;
+        let qr_png = totp.to_qr_base64().map_err(|_| MfaError::Invalid)?;
+        let qr_svg = qr_svg(&otpauth_uri).ok_or(MfaError::Invalid)?;
+        Ok(Self {
+            secret: totp.secret().to_base32(),
+            otpauth_uri,
+            qr_png,
+            qr_svg,
+        })
+    }
 }
 
 /// Starts (or restarts) enrollment: a new 160-bit secret, sealed and stored as pending.
@@ -96,17 +114,19 @@ pub async fn start_enrollment(
     mut user: User,
 ) -> Result<Enrollment, MfaError> {
     let secret = Secret::generate().as_bytes().to_vec();
-    let totp = totp(secret.clone(), 6, issuer_name, &user.username).ok_or(MfaError::Invalid)?;
-    let otpauth_uri = totp.to_url().map_err(|_| MfaError::Invalid)?;
-    let qr_png = totp.to_qr_base64().map_err(|_| MfaError::Invalid)?;
-    let qr_svg = qr_svg(&otpauth_uri).ok_or(MfaError::Invalid)?;
+    let enrollment = Enrollment::of(secret.clone(), issuer_name, &user.username)?;
     user.totp_pending = Some(key.seal(&sealing_context(&user.sub), &secret));
     store.put_user(&user, false).await?;
-    Ok(Enrollment {
-        otpauth_uri,
-        qr_png,
-        qr_svg,
-    })
+    Ok(enrollment)
+}
+
+/// The enrollment `user` has pending, shown again (after a wrong confirmation code, so the
+/// user need not scan a new QR code: WCAG 2.2 SC 3.3.7). `None` without one, or when the
+/// sealed secret does not open.
+pub fn pending_enrollment(key: &DataKey, issuer_name: &str, user: &User) -> Option<Enrollment> {
+    let sealed = user.totp_pending.as_deref()?;
+    let secret = key.open(&sealing_context(&user.sub), sealed).ok()?;
+    Enrollment::of(secret, issuer_name, &user.username).ok()
 }
 
 /// Renders `text` as a QR code in SVG (one `<path>` of unit squares, 4-module quiet zone).

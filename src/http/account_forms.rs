@@ -170,19 +170,8 @@ pub async fn totp_start(
     else {
         return HttpResponse::ServiceUnavailable().finish();
     };
-    let secret = url::Url::parse(&started.otpauth_uri)
-        .ok()
-        .and_then(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k == "secret")
-                .map(|(_, v)| v.into_owned())
-        })
-        .unwrap_or_default();
     let extras = Extras {
-        enrollment: Some(Enrollment {
-            qr_png: started.qr_png,
-            secret,
-        }),
+        enrollment: Some(Enrollment::from(started)),
         ..Extras::default()
     };
     render_account(&state, &account, StatusCode::OK, extras).await
@@ -215,7 +204,21 @@ pub async fn totp_confirm(
             };
             render_account(&state, &account, StatusCode::OK, extras).await
         }
-        Err(_) => refused(&state, &account, "account-error-totp-code").await,
+        Err(_) => {
+            // The pending secret stays: the page shows it again, so a mistyped code needs no
+            // new scan (WCAG 2.2 SC 3.3.7); without one, the set-up starts over.
+            let issuer = &state.settings.totp_issuer;
+            let pending = mfa::pending_enrollment(&state.data_key, issuer, &account.user);
+            let extras = Extras {
+                error: Some(match pending {
+                    Some(_) => "account-error-totp-code",
+                    None => "account-error-totp-start-again",
+                }),
+                enrollment: pending.map(Enrollment::from),
+                ..Extras::default()
+            };
+            render_account(&state, &account, StatusCode::BAD_REQUEST, extras).await
+        }
     }
 }
 

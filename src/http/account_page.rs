@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::extract::Params;
 use super::pages::{cookie, cookie_value, page, Html, SESSION_COOKIE};
 use crate::account::{self, Account, CALLBACK_PATH};
+use crate::mfa;
 use crate::passkeys::{self, PasskeyView};
 use crate::session_list;
 use crate::state::AppState;
@@ -48,6 +49,30 @@ struct SessionItem {
 pub(super) struct Enrollment {
     pub(super) qr_png: String,
     pub(super) secret: String,
+}
+
+impl From<mfa::Enrollment> for Enrollment {
+    fn from(e: mfa::Enrollment) -> Self {
+        Self {
+            qr_png: e.qr_png,
+            secret: e.secret,
+        }
+    }
+}
+
+/// The input (its `id` in account.html, or a name the template gives a group of inputs) each
+/// form error is about: the page marks it
+/// `aria-invalid` and ties the error to it with `aria-describedby` (WCAG 2.2 SC 3.3.1).
+/// Errors about no single input (a recent sign-in needed, a passkey ceremony) have none.
+fn field_of(error: &str) -> Option<&'static str> {
+    match error {
+        "account-error-totp-code" => Some("totp-code"),
+        // The proof of the removal form: its password and its code.
+        "account-error-totp-current-code" => Some("totp-remove"),
+        "account-error-password-wrong" => Some("current-password"),
+        "account-error-password-new" => Some("new-password"),
+        _ => None,
+    }
 }
 
 /// What a form's answer adds to the page: a notice and an error are message ids
@@ -123,6 +148,7 @@ pub(super) async fn render_account(
         recent => account.recent,
         notice => extras.notice,
         error => extras.error,
+        error_field => extras.error.and_then(field_of),
         passkeys_on,
         passkeys => keys.into_iter().map(PasskeyItem::from).collect::<Vec<_>>(),
         totp => user.totp.is_some(),

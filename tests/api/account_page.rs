@@ -74,6 +74,36 @@ async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors()
         .next()
         .unwrap()
         .to_owned();
+    // A wrong code keeps the same pending key on the page (no new scan: WCAG 2.2 SC 3.3.7),
+    // with the error tied to the code field (SC 3.3.1).
+    let now = crate::helpers::now();
+    let near: Vec<String> = [now - 30, now, now + 30]
+        .iter()
+        .map(|t| crate::helpers::pyotp(&secret, *t))
+        .collect();
+    let wrong_code = ["000000", "111111", "222222", "333333"]
+        .into_iter()
+        .find(|c| !near.iter().any(|n| n == c))
+        .unwrap();
+    let mistyped = browser
+        .send(
+            app.http
+                .post(format!("{}/account/totp/confirm", app.base))
+                .form(&[("csrf", csrf.as_str()), ("code", wrong_code)]),
+        )
+        .await;
+    assert_eq!(mistyped.status, 400);
+    assert!(mistyped
+        .body
+        .contains("Enter the current code from your authenticator app."));
+    assert!(mistyped
+        .body
+        .contains(&format!("id=\"totp-secret\">{secret}<")));
+    let field = mistyped.input("totp-code");
+    assert!(
+        field.contains("aria-invalid=\"true\" aria-describedby=\"error\""),
+        "{field}"
+    );
     let code = crate::helpers::pyotp(&secret, crate::helpers::now());
     let confirmed = browser
         .send(
@@ -101,6 +131,9 @@ async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors()
         )
         .await;
     assert_eq!(wrong.status, 400);
+    let field = wrong.input("current-password");
+    assert!(field.contains("aria-describedby=\"error\""), "{field}");
+    assert!(!wrong.input("new-password").contains("aria-invalid"));
     let changed = browser
         .send(
             app.http

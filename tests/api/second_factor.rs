@@ -156,6 +156,14 @@ async fn the_hosted_page_and_the_grant_share_the_counter() {
         assert!(page.body.contains("name=\"otp\""), "{}", page.body);
         let again = f.browser.submit_second_factor(&page, &e.wrong()).await;
         assert!(!again.body.contains("Too many attempts"), "{}", again.body);
+        // The error is tied to both code fields (WCAG 2.2 SC 3.3.1).
+        for id in ["otp", "recovery_code"] {
+            let field = again.input(id);
+            assert!(
+                field.contains("aria-invalid=\"true\" aria-describedby=\"error\""),
+                "{field}"
+            );
+        }
     }
     // The third through the grant reaches the limit: the page is in the back-off too.
     expect_error(e.guess(&app, &e.wrong()).await, 400, "invalid_grant").await;
@@ -167,6 +175,8 @@ async fn the_hosted_page_and_the_grant_share_the_counter() {
         "{}",
         limited.body
     );
+    // A back-off is no fault of the code typed: no field is marked.
+    assert!(!limited.input("otp").contains("aria-invalid"));
     assert_rate_limited(e.guess(&app, &e.right()).await).await;
 }
 

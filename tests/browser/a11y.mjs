@@ -3,11 +3,14 @@
 // `prefers-color-scheme`) and both languages (the context `locale`, i.e. Accept-Language, en
 // and de). Each (appearance, language) gets its own browser context and walks the pages:
 // login (fresh and with a wrong password), consent (a third-party client), device code entry
-// (fresh and with a wrong code), device approval, the device-denied message, the account page,
-// the logout confirmation, the signed-out message, an error page, the login page with passkeys
-// (on the instance whose issuer is on localhost) and the second factor (TOTP)
-// page, which the user reaches by keyboard alone (Tab to the fields, Enter to submit). The
-// login, consent and account pages must also reflow at 320 CSS pixels (WCAG 1.4.10) and are
+// (fresh and with a wrong code), device approval, the device-denied and device-connected
+// messages, the account page (as it opens, with an authenticator set-up's QR code, and with a
+// wrong set-up code), the logout confirmation, the signed-out message, an error page, the login
+// page with passkeys and the passkey second factor page (on the instance whose issuer is on
+// localhost), and the second factor (TOTP) page, which the user reaches by keyboard alone (Tab
+// to the fields, Enter to submit), fresh and with a wrong code. Where a page shows an error, the
+// check also requires it tied to its fields (aria-invalid, aria-describedby="error": WCAG 2.2
+// SC 3.3.1). The login, consent and account pages must also reflow at 320 CSS pixels (WCAG 1.4.10) and are
 // saved to docs/screenshots/<page>-<light|dark>.png (English).
 //
 // axe is injected with a DevTools evaluation (the pages' CSP allows no inline or foreign
@@ -139,6 +142,16 @@ export async function a11yAudit(t) {
             fail(name, err instanceof Error ? err.message : String(err));
           }
         };
+        // WCAG 2.2 SC 3.3.1: each of the fields `ids` is marked invalid and described by #error.
+        const tiedToError = async (ids) => {
+          for (const id of ids) {
+            const field = page.locator(`#${id}`);
+            const described = (await field.getAttribute('aria-describedby')) ?? '';
+            expect(described.split(' ').includes('error'), `#${id} is not described by #error`);
+            expect((await field.getAttribute('aria-invalid')) === 'true', `#${id} is not aria-invalid`);
+          }
+          return `the error is tied to ${ids.map((id) => `#${id}`).join(', ')}`;
+        };
         const screenshot = async (what, fullPage = false) => {
           if (lang.lang !== 'en') return '';
           await page.screenshot({ path: join(shots, `${what}-${scheme}.png`), fullPage });
@@ -160,6 +173,7 @@ export async function a11yAudit(t) {
           await page.locator('#password').fill('not-the-password');
           await page.locator(LOGIN_SUBMIT).click();
           await page.locator('#error').waitFor();
+          return tiedToError(['username', 'password']);
         });
         await audit('login page with an error');
 
@@ -188,6 +202,7 @@ export async function a11yAudit(t) {
           await page.locator('#user_code').fill('BCDF-GHJK');
           await page.locator(DEVICE_SUBMIT).click();
           await page.locator('#error').waitFor();
+          return tiedToError(['user_code']);
         });
         await audit('device code entry page with an error');
 
@@ -204,6 +219,19 @@ export async function a11yAudit(t) {
         });
         await audit('message page (device denied)');
 
+        await step('approving another device shows the device-connected message', async () => {
+          const res = await t.http(`${base}/oauth2/device_authorization`, t.form({ client_id: t.deviceClientId, scope: 'openid' }));
+          expect(res.status === 200 && res.json?.user_code, `device_authorization: HTTP ${res.status}`);
+          t.keepSecret(res.json.device_code);
+          await page.goto(`${base}/device`);
+          await page.locator('#user_code').fill(res.json.user_code);
+          await page.locator(DEVICE_SUBMIT).click();
+          await page.locator('form[action="/device/approve"] button[value="approve"]').click();
+          await page.locator('#message').waitFor();
+          expect(await page.locator('form[action="/device/approve"]').count() === 0, 'still the approval page');
+        });
+        await audit('message page (device connected)');
+
         await step('the account page', async () => {
           await page.goto(`${base}/account`);
           await page.locator('#account-username').waitFor();
@@ -211,6 +239,23 @@ export async function a11yAudit(t) {
         });
         await audit(`account page${shot}`);
         await reflow('account page');
+
+        // The set-up is never confirmed: the user keeps signing in with a password alone.
+        await step('setting up an authenticator app shows its QR code and key', async () => {
+          await page.locator('form[action="/account/totp/start"] button[type="submit"]').click();
+          await page.locator('#totp-secret').waitFor();
+        });
+        await audit('account page, authenticator set-up');
+
+        await step('a wrong code keeps the set-up on the page, the error tied to the code field', async () => {
+          const key = await page.locator('#totp-secret').textContent();
+          await page.locator('#totp-code').fill('000000');
+          await page.locator('form[action="/account/totp/confirm"] button[type="submit"]').click();
+          await page.locator('#error').waitFor();
+          expect(await page.locator('#totp-secret').textContent() === key, 'the page shows another key');
+          return tiedToError(['totp-code']);
+        });
+        await audit('account page with an error');
 
         await step('the logout confirmation page (no id_token_hint)', async () => {
           await page.goto(`${base}/oauth2/logout`);
@@ -239,6 +284,17 @@ export async function a11yAudit(t) {
         });
         await audit('login page with passkeys');
 
+        // The passkey user (a passkey registered by passkeys.mjs) is asked for it as a second factor.
+        await step('a password with a passkey on the account leads to the passkey second factor page', async () => {
+          await page.locator('#username').fill(t.passkeyUsername);
+          await page.locator('#password').fill(t.passkeyPassword);
+          await page.locator(LOGIN_SUBMIT).click();
+          await page.locator('form[action="/oauth2/authorize/passkey"]:not([data-conditional])').waitFor({ state: 'attached' });
+          await page.waitForLoadState('load');
+          expect(await page.locator('#password').count() === 0, 'still the login page');
+        });
+        await audit('second factor page with a passkey');
+
         await step('keyboard only: Tab to username and password, Enter signs in to the second factor', async () => {
           await page.goto(authorizeUrl(t.clientId, t.redirectUri));
           await page.locator('#username').waitFor();
@@ -260,6 +316,14 @@ export async function a11yAudit(t) {
           return `${tabs} Tab(s) to the username, one to the password, Enter`;
         });
         await audit('second factor page');
+
+        await step('a wrong code shows the second factor page with the error tied to the code fields', async () => {
+          await page.locator('#otp').fill('000000');
+          await page.locator('#otp').press('Enter');
+          await page.locator('#error').waitFor();
+          return tiedToError(['otp', 'recovery_code']);
+        });
+        await audit('second factor page with an error');
 
         await context.close();
         page = undefined;

@@ -448,6 +448,7 @@ async function run() {
     executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: STEP_TIMEOUT_MS, failurePrefix: FAILURE_PREFIX,
     base: baseUrl, passkeyBase: passkeyBaseUrl, clientId: a11yClientId, redirectUri: `${spaOrigin}/a11y-callback`, deviceClientId,
     username: a11yUsername, password: a11yPassword, mfaUsername: username, mfaPassword: password,
+    passkeyUsername, passkeyPassword,
     docs: join(REPO_ROOT, 'docs'),
   });
 }

@@ -65,6 +65,16 @@ impl Page {
         unescape(&self.body)
     }
 
+    /// The `<input id="{id}" ...>` tag of the page (panics without one).
+    pub fn input(&self, id: &str) -> &str {
+        let start = self
+            .body
+            .find(&format!("<input id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no input #{id} on the page: {}", self.body));
+        let tag = &self.body[start..];
+        &tag[..=tag.find('>').unwrap()]
+    }
+
     pub fn location(&self) -> url::Url {
         url::Url::parse(self.headers["location"].to_str().unwrap()).unwrap()
     }
