@@ -24,11 +24,8 @@ pub async fn stylesheet(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `/assets/passkey.js`: the pages' WebAuthn script.
-pub async fn passkey_script() -> HttpResponse {
-    file(
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/passkey.js"),
-    )
+pub async fn passkey_script(state: web::Data<AppState>) -> HttpResponse {
+    file("text/javascript; charset=utf-8", state.ui.passkey_script())
 }
 
 /// `/assets/theme.css`: the operator's stylesheet (`css_file`); 404 when none is configured.

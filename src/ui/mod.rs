@@ -203,6 +203,11 @@ impl Ui {
         self.theme.stylesheet.text.clone()
     }
 
+    /// The WebAuthn script `/assets/passkey.js`.
+    pub fn passkey_script(&self) -> bytes::Bytes {
+        self.theme.passkey_script.text.clone()
+    }
+
     /// The operator's stylesheet `/assets/theme.css` (setting `css_file`).
     pub fn custom_stylesheet(&self) -> Option<bytes::Bytes> {
         self.theme.css.as_ref().map(|sheet| sheet.text.clone())
@@ -241,9 +246,9 @@ impl Ui {
     }
 
     /// Renders template `name` in `language` with `context`, which gets `lang` (the tag),
-    /// `product` (the product name) and the URLs `theme.stylesheet`, `theme.css` and
-    /// `theme.logo` (the last two absent without the operator's files), each with `?v=` of
-    /// its content so that a changed file is fetched anew.
+    /// `product` (the product name) and the URLs `theme.stylesheet`, `theme.passkey_script`,
+    /// `theme.css` and `theme.logo` (the last two absent without the operator's files), each
+    /// with `?v=` of its content so that a changed file is fetched anew.
     ///
     /// # Errors
     /// A template that fails at render time (an operator's override using a value wrongly).
@@ -260,6 +265,7 @@ impl Ui {
         let theme = &self.theme;
         let theme = minijinja::context! {
             stylesheet => format!("/assets/tessera.css?v={}", theme.stylesheet.version),
+            passkey_script => format!("/assets/passkey.js?v={}", theme.passkey_script.version),
             css => theme.css.as_ref().map(|c| format!("/assets/theme.css?v={}", c.version)),
             logo => theme.logo.as_ref().map(|l| format!("/assets/logo?v={}", l.version)),
         };

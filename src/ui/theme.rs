@@ -1,7 +1,9 @@
 //! The operator's branding of the pages, without forking: the product name, a logo file, a
 //! primary colour and a stylesheet file (settings `product_name`, `logo_file`,
 //! `primary_color`, `css_file`). Files are read once at start-up and served from our own
-//! origin (`/assets/logo`, `/assets/theme.css`), so the pages' CSP stays `'self'`.
+//! origin (`/assets/logo`, `/assets/theme.css`), so the pages' CSP stays `'self'`. The
+//! built-in stylesheet and WebAuthn script are held here too: every asset URL carries its
+//! content's version.
 
 use std::path::Path;
 
@@ -9,6 +11,8 @@ use super::{Setting, UiError};
 
 /// The built-in stylesheet (light and dark through `prefers-color-scheme`).
 const BUILT_IN_CSS: &str = include_str!("../../assets/tessera.css");
+/// The pages' WebAuthn script (`/assets/passkey.js`).
+const PASSKEY_JS: &str = include_str!("../../assets/passkey.js");
 
 /// The largest logo file, bytes.
 const MAX_LOGO_BYTES: usize = 512 * 1024;
@@ -90,13 +94,14 @@ pub struct Logo {
     pub(super) version: String,
 }
 
-/// A stylesheet: its text (shared) and the `v` of its URL ([`version`]).
-pub(super) struct Sheet {
+/// A served text file (a stylesheet or a script): its text (shared) and the `v` of its URL
+/// ([`version`]).
+pub(super) struct Asset {
     pub(super) text: bytes::Bytes,
     pub(super) version: String,
 }
 
-impl Sheet {
+impl Asset {
     fn of(text: String) -> Self {
         Self {
             version: version(text.as_bytes()),
@@ -108,8 +113,9 @@ impl Sheet {
 /// The loaded branding.
 pub(super) struct Theme {
     pub(super) product_name: Option<String>,
-    pub(super) stylesheet: Sheet,
-    pub(super) css: Option<Sheet>,
+    pub(super) stylesheet: Asset,
+    pub(super) passkey_script: Asset,
+    pub(super) css: Option<Asset>,
     pub(super) logo: Option<Logo>,
 }
 
@@ -202,13 +208,14 @@ impl Theme {
                 let key = Setting::CSS_FILE;
                 let text = String::from_utf8(read(key, path)?)
                     .map_err(|_| key.refused(format!("{} is not UTF-8 text", path.display())))?;
-                Some(Sheet::of(text))
+                Some(Asset::of(text))
             }
             None => None,
         };
         Ok(Self {
             product_name: settings.product_name.clone(),
-            stylesheet: Sheet::of(stylesheet),
+            stylesheet: Asset::of(stylesheet),
+            passkey_script: Asset::of(PASSKEY_JS.to_owned()),
             css,
             logo: settings.logo_file.as_deref().map(logo).transpose()?,
         })

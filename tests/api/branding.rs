@@ -322,3 +322,18 @@ fn unusable_branding_settings_stop_start_up_naming_the_key() {
         assert!(stderr.contains(says), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn the_passkey_script_url_carries_its_contents_version() {
+    let app = TestApp::spawn_passkeys().await;
+    let mut flow = app.spa_flow(false).await;
+    let page = flow.browser.get(&flow.url).await;
+    assert_eq!(page.status, 200);
+    let script = app.get("/assets/passkey.js").await.text().await.unwrap();
+    let tag = format!(
+        r#"<script src="/assets/passkey.js?v={}" defer></script>"#,
+        version(script.as_bytes())
+    );
+    let body = page.body.replace("&#x2f;", "/");
+    assert!(body.contains(&tag), "{tag} not in {body}");
+}
