@@ -66,15 +66,19 @@ macro_rules! account_or_answer {
 }
 pub(super) use account_or_answer;
 
-fn passkey_error(e: &PasskeyError) -> &'static str {
-    match e {
+/// The page again with the error of a refused passkey form (400); a store failure is not the
+/// user's mistake: 503, and nothing changed.
+async fn passkey_refused(state: &AppState, account: &Account, e: &PasskeyError) -> HttpResponse {
+    let error = match e {
+        PasskeyError::Store(_) => return HttpResponse::ServiceUnavailable().finish(),
         PasskeyError::Full => "account-error-passkeys-full",
         PasskeyError::Exists => "account-error-passkey-exists",
         PasskeyError::BadName => "account-error-passkey-name",
         PasskeyError::NotFound => "account-error-passkey-gone",
         PasskeyError::Disabled => "account-passkeys-off",
-        _ => "account-error-passkey-failed",
-    }
+        PasskeyError::NoCeremony | PasskeyError::Rejected => "account-error-passkey-failed",
+    };
+    refused(state, account, error).await
 }
 
 /// `POST /account/passkey/options` (the page's script): 200 with the creation options, as
@@ -119,7 +123,7 @@ pub async fn passkey_add(
     let name = form.get("name").unwrap_or("");
     match passkeys::finish_registration(&state, &account.user, &credential, name).await {
         Ok(_) => back("passkey-added"),
-        Err(e) => refused(&state, &account, passkey_error(&e)).await,
+        Err(e) => passkey_refused(&state, &account, &e).await,
     }
 }
 
@@ -133,7 +137,7 @@ pub async fn passkey_rename(
     let (id, name) = (form.get("id").unwrap_or(""), form.get("name").unwrap_or(""));
     match passkeys::rename(&state, &account.user, id, name).await {
         Ok(_) => back("passkey-renamed"),
-        Err(e) => refused(&state, &account, passkey_error(&e)).await,
+        Err(e) => passkey_refused(&state, &account, &e).await,
     }
 }
 
@@ -149,7 +153,7 @@ pub async fn passkey_remove(
     }
     match passkeys::remove(&state, &account.user, form.get("id").unwrap_or("")).await {
         Ok(()) => back("passkey-removed"),
-        Err(e) => refused(&state, &account, passkey_error(&e)).await,
+        Err(e) => passkey_refused(&state, &account, &e).await,
     }
 }
 
@@ -204,6 +208,8 @@ pub async fn totp_confirm(
             };
             render_account(&state, &account, StatusCode::OK, extras).await
         }
+        // The store failed: not the user's mistake, and nothing changed.
+        Err(mfa::MfaError::Store(_)) => HttpResponse::ServiceUnavailable().finish(),
         Err(_) => {
             // The pending secret stays: the page shows it again, so a mistyped code needs no
             // new scan (WCAG 2.2 SC 3.3.7); without one, the set-up starts over.
@@ -239,10 +245,12 @@ pub async fn totp_remove(
             recovery_code: None,
         };
         if let Err(e) = mfa::prove_owner(&state, &account.user, ip, proof).await {
-            let error = if e.is_rate_limit() {
-                "account-error-too-many-attempts"
-            } else {
-                "account-error-totp-current-code"
+            let error = match e.status() {
+                StatusCode::TOO_MANY_REQUESTS => "account-error-too-many-attempts",
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    return HttpResponse::ServiceUnavailable().finish()
+                }
+                _ => "account-error-totp-current-code",
             };
             return refused(&state, &account, error).await;
         }
@@ -271,6 +279,7 @@ pub async fn recovery_codes(
             };
             render_account(&state, &account, StatusCode::OK, extras).await
         }
+        Err(mfa::MfaError::Store(_)) => HttpResponse::ServiceUnavailable().finish(),
         Err(_) => refused(&state, &account, "account-error-totp-first").await,
     }
 }

@@ -1,7 +1,16 @@
 //! The hosted account page: its sign-in through tessera's own client, the same page headers
 //! as the login pages, CSRF, and its passkey, TOTP and password forms.
 
-use crate::helpers::{Authenticator, TestApp};
+use crate::helpers::{now, pyotp, redis_url, Authenticator, TestApp};
+
+/// The TOTP key the account page shows as text (`#totp-secret`).
+fn totp_secret(body: &str) -> String {
+    let after = body
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .expect("no TOTP key on the page");
+    after.split('<').next().unwrap().to_owned()
+}
 
 #[tokio::test]
 async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors() {
@@ -65,21 +74,13 @@ async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors()
         .await;
     assert_eq!(started.status, 200);
     assert!(started.body.contains("data:image/png;base64,"));
-    let secret = started
-        .body
-        .split("id=\"totp-secret\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap()
-        .to_owned();
+    let secret = totp_secret(&started.body);
     // A wrong code keeps the same pending key on the page (no new scan: WCAG 2.2 SC 3.3.7),
     // with the error tied to the code field (SC 3.3.1).
-    let now = crate::helpers::now();
-    let near: Vec<String> = [now - 30, now, now + 30]
+    let at = now();
+    let near: Vec<String> = [at - 30, at, at + 30]
         .iter()
-        .map(|t| crate::helpers::pyotp(&secret, *t))
+        .map(|t| pyotp(&secret, *t))
         .collect();
     let wrong_code = ["000000", "111111", "222222", "333333"]
         .into_iter()
@@ -104,7 +105,7 @@ async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors()
         field.contains("aria-invalid=\"true\" aria-describedby=\"error\""),
         "{field}"
     );
-    let code = crate::helpers::pyotp(&secret, crate::helpers::now());
+    let code = pyotp(&secret, now());
     let confirmed = browser
         .send(
             app.http
@@ -291,4 +292,47 @@ async fn the_account_pages_password_change_checks_the_current_password_under_the
         .password_grant_from(&client, &username, &password, Some(&other))
         .await;
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_store_failure_while_confirming_totp_answers_503_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (username, password, sub) = app.user().await;
+    let mut browser = app.browser();
+    let page = browser.account_sign_in(&username, &password).await;
+    let csrf = page.field("csrf");
+    let post = |path: &str, form: &[(&str, &str)]| {
+        let form: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        app.http.post(format!("{}{path}", app.base)).form(&form)
+    };
+    let started = browser
+        .send(post("/account/totp/start", &[("csrf", &csrf)]))
+        .await;
+    assert_eq!(started.status, 200);
+    let secret = totp_secret(&started.body);
+    // This user's last-step record made a hash: the step check fails in Redis (WRONGTYPE)
+    // after the page's own reads succeeded.
+    let redis = redis::Client::open(redis_url()).unwrap();
+    let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+    let step_key = format!("tessera:totp-step:{sub}");
+    let mut cmd = redis::cmd("HSET");
+    cmd.arg(&step_key).arg("broken").arg(1);
+    cmd.query_async::<()>(&mut conn).await.unwrap();
+    let code = pyotp(&secret, now());
+    let confirm = [("csrf", csrf.as_str()), ("code", code.as_str())];
+    let failed = browser.send(post("/account/totp/confirm", &confirm)).await;
+    // Not "wrong code": the store failed, not the user.
+    assert_eq!(failed.status, 503, "{}", failed.body);
+    redis::cmd("DEL")
+        .arg(&step_key)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    // Nothing changed: the same key is pending and the same code confirms it.
+    let confirmed = browser.send(post("/account/totp/confirm", &confirm)).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert!(confirmed.body.contains("id=\"recovery-codes\""));
 }
