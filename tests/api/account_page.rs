@@ -1,7 +1,7 @@
 //! The hosted account page: its sign-in through tessera's own client, the same page headers
 //! as the login pages, CSRF, and its passkey, TOTP and password forms.
 
-use crate::helpers::{now, pyotp, redis_url, Authenticator, TestApp};
+use crate::helpers::{now, pyotp, test_redis, wrong_code, Authenticator, TestApp};
 
 /// The TOTP key the account page shows as text (`#totp-secret`).
 fn totp_secret(body: &str) -> String {
@@ -77,20 +77,12 @@ async fn the_account_page_signs_in_through_the_normal_flow_and_manages_factors()
     let secret = totp_secret(&started.body);
     // A wrong code keeps the same pending key on the page (no new scan: WCAG 2.2 SC 3.3.7),
     // with the error tied to the code field (SC 3.3.1).
-    let at = now();
-    let near: Vec<String> = [at - 30, at, at + 30]
-        .iter()
-        .map(|t| pyotp(&secret, *t))
-        .collect();
-    let wrong_code = ["000000", "111111", "222222", "333333"]
-        .into_iter()
-        .find(|c| !near.iter().any(|n| n == c))
-        .unwrap();
+    let wrong_code = wrong_code(&secret, now());
     let mistyped = browser
         .send(
             app.http
                 .post(format!("{}/account/totp/confirm", app.base))
-                .form(&[("csrf", csrf.as_str()), ("code", wrong_code)]),
+                .form(&[("csrf", csrf.as_str()), ("code", wrong_code.as_str())]),
         )
         .await;
     assert_eq!(mistyped.status, 400);
@@ -315,22 +307,14 @@ async fn a_store_failure_while_confirming_totp_answers_503_and_changes_nothing()
     let secret = totp_secret(&started.body);
     // This user's last-step record made a hash: the step check fails in Redis (WRONGTYPE)
     // after the page's own reads succeeded.
-    let redis = redis::Client::open(redis_url()).unwrap();
-    let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
     let step_key = format!("tessera:totp-step:{sub}");
-    let mut cmd = redis::cmd("HSET");
-    cmd.arg(&step_key).arg("broken").arg(1);
-    cmd.query_async::<()>(&mut conn).await.unwrap();
+    test_redis(&["HSET", &step_key, "broken", "1"]).await;
     let code = pyotp(&secret, now());
     let confirm = [("csrf", csrf.as_str()), ("code", code.as_str())];
     let failed = browser.send(post("/account/totp/confirm", &confirm)).await;
     // Not "wrong code": the store failed, not the user.
     assert_eq!(failed.status, 503, "{}", failed.body);
-    redis::cmd("DEL")
-        .arg(&step_key)
-        .query_async::<()>(&mut conn)
-        .await
-        .unwrap();
+    test_redis(&["DEL", &step_key]).await;
     // Nothing changed: the same key is pending and the same code confirms it.
     let confirmed = browser.send(post("/account/totp/confirm", &confirm)).await;
     assert_eq!(confirmed.status, 200, "{}", confirmed.body);

@@ -64,6 +64,18 @@ pub fn redis_url() -> String {
     })
 }
 
+/// Runs `args` (a command and its arguments) on the private Redis of [`redis_url`]: for tests
+/// that break or repair a record to make the store fail at one step.
+pub async fn test_redis(args: &[&str]) {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut cmd = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        cmd.arg(*arg);
+    }
+    cmd.query_async::<()>(&mut conn).await.unwrap();
+}
+
 /// Seed node URLs of the private Redis Cluster (`TESSERA_TEST_REDIS_CLUSTER_URLS`, comma
 /// separated, started by `.ci/run`). Panics when unset, like [`redis_url`].
 pub fn cluster_urls() -> String {
