@@ -293,13 +293,7 @@ async fn a_store_failure_while_confirming_totp_answers_503_and_changes_nothing()
     let mut browser = app.browser();
     let page = browser.account_sign_in(&username, &password).await;
     let csrf = page.field("csrf");
-    let post = |path: &str, form: &[(&str, &str)]| {
-        let form: Vec<(String, String)> = form
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        app.http.post(format!("{}{path}", app.base)).form(&form)
-    };
+    let post = |path: &str, form: &[(&str, &str)]| app.http.post(app.url(path)).form(form);
     let started = browser
         .send(post("/account/totp/start", &[("csrf", &csrf)]))
         .await;
