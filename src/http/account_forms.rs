@@ -182,7 +182,8 @@ pub async fn totp_start(
 }
 
 /// `POST /account/totp/confirm` with `code`: activates the pending secret and shows the new
-/// recovery codes once.
+/// recovery codes once. A wrong code shows the same pending key again (400); a store failure
+/// answers 503 and changes nothing.
 pub async fn totp_confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -230,7 +231,7 @@ pub async fn totp_confirm(
 
 /// `POST /account/totp/remove`: after a recent sign-in, or with the current `password` and a
 /// current `code` (the password first, through the login limiter, so a wrong one spends no
-/// code: [`mfa::prove_owner`]). A code alone is not enough.
+/// code: [`mfa::prove_owner`]). A code alone is not enough. A store failure answers 503.
 pub async fn totp_remove(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -261,7 +262,8 @@ pub async fn totp_remove(
     }
 }
 
-/// `POST /account/recovery-codes`: replaces the recovery codes and shows the new ones once.
+/// `POST /account/recovery-codes`: replaces the recovery codes and shows the new ones once;
+/// 503 when the store fails.
 pub async fn recovery_codes(
     state: web::Data<AppState>,
     req: HttpRequest,
