@@ -9,7 +9,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
-use super::account_page::{back, render_account, Enrollment, Extras};
+use super::account_page::{back, render_account, unavailable, Enrollment, Extras};
 use super::extract::{ClientIp, Params};
 use super::pages::{cookie_value, render, SESSION_COOKIE};
 use crate::account::{self, csrf_ok, Account};
@@ -38,7 +38,7 @@ pub(super) async fn account_of(
         Ok(None) => Err(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/account"))
             .finish()),
-        Err(_) => Err(HttpResponse::ServiceUnavailable().finish()),
+        Err(_) => Err(unavailable()),
     }
 }
 
@@ -70,7 +70,7 @@ pub(super) use account_or_answer;
 /// user's mistake: 503, and nothing changed.
 async fn passkey_refused(state: &AppState, account: &Account, e: &PasskeyError) -> HttpResponse {
     let error = match e {
-        PasskeyError::Store(_) => return HttpResponse::ServiceUnavailable().finish(),
+        PasskeyError::Store(_) => return unavailable(),
         PasskeyError::Full => "account-error-passkeys-full",
         PasskeyError::Exists => "account-error-passkey-exists",
         PasskeyError::BadName => "account-error-passkey-name",
@@ -172,7 +172,7 @@ pub async fn totp_start(
     let user = account.user.clone();
     let Ok(started) = mfa::start_enrollment(&state.store, &state.data_key, issuer, user).await
     else {
-        return HttpResponse::ServiceUnavailable().finish();
+        return unavailable();
     };
     let extras = Extras {
         enrollment: Some(Enrollment::from(started)),
@@ -200,7 +200,7 @@ pub async fn totp_confirm(
             )
             .await
             else {
-                return HttpResponse::ServiceUnavailable().finish();
+                return unavailable();
             };
             let extras = Extras {
                 notice: Some("account-done-totp-set-up"),
@@ -210,7 +210,7 @@ pub async fn totp_confirm(
             render_account(&state, &account, StatusCode::OK, extras).await
         }
         // The store failed: not the user's mistake, and nothing changed.
-        Err(mfa::MfaError::Store(_)) => HttpResponse::ServiceUnavailable().finish(),
+        Err(mfa::MfaError::Store(_)) => unavailable(),
         Err(_) => {
             // The pending secret stays: the page shows it again, so a mistyped code needs no
             // new scan (WCAG 2.2 SC 3.3.7); without one, the set-up starts over.
@@ -248,9 +248,7 @@ pub async fn totp_remove(
         if let Err(e) = mfa::prove_owner(&state, &account.user, ip, proof).await {
             let error = match e.status() {
                 StatusCode::TOO_MANY_REQUESTS => "account-error-too-many-attempts",
-                StatusCode::SERVICE_UNAVAILABLE => {
-                    return HttpResponse::ServiceUnavailable().finish()
-                }
+                StatusCode::SERVICE_UNAVAILABLE => return unavailable(),
                 _ => "account-error-totp-current-code",
             };
             return refused(&state, &account, error).await;
@@ -258,7 +256,7 @@ pub async fn totp_remove(
     }
     match mfa::disable(&state.store, account.user.clone()).await {
         Ok(()) => back("totp-removed"),
-        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+        Err(_) => unavailable(),
     }
 }
 
@@ -281,7 +279,7 @@ pub async fn recovery_codes(
             };
             render_account(&state, &account, StatusCode::OK, extras).await
         }
-        Err(mfa::MfaError::Store(_)) => HttpResponse::ServiceUnavailable().finish(),
+        Err(mfa::MfaError::Store(_)) => unavailable(),
         Err(_) => refused(&state, &account, "account-error-totp-first").await,
     }
 }
@@ -313,11 +311,11 @@ pub async fn password(
         Err(e) if e.is_rate_limit() => {
             return refused(&state, &account, "account-error-too-many-attempts").await
         }
-        Err(_) => return HttpResponse::ServiceUnavailable().finish(),
+        Err(_) => return unavailable(),
     }
     match set_password(&state.store, &state.hasher, user.clone(), new, "self").await {
         Ok(_) => back("password-changed"),
-        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+        Err(_) => unavailable(),
     }
 }
 
@@ -326,7 +324,7 @@ pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest, form: Params
     let account = account_or_answer!(state, req, form);
     if let Some(cookie) = cookie_value(&state, &req, SESSION_COOKIE) {
         if end_login_session(&state.store, &cookie).await.is_err() {
-            return HttpResponse::ServiceUnavailable().finish();
+            return unavailable();
         }
     }
     tracing::info!(target: "audit", event = "browser_logout", sub = %account.user.sub, page = "account");

@@ -6,7 +6,7 @@
 use actix_web::cookie::time::OffsetDateTime;
 use actix_web::cookie::SameSite;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use minijinja::context;
 use serde::Serialize;
 
@@ -16,6 +16,7 @@ use crate::account::{self, Account, CALLBACK_PATH};
 use crate::mfa;
 use crate::passkeys::{self, PasskeyView};
 use crate::session_list;
+use crate::signin::PageError;
 use crate::state::AppState;
 use crate::store::Backend;
 
@@ -130,7 +131,7 @@ pub(super) async fn render_account(
         session_list::list(&state.store, &user.sub, None).await,
     ) {
         (Ok(keys), Ok(left), Ok(sessions)) => (keys, left, sessions),
-        _ => return HttpResponse::ServiceUnavailable().finish(),
+        _ => return unavailable(),
     };
     let sessions: Vec<SessionItem> = sessions
         .into_iter()
@@ -166,6 +167,13 @@ pub(super) fn back(done: &str) -> HttpResponse {
         .insert_header((header::LOCATION, format!("/account?done={done}")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
+}
+
+/// The answer when the store fails under the account page or one of its forms: the "Please
+/// try again shortly." page (503 with `Retry-After: 1`, [`PageError::Unavailable`]), never a
+/// page that blames the user's input.
+pub(super) fn unavailable() -> HttpResponse {
+    PageError::Unavailable.error_response()
 }
 
 /// The notice of a `done` value.
@@ -209,7 +217,7 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
             render_account(&state, &account, StatusCode::OK, extras).await
         }
         Ok(None) => sign_in(&state, false),
-        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+        Err(_) => unavailable(),
     }
 }
 
@@ -247,7 +255,7 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
                 "error-account-sign-in",
             )
         }
-        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+        Err(_) => unavailable(),
     };
     let mut gone = cookie(&state, FLOW_COOKIE, String::new(), 0, SameSite::Lax);
     gone.make_removal();

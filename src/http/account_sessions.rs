@@ -6,7 +6,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::account_forms::account_or_answer;
-use super::account_page::back;
+use super::account_page::{back, unavailable};
 use super::extract::Params;
 use super::pages::{cookie_value, render, SESSION_COOKIE};
 use crate::account::ACCOUNT_CLIENT;
@@ -23,7 +23,7 @@ pub async fn end(state: web::Data<AppState>, req: HttpRequest, form: Params) -> 
     match crate::session_list::end(&state.store, &account.user.sub, sid, ACCOUNT_CLIENT).await {
         Ok(true) => back("session-ended"),
         Ok(false) => back("session-gone"),
-        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+        Err(_) => unavailable(),
     }
 }
 
@@ -36,11 +36,11 @@ pub async fn everywhere(
 ) -> HttpResponse {
     let account = account_or_answer!(state, req, form);
     if logout_all(&state.store, &account.user.sub).await.is_err() {
-        return HttpResponse::ServiceUnavailable().finish();
+        return unavailable();
     }
     if let Some(cookie) = cookie_value(&state, &req, SESSION_COOKIE) {
         if end_login_session(&state.store, &cookie).await.is_err() {
-            return HttpResponse::ServiceUnavailable().finish();
+            return unavailable();
         }
     }
     tracing::info!(target: "audit", event = "browser_logout", sub = %account.user.sub, page = "account", everywhere = true);

@@ -308,6 +308,8 @@ async fn a_store_failure_while_confirming_totp_answers_503_and_changes_nothing()
     let failed = browser.send(post("/account/totp/confirm", &confirm)).await;
     // Not "wrong code": the store failed, not the user.
     assert_eq!(failed.status, 503, "{}", failed.body);
+    assert!(failed.body.contains("Please try again shortly."));
+    assert_eq!(failed.headers["retry-after"], "1");
     test_redis(&["DEL", &step_key]).await;
     // Nothing changed: the same key is pending and the same code confirms it.
     let confirmed = browser.send(post("/account/totp/confirm", &confirm)).await;

@@ -296,6 +296,7 @@ async fn the_account_page_removes_totp_only_after_a_recent_sign_in_or_password_a
     test_redis(&["SET", &limits, "broken"]).await;
     let failed = browser.send(remove(right.clone())).await;
     assert_eq!(failed.status, 503, "{}", failed.body);
+    assert!(failed.body.contains("Please try again shortly."));
     test_redis(&["DEL", &limits]).await;
     let removed = browser.send(remove(right)).await;
     assert_eq!(removed.status, 303, "{}", removed.body);
